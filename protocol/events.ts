@@ -1,0 +1,180 @@
+/**
+ * The JSON events of protocol version 1 as TypeScript types: what a JSON client sends
+ * ({@linkcode ClientEvent}) and what the server sends ({@linkcode ServerEvent}).
+ *
+ * @module
+ */
+
+import type { ErrorCode } from "./errors.ts";
+
+/** The protocol version this code speaks. */
+export const PROTOCOL_VERSION = 1;
+
+/** The default TCP port of `chat serve` and `chat join`. */
+export const DEFAULT_PORT = 5050;
+
+/** `hello`: must be the first event of a JSON connection. */
+export interface HelloEvent {
+  readonly type: "hello";
+  readonly name: string;
+  readonly protocol: number;
+  readonly client?: string;
+}
+/** `say`: a chat message to the room. */
+export interface SayEvent {
+  readonly type: "say";
+  readonly text: string;
+}
+/** `me`: an action ("* alice waves"). */
+export interface MeEvent {
+  readonly type: "me";
+  readonly text: string;
+}
+/** `dm`: a private message to one user. */
+export interface DmEvent {
+  readonly type: "dm";
+  readonly to: string;
+  readonly text: string;
+}
+/** `nick`: rename. */
+export interface NickEvent {
+  readonly type: "nick";
+  readonly name: string;
+}
+/** `who`: ask for the user list. */
+export interface WhoEvent {
+  readonly type: "who";
+}
+/** `ping`: keepalive or latency probe, in either direction. */
+export interface PingEvent {
+  readonly type: "ping";
+  readonly id?: string | number;
+}
+/** `pong`: the answer to a `ping`, in either direction. */
+export interface PongEvent {
+  readonly type: "pong";
+  readonly id?: string | number;
+}
+/** `bye`: leave cleanly. */
+export interface ByeEvent {
+  readonly type: "bye";
+}
+
+/** Every event a client may send. */
+export type ClientEvent =
+  | HelloEvent
+  | SayEvent
+  | MeEvent
+  | DmEvent
+  | NickEvent
+  | WhoEvent
+  | PingEvent
+  | PongEvent
+  | ByeEvent;
+
+/** The `type` of a client event. */
+export type ClientEventType = ClientEvent["type"];
+
+/** The limits a server announces in `welcome`. */
+export interface ServerLimits {
+  readonly maxMessageBytes: number;
+  readonly rateBurst: number;
+  readonly ratePerSecond: number;
+  readonly pingIntervalSeconds: number;
+  readonly idleTimeoutSeconds: number;
+}
+
+/** `welcome`: the answer to a good `hello`. */
+export interface WelcomeEvent {
+  readonly type: "welcome";
+  readonly name: string;
+  readonly server: string;
+  readonly protocol: number;
+  readonly users: readonly string[];
+  readonly limits: ServerLimits;
+  readonly motd?: string;
+}
+/** `message`: a chat message or action in the room. */
+export interface MessageEvent {
+  readonly type: "message";
+  readonly id: number;
+  readonly ts: string;
+  readonly from: string;
+  readonly text: string;
+  readonly kind: "say" | "me";
+  readonly history?: true;
+}
+/** `dm` from the server: a private message, to its recipient and echoed to its sender. */
+export interface DirectMessageEvent {
+  readonly type: "dm";
+  readonly id: number;
+  readonly ts: string;
+  readonly from: string;
+  readonly to: string;
+  readonly text: string;
+}
+/** `join`: someone joined. */
+export interface JoinEvent {
+  readonly type: "join";
+  readonly name: string;
+  readonly ts: string;
+  readonly online: number;
+}
+/** Why a member left the room. */
+export type LeaveReason =
+  | "quit"
+  | "closed"
+  | "timeout"
+  | "slow"
+  | "flood"
+  | "error"
+  | "shutdown"
+  | "kicked";
+/** `leave`: someone left. */
+export interface LeaveEvent {
+  readonly type: "leave";
+  readonly name: string;
+  readonly ts: string;
+  readonly online: number;
+  readonly reason: LeaveReason;
+}
+/** `nick` from the server: someone was renamed. */
+export interface NickChangeEvent {
+  readonly type: "nick";
+  readonly from: string;
+  readonly to: string;
+  readonly ts: string;
+}
+/** `who`: the user list. */
+export interface WhoListEvent {
+  readonly type: "who";
+  readonly users: readonly string[];
+}
+/** `error`: a refusal or protocol error, with a sentence a person can read. */
+export interface ErrorEvent {
+  readonly type: "error";
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+/** `shutdown`: the server is stopping. */
+export interface ShutdownEvent {
+  readonly type: "shutdown";
+  readonly message: string;
+}
+
+/** Every event the server may send. */
+export type ServerEvent =
+  | WelcomeEvent
+  | MessageEvent
+  | DirectMessageEvent
+  | JoinEvent
+  | LeaveEvent
+  | NickChangeEvent
+  | WhoListEvent
+  | ErrorEvent
+  | PingEvent
+  | PongEvent
+  | ShutdownEvent;
+
+/** The `type` of a server event. */
+export type ServerEventType = ServerEvent["type"];
