@@ -1,0 +1,175 @@
+/**
+ * The bounded send queue of one connection: frames queued while a write is under way are
+ * coalesced into the next single write, and a reader that falls too far behind is reported.
+ *
+ * @module
+ */
+
+/** The one operation an {@linkcode Outbox} needs from a socket. */
+export interface ByteWriter {
+  /** Writes some of `bytes`, resolving to how many were written (as `Deno.Conn.write` does). */
+  write(bytes: Uint8Array): Promise<number>;
+}
+
+/** Why an {@linkcode Outbox} gave up on its peer. */
+export type OutboxFailure = "overflow" | "write_error";
+
+/** Options of an {@linkcode Outbox}. */
+export interface OutboxOptions {
+  /** Most bytes queued (not yet handed to a write) before the peer is reported as too slow. */
+  readonly maxQueuedBytes: number;
+  /** Called once, when the queue overflows or a write fails; never called synchronously twice. */
+  readonly onFailure: (failure: OutboxFailure, error?: unknown) => void;
+  /** A clock in milliseconds, for write progress tracking. */
+  readonly now?: () => number;
+}
+
+/**
+ * Queues bytes for one peer and writes them in as few writes as possible: while one write is
+ * under way, everything queued meanwhile is joined into the next write. Shared buffers (one
+ * broadcast frame sent to many peers) are queued by reference and never copied unless several
+ * must be joined. At most one write is under way at a time.
+ *
+ * @example Queue two frames; they reach the writer in order
+ * ```ts
+ * import { Outbox } from "./outbox.ts";
+ * const written: number[] = [];
+ * const outbox = new Outbox({ write: async (b) => (written.push(...b), b.length) }, {
+ *   maxQueuedBytes: 1024,
+ *   onFailure: () => {},
+ * });
+ * outbox.enqueue(new Uint8Array([1, 2]));
+ * outbox.enqueue(new Uint8Array([3]));
+ * await outbox.drained();
+ * console.assert(written.join() === "1,2,3");
+ * ```
+ */
+export class Outbox {
+  #writer: ByteWriter;
+  #options: OutboxOptions;
+  #now: () => number;
+  #queue: Uint8Array[] = [];
+  #queuedBytes = 0;
+  #writing = false;
+  #failed = false;
+  #closed = false;
+  /** When the write under way started or last made progress, or 0 when none is under way. */
+  #progressAt = 0;
+  #drainWaiters: (() => void)[] = [];
+
+  /**
+   * @param writer the socket
+   * @param options the queue bound and the failure callback
+   */
+  constructor(writer: ByteWriter, options: OutboxOptions) {
+    this.#writer = writer;
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Bytes queued and not yet handed to a write. */
+  get queuedBytes(): number {
+    return this.#queuedBytes;
+  }
+
+  /** True while a write is under way or bytes are queued. */
+  get busy(): boolean {
+    return this.#writing || this.#queue.length > 0;
+  }
+
+  /**
+   * How long the write under way has gone without progress, in milliseconds (0 when idle).
+   *
+   * @param now the current time from the same clock
+   */
+  stalledFor(now: number): number {
+    return this.#writing ? now - this.#progressAt : 0;
+  }
+
+  /**
+   * Queues bytes to send. The buffer must not be changed afterwards (it may be shared).
+   *
+   * @param bytes the bytes, often a shared broadcast frame
+   * @returns false when the queue overflowed (the failure callback runs soon after) or the
+   * outbox was closed
+   */
+  enqueue(bytes: Uint8Array): boolean {
+    if (this.#failed || this.#closed) return false;
+    if (bytes.length === 0) return true;
+    this.#queuedBytes += bytes.length;
+    if (this.#queuedBytes > this.#options.maxQueuedBytes) {
+      this.#fail("overflow");
+      return false;
+    }
+    this.#queue.push(bytes);
+    if (!this.#writing) void this.#pump();
+    return true;
+  }
+
+  /** Resolves once everything queued has been written, or the outbox failed or closed. */
+  drained(): Promise<void> {
+    if (!this.busy || this.#failed) return Promise.resolve();
+    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+  }
+
+  /** Drops whatever is queued and refuses more; a write under way is left to finish or fail. */
+  close(): void {
+    this.#closed = true;
+    this.#queue = [];
+    this.#queuedBytes = 0;
+    this.#settleDrained();
+  }
+
+  async #pump(): Promise<void> {
+    this.#writing = true;
+    try {
+      while (this.#queue.length > 0 && !this.#failed) {
+        const data = this.#takeAll();
+        this.#progressAt = this.#now();
+        let offset = 0;
+        while (offset < data.length) {
+          offset += await this.#writer.write(offset === 0 ? data : data.subarray(offset));
+          this.#progressAt = this.#now();
+        }
+      }
+    } catch (error) {
+      if (!this.#closed) this.#fail("write_error", error);
+    } finally {
+      this.#writing = false;
+      this.#progressAt = 0;
+      this.#settleDrained();
+    }
+  }
+
+  #takeAll(): Uint8Array {
+    const queue = this.#queue;
+    const total = this.#queuedBytes;
+    this.#queue = [];
+    this.#queuedBytes = 0;
+    if (queue.length === 1) return queue[0]!;
+    const joined = new Uint8Array(total);
+    let offset = 0;
+    for (const part of queue) {
+      joined.set(part, offset);
+      offset += part.length;
+    }
+    return joined;
+  }
+
+  #fail(failure: OutboxFailure, error?: unknown): void {
+    if (this.#failed) return;
+    this.#failed = true;
+    this.#queue = [];
+    this.#queuedBytes = 0;
+    this.#settleDrained();
+    // Reported on a later turn, so a caller iterating over many outboxes is never re-entered.
+    queueMicrotask(() => this.#options.onFailure(failure, error));
+  }
+
+  #settleDrained(): void {
+    if (this.busy && !this.#failed && !this.#closed) return;
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}

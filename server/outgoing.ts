@@ -1,0 +1,100 @@
+/**
+ * One server event, encoded at most once for each client style and then shared by every
+ * recipient of that style.
+ *
+ * @module
+ */
+
+import { encodeTextFrame } from "../protocol/frame64.ts";
+import type { ServerEvent } from "../protocol/events.ts";
+import { renderTextLines } from "../protocol/text_render.ts";
+import { encodeUtf8 } from "../protocol/utf8.ts";
+
+/**
+ * How a client is spoken to: JSON events in frame64 (`chat join`), plain text bodies in frame64
+ * (classic socket-chat clients), or plain lines (`nc`, `telnet`).
+ */
+export type ClientStyle = "json" | "plain" | "line";
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * A server event with its wire encodings, each made on first use.
+ *
+ * @example Encode an event for a line client
+ * ```ts
+ * import { Outgoing } from "./outgoing.ts";
+ * const out = new Outgoing({ type: "join", name: "bob", ts: "2026-01-01T00:00:00.000Z", online: 2 });
+ * console.assert(new TextDecoder().decode(out.bytesFor("line")).startsWith("* bob joined"));
+ * ```
+ */
+export class Outgoing {
+  /** The event. */
+  readonly event: ServerEvent;
+  #json: Uint8Array | undefined;
+  #plain: Uint8Array | undefined;
+  #line: Uint8Array | undefined;
+
+  /** @param event the event to send */
+  constructor(event: ServerEvent) {
+    this.event = event;
+  }
+
+  /**
+   * The bytes that carry this event to a client of the given style (empty when that style does
+   * not see this event, as text clients never see keepalives).
+   *
+   * @param style the recipient's style
+   * @returns shared bytes; callers must not change them
+   */
+  bytesFor(style: ClientStyle): Uint8Array {
+    switch (style) {
+      case "json":
+        return this.#json ??= encodeTextFrame(JSON.stringify(this.event));
+      case "plain":
+        return this.#plain ??= encodePlain(renderTextLines(this.event));
+      case "line":
+        return this.#line ??= encodeLines(renderTextLines(this.event));
+    }
+  }
+}
+
+/**
+ * Encodes text lines as plain frame64 bodies, one frame a line.
+ *
+ * @param lines the lines, without line endings
+ * @returns the frames, joined
+ */
+export function encodePlain(lines: readonly string[]): Uint8Array {
+  if (lines.length === 0) return EMPTY;
+  if (lines.length === 1) return encodeTextFrame(lines[0]!);
+  const frames = lines.map(encodeTextFrame);
+  const joined = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
+  let offset = 0;
+  for (const frame of frames) {
+    joined.set(frame, offset);
+    offset += frame.length;
+  }
+  return joined;
+}
+
+/**
+ * Encodes text lines for a line client, each ended by LF.
+ *
+ * @param lines the lines, without line endings
+ * @returns the UTF-8 bytes
+ */
+export function encodeLines(lines: readonly string[]): Uint8Array {
+  return lines.length === 0 ? EMPTY : encodeUtf8(lines.join("\n") + "\n");
+}
+
+/**
+ * Encodes an event for one recipient, without sharing.
+ *
+ * @param event the event
+ * @param style the recipient's style
+ * @returns the bytes
+ */
+export function encodeFor(event: ServerEvent, style: ClientStyle): Uint8Array {
+  return new Outgoing(event).bytesFor(style);
+}

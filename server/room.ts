@@ -1,0 +1,362 @@
+/**
+ * The chat room: its members and their names, the message sequence, the history, and fan-out.
+ * It knows nothing of sockets: a member is anything that can take bytes.
+ *
+ * @module
+ */
+
+import { ProtocolError } from "../protocol/errors.ts";
+import type {
+  DirectMessageEvent,
+  LeaveReason,
+  MessageEvent,
+  ServerEvent,
+  ServerLimits,
+  WelcomeEvent,
+} from "../protocol/events.ts";
+import { PROTOCOL_VERSION } from "../protocol/events.ts";
+import { nameKey } from "../protocol/names.ts";
+import { type ClientStyle, encodeFor, Outgoing } from "./outgoing.ts";
+
+/** What the room needs of a member: how it is spoken to, and a way to hand it bytes. */
+export interface RoomMember {
+  /** The member's client style, which decides the encoding it is sent. */
+  readonly style: ClientStyle;
+  /**
+   * Takes bytes to send. Must not call back into the room synchronously (a member that cannot
+   * keep up reports it on a later turn).
+   */
+  deliver(bytes: Uint8Array): void;
+}
+
+/** Options of a {@linkcode Room}. */
+export interface RoomOptions {
+  /** How many recent messages to keep and replay on join. */
+  readonly historySize: number;
+  /** The server name sent in `welcome`. */
+  readonly serverName: string;
+  /** The limits sent in `welcome`. */
+  readonly limits: ServerLimits;
+  /** The message of the day, if any. */
+  readonly motd?: string | undefined;
+  /** The clock; a test may fix it. */
+  readonly now?: () => Date;
+  /**
+   * Runs a flush soon; the default waits for the current turn of the event loop to finish, so
+   * that every frame read in that turn leaves in one write per member.
+   */
+  readonly schedule?: (flush: () => void) => void;
+}
+
+interface PendingBroadcast {
+  readonly out: Outgoing;
+  readonly except: RoomMember | null;
+}
+
+const defaultSchedule = (flush: () => void): void => {
+  setTimeout(flush, 0);
+};
+
+/**
+ * A chat room. Broadcasts of one turn are gathered and leave together: each event is encoded
+ * once per client style, the events of the turn are joined once per style, and every member
+ * that should get all of them is handed the same shared bytes. Private sends (welcome, replies,
+ * errors, private messages) first flush what is pending, so each member sees events in order.
+ *
+ * @example Two members, one message
+ * ```ts
+ * import { Room } from "./room.ts";
+ * const got: string[] = [];
+ * const member = (tag: string) => ({
+ *   style: "line" as const,
+ *   deliver: (bytes: Uint8Array) => got.push(tag + ":" + new TextDecoder().decode(bytes)),
+ * });
+ * const room = new Room({
+ *   historySize: 10,
+ *   serverName: "test",
+ *   limits: { maxMessageBytes: 4096, rateBurst: 10, ratePerSecond: 5, pingIntervalSeconds: 30, idleTimeoutSeconds: 75 },
+ *   schedule: (flush) => queueMicrotask(flush),
+ * });
+ * const alice = member("alice");
+ * const bob = member("bob");
+ * room.join(alice, "alice");
+ * room.join(bob, "bob");
+ * room.say(alice, "hi", "say");
+ * room.flush();
+ * console.assert(got.includes("bob:alice: hi\n"));
+ * ```
+ */
+export class Room {
+  #options: RoomOptions;
+  #now: () => Date;
+  #schedule: (flush: () => void) => void;
+  #names = new Map<RoomMember, string>();
+  #byKey = new Map<string, RoomMember>();
+  #history: MessageEvent[] = [];
+  #nextId = 1;
+  #pending: PendingBroadcast[] = [];
+  #flushScheduled = false;
+  #flushBound = () => this.flush();
+
+  /** @param options history size, server name, limits, motd */
+  constructor(options: RoomOptions) {
+    this.#options = options;
+    this.#now = options.now ?? (() => new Date());
+    this.#schedule = options.schedule ?? defaultSchedule;
+  }
+
+  /** How many members are in the room. */
+  get online(): number {
+    return this.#names.size;
+  }
+
+  /** The members' names, in the order they joined. */
+  users(): string[] {
+    return [...this.#names.values()];
+  }
+
+  /**
+   * The current name of a member.
+   *
+   * @param member a member
+   * @returns its name, or undefined when it is not in the room
+   */
+  nameOf(member: RoomMember): string | undefined {
+    return this.#names.get(member);
+  }
+
+  /**
+   * Tells whether a name is in use, without regard to case.
+   *
+   * @param name a valid name
+   */
+  isTaken(name: string): boolean {
+    return this.#byKey.has(nameKey(name));
+  }
+
+  /**
+   * Adds a member under a name already validated: sends it `welcome` and the history, and tells
+   * everyone else.
+   *
+   * @param member the new member
+   * @param name its validated name
+   * @returns `name_taken` when the name is in use, else undefined
+   */
+  join(member: RoomMember, name: string): ProtocolError | undefined {
+    const key = nameKey(name);
+    if (this.#byKey.has(key)) return nameTaken(name);
+    // What is pending was sent before this member joined, so it goes to the others only.
+    this.flush();
+    this.#byKey.set(key, member);
+    this.#names.set(member, name);
+    const welcome: WelcomeEvent = {
+      type: "welcome",
+      name,
+      server: this.#options.serverName,
+      protocol: PROTOCOL_VERSION,
+      users: this.users(),
+      limits: this.#options.limits,
+      ...(this.#options.motd === undefined ? {} : { motd: this.#options.motd }),
+    };
+    this.sendTo(member, welcome);
+    for (const message of this.#history) this.sendTo(member, { ...message, history: true });
+    this.#broadcast(
+      new Outgoing({ type: "join", name, ts: this.#timestamp(), online: this.online }),
+      member,
+    );
+    return undefined;
+  }
+
+  /**
+   * Removes a member and tells everyone else; does nothing for a member not in the room.
+   *
+   * @param member the member leaving
+   * @param reason why it left
+   * @param announce false to leave silently (at shutdown everyone is told at once instead)
+   */
+  leave(member: RoomMember, reason: LeaveReason, announce = true): void {
+    const name = this.#names.get(member);
+    if (name === undefined) return;
+    this.#names.delete(member);
+    this.#byKey.delete(nameKey(name));
+    if (announce) {
+      this.#broadcast(
+        new Outgoing({
+          type: "leave",
+          name,
+          ts: this.#timestamp(),
+          online: this.online,
+          reason,
+        }),
+        null,
+      );
+    }
+  }
+
+  /**
+   * Relays a chat message or action to everyone: JSON members get it back as their
+   * acknowledgement, text members never see their own chat lines.
+   *
+   * @param member the sender, in the room
+   * @param text sanitised, non-blank text
+   * @param kind `say` or `me`
+   * @returns the message as sent
+   */
+  say(member: RoomMember, text: string, kind: "say" | "me"): MessageEvent {
+    const message: MessageEvent = {
+      type: "message",
+      id: this.#nextId++,
+      ts: this.#timestamp(),
+      from: this.#names.get(member) ?? "",
+      text,
+      kind,
+    };
+    if (this.#options.historySize > 0) {
+      this.#history.push(message);
+      if (this.#history.length > this.#options.historySize) this.#history.shift();
+    }
+    this.#broadcast(new Outgoing(message), member.style === "json" ? null : member);
+    return message;
+  }
+
+  /**
+   * Sends a private message to one member and its echo to the sender (JSON senders only; a text
+   * sender gets a short confirmation line instead).
+   *
+   * @param member the sender, in the room
+   * @param to the recipient's name, any case
+   * @param text sanitised, non-blank text
+   * @returns the message, or `no_such_user`
+   */
+  dm(member: RoomMember, to: string, text: string): DirectMessageEvent | ProtocolError {
+    const recipient = this.#byKey.get(nameKey(to));
+    if (recipient === undefined) {
+      return new ProtocolError("no_such_user", `Nobody called "${to}" is here: try /who`);
+    }
+    const message: DirectMessageEvent = {
+      type: "dm",
+      id: this.#nextId++,
+      ts: this.#timestamp(),
+      from: this.#names.get(member) ?? "",
+      to: this.#names.get(recipient) ?? to,
+      text,
+    };
+    this.sendTo(recipient, message);
+    if (recipient !== member) this.sendTo(member, message);
+    return message;
+  }
+
+  /**
+   * Renames a member (the new name already validated) and tells everyone, the member too.
+   *
+   * @param member the member, in the room
+   * @param name the new name
+   * @returns `name_taken` when another member has that name, else undefined
+   */
+  rename(member: RoomMember, name: string): ProtocolError | undefined {
+    const old = this.#names.get(member);
+    if (old === undefined) return undefined;
+    const key = nameKey(name);
+    const holder = this.#byKey.get(key);
+    if (holder !== undefined && holder !== member) return nameTaken(name);
+    if (old === name) return undefined;
+    this.#byKey.delete(nameKey(old));
+    this.#byKey.set(key, member);
+    this.#names.set(member, name);
+    this.#broadcast(
+      new Outgoing({ type: "nick", from: old, to: name, ts: this.#timestamp() }),
+      null,
+    );
+    return undefined;
+  }
+
+  /**
+   * Sends one event to one member, after everything already pending for it.
+   *
+   * @param member the recipient
+   * @param event the event
+   */
+  sendTo(member: RoomMember, event: ServerEvent): void {
+    this.flush();
+    member.deliver(encodeFor(event, member.style));
+  }
+
+  /**
+   * Sends one event to every member at once (at shutdown, for instance).
+   *
+   * @param event the event
+   */
+  announce(event: ServerEvent): void {
+    this.#broadcast(new Outgoing(event), null);
+  }
+
+  /** Hands everything pending to the members now. Safe to call at any time. */
+  flush(): void {
+    const pending = this.#pending;
+    if (pending.length === 0) return;
+    this.#pending = [];
+    const shared = new Map<ClientStyle, Uint8Array>();
+    const excepted = new Set<RoomMember>();
+    for (const { except } of pending) if (except !== null) excepted.add(except);
+    for (const member of this.#names.keys()) {
+      if (excepted.has(member)) {
+        member.deliver(joinFor(pending, member));
+        continue;
+      }
+      let bytes = shared.get(member.style);
+      if (bytes === undefined) {
+        bytes = joinFor(pending, null, member.style);
+        shared.set(member.style, bytes);
+      }
+      member.deliver(bytes);
+    }
+  }
+
+  #broadcast(out: Outgoing, except: RoomMember | null): void {
+    this.#pending.push({ out, except });
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      this.#schedule(() => {
+        this.#flushScheduled = false;
+        this.#flushBound();
+      });
+    }
+  }
+
+  #timestamp(): string {
+    return this.#now().toISOString();
+  }
+}
+
+function nameTaken(name: string): ProtocolError {
+  return new ProtocolError("name_taken", `The name "${name}" is taken: choose another`);
+}
+
+/** Joins the pending broadcasts one member should get (all but those that except it). */
+function joinFor(
+  pending: readonly PendingBroadcast[],
+  member: RoomMember | null,
+  style: ClientStyle = member!.style,
+): Uint8Array {
+  if (pending.length === 1) {
+    return pending[0]!.except === member && member !== null
+      ? new Uint8Array(0)
+      : pending[0]!.out.bytesFor(style);
+  }
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for (const { out, except } of pending) {
+    if (member !== null && except === member) continue;
+    const bytes = out.bytesFor(style);
+    parts.push(bytes);
+    total += bytes.length;
+  }
+  if (parts.length === 1) return parts[0]!;
+  const joined = new Uint8Array(total);
+  let offset = 0;
+  for (const part of parts) {
+    joined.set(part, offset);
+    offset += part.length;
+  }
+  return joined;
+}

@@ -1,0 +1,589 @@
+/**
+ * One session per connection: it reads and frames the bytes, performs the handshake, turns
+ * events and text commands into room actions, enforces the per-client limits and closes the
+ * connection once, whatever ends it.
+ *
+ * @module
+ */
+
+import { detectFraming, type Framing } from "../protocol/detect.ts";
+import { FramingError, ProtocolError } from "../protocol/errors.ts";
+import { parseClientEvent } from "../protocol/event_parser.ts";
+import type { ClientEvent, LeaveReason, ServerEvent } from "../protocol/events.ts";
+import { Frame64Parser } from "../protocol/frame64_parser.ts";
+import { LineParser } from "../protocol/line_parser.ts";
+import { validateName } from "../protocol/names.ts";
+import { isBlank, sanitizeText } from "../protocol/sanitize.ts";
+import { parseTextInput, type TextCommand } from "../protocol/text_commands.ts";
+import { decodeUtf8 } from "../protocol/utf8.ts";
+import { type CommandTarget, runCommand } from "./commands.ts";
+import { ErrorBudget } from "./error_budget.ts";
+import { FloodControl } from "./flood_control.ts";
+import type { Logger } from "./log.ts";
+import { type ClientStyle, encodeFor, encodeLines, encodePlain } from "./outgoing.ts";
+import { Outbox } from "./outbox.ts";
+import type { Room, RoomMember } from "./room.ts";
+
+/** The largest frame or line accepted before a client has joined. */
+export const PRE_JOIN_MAX_BYTES = 1024;
+/** Errors (other than name refusals) that close a connection before it has joined. */
+export const PRE_JOIN_ERROR_LIMIT = 3;
+/** Errors within {@linkcode ERROR_WINDOW_MS} that close a joined connection. */
+export const JOINED_ERROR_LIMIT = 10;
+/** The window of the error budget. */
+export const ERROR_WINDOW_MS = 60_000;
+/** How long a connection that is being closed may take to receive its last frames. */
+export const CLOSE_FLUSH_MS = 2000;
+
+const SMALL_READ_BYTES = 2048;
+const LARGE_READ_BYTES = 64 * 1024;
+const DISCONNECT_TEXT = "!DISCONNECT FROM SERVER";
+
+/** The limits a session enforces, in the units it uses (bytes, milliseconds). */
+export interface SessionLimits {
+  readonly maxMessageBytes: number;
+  readonly handshakeTimeoutMs: number;
+  readonly frameTimeoutMs: number;
+  readonly pingIntervalMs: number;
+  readonly idleTimeoutMs: number;
+  readonly rateBurst: number;
+  readonly ratePerSecond: number;
+  readonly sendQueueBytes: number;
+  readonly writeTimeoutMs: number;
+}
+
+/** What a session needs from its server. */
+export interface SessionHost {
+  readonly room: Room;
+  readonly limits: SessionLimits;
+  readonly log: Logger;
+  /** Called once when the session has closed and its socket is released. */
+  sessionClosed(session: Session): void;
+}
+
+/** The socket operations a session uses; `Deno.Conn` has them all. */
+export interface SessionSocket {
+  read(buffer: Uint8Array): Promise<number | null>;
+  write(bytes: Uint8Array): Promise<number>;
+  close(): void;
+}
+
+/** How a session came to close, for the log. */
+export interface CloseOptions {
+  /** An event to send just before closing (an error, `shutdown`). */
+  readonly notice?: ServerEvent;
+  /** Whether the room hears of the leave (not at shutdown, where everyone is told at once). */
+  readonly announce?: boolean;
+}
+
+/**
+ * One client connection.
+ */
+export class Session implements RoomMember, CommandTarget {
+  /** The peer's address for display (`1.2.3.4:5678`). */
+  readonly peer: string;
+  /** The peer's IP address, normalised (`::ffff:` removed). */
+  readonly ip: string;
+  #socket: SessionSocket;
+  #host: SessionHost;
+  #limits: SessionLimits;
+  #outbox: Outbox;
+  #framing: Framing | undefined;
+  #style: ClientStyle | undefined;
+  #prefix: Uint8Array | null = null;
+  #frameParser: Frame64Parser | null = null;
+  #lineParser: LineParser | null = null;
+  #joined = false;
+  #closed = false;
+  #flood: FloodControl;
+  #errors: ErrorBudget;
+  #connectedAt: number;
+  #heardAt: number;
+  #pingSentAt = 0;
+  #pingCounter = 0;
+  #frameStartedAt = 0;
+  #closeReason: LeaveReason | undefined;
+  /** A refused connection (server full) is read only until its framing is known. */
+  #refusal: ProtocolError | undefined;
+
+  /**
+   * @param socket the connection
+   * @param peer the peer's address for display
+   * @param ip the peer's normalised IP address
+   * @param host the server
+   * @param now the current time in milliseconds
+   */
+  constructor(socket: SessionSocket, peer: string, ip: string, host: SessionHost, now: number) {
+    this.#socket = socket;
+    this.peer = peer;
+    this.ip = ip;
+    this.#host = host;
+    this.#limits = host.limits;
+    this.#connectedAt = now;
+    this.#heardAt = now;
+    this.#flood = new FloodControl({
+      burst: this.#limits.rateBurst,
+      perSecond: this.#limits.ratePerSecond,
+    });
+    this.#errors = new ErrorBudget(PRE_JOIN_ERROR_LIMIT, ERROR_WINDOW_MS);
+    this.#outbox = new Outbox(socket, {
+      maxQueuedBytes: this.#limits.sendQueueBytes,
+      onFailure: (failure) => this.close(failure === "overflow" ? "slow" : "closed"),
+    });
+  }
+
+  /** How the client is spoken to; JSON until the first frame shows otherwise. */
+  get style(): ClientStyle {
+    return this.#style ?? "json";
+  }
+
+  /** The client's name once it has joined. */
+  get name(): string | undefined {
+    return this.#host.room.nameOf(this);
+  }
+
+  /** The framing, once known. */
+  get framing(): Framing | undefined {
+    return this.#framing;
+  }
+
+  /** True once the session is closing or closed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Why the session closed, once it has. */
+  get closeReason(): LeaveReason | undefined {
+    return this.#closeReason;
+  }
+
+  /**
+   * Marks the connection as refused (server full, too many from one address): the client is
+   * told why as soon as its framing is known, then closed.
+   *
+   * @param error the refusal
+   */
+  refuse(error: ProtocolError): void {
+    this.#refusal = error;
+  }
+
+  /** Hands bytes to the connection's send queue (the room's side of the bridge). */
+  deliver(bytes: Uint8Array): void {
+    this.#outbox.enqueue(bytes);
+  }
+
+  /** Reads until the connection ends; resolves when it has closed. Never rejects. */
+  async run(): Promise<void> {
+    let buffer = new Uint8Array(SMALL_READ_BYTES);
+    let shortReads = 0;
+    try {
+      while (!this.#closed) {
+        const count = await this.#socket.read(buffer);
+        if (count === null) {
+          this.#endOfInput();
+          break;
+        }
+        if (this.#closed) break;
+        this.#heardAt = Date.now();
+        this.#receive(buffer.subarray(0, count));
+        // A busy reader gets a large buffer; it goes back to a small one once traffic calms.
+        if (count === buffer.length && buffer.length === SMALL_READ_BYTES) {
+          buffer = new Uint8Array(LARGE_READ_BYTES);
+          shortReads = 0;
+        } else if (buffer.length === LARGE_READ_BYTES && count <= SMALL_READ_BYTES) {
+          if (++shortReads >= 32) buffer = new Uint8Array(SMALL_READ_BYTES);
+        } else {
+          shortReads = 0;
+        }
+      }
+    } catch (error) {
+      if (!this.#closed) {
+        this.#host.log.info("read_error", { peer: this.peer, error: errorText(error) });
+        this.close("closed");
+      }
+    }
+  }
+
+  /**
+   * Checks the deadlines; the server calls it periodically.
+   *
+   * @param now the current time in milliseconds
+   */
+  checkDeadlines(now: number): void {
+    if (this.#closed) return;
+    const limits = this.#limits;
+    if (this.#outbox.stalledFor(now) > limits.writeTimeoutMs) {
+      this.close("slow");
+      return;
+    }
+    if (this.#frameStartedAt > 0 && now - this.#frameStartedAt > limits.frameTimeoutMs) {
+      this.#closeWithError("timeout", "The frame was not finished in time", "timeout");
+      return;
+    }
+    if (!this.#joined) {
+      if (now - this.#connectedAt > limits.handshakeTimeoutMs) {
+        if (this.#framing === undefined) {
+          this.close("timeout");
+        } else {
+          this.#closeWithError("timeout", "The handshake was not finished in time", "timeout");
+        }
+      }
+      return;
+    }
+    // Keepalive is for JSON clients only: a classic client would choke on a ping.
+    if (this.#style !== "json") return;
+    const silent = now - this.#heardAt;
+    if (silent > limits.idleTimeoutMs) {
+      this.close("timeout");
+    } else if (silent > limits.pingIntervalMs && this.#pingSentAt <= this.#heardAt) {
+      this.#pingSentAt = now;
+      this.#send({ type: "ping", id: `k${++this.#pingCounter}` });
+    }
+  }
+
+  /**
+   * Closes the session once: leaves the room (announced unless told otherwise), sends a last
+   * notice if given, lets the queue drain for a moment, and releases the socket.
+   *
+   * @param reason why, for the room and the log
+   * @param options a last notice, and whether to announce the leave
+   */
+  close(reason: LeaveReason, options: CloseOptions = {}): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closeReason = reason;
+    this.#frameStartedAt = 0;
+    const room = this.#host.room;
+    const name = room.nameOf(this);
+    if (name !== undefined) {
+      room.flush();
+      room.leave(this, reason, options.announce ?? true);
+      this.#host.log.info("leave", { name, peer: this.peer, reason, online: room.online });
+    }
+    if (options.notice !== undefined) this.#outbox.enqueue(encodeFor(options.notice, this.style));
+    void this.#release();
+  }
+
+  /** Waits until the session's socket is released. */
+  async #release(): Promise<void> {
+    if (this.#outbox.busy) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        this.#outbox.drained(),
+        new Promise<void>((resolve) => timer = setTimeout(resolve, CLOSE_FLUSH_MS)),
+      ]);
+      clearTimeout(timer);
+    }
+    this.#outbox.close();
+    try {
+      this.#socket.close();
+    } catch {
+      // Already closed by the peer or by an error.
+    }
+    this.#host.sessionClosed(this);
+  }
+
+  // ---- input ----
+
+  #receive(bytes: Uint8Array): void {
+    try {
+      if (this.#framing === undefined) {
+        bytes = this.#detect(bytes);
+        if (this.#framing === undefined || this.#closed) return;
+      }
+      if (this.#frameParser !== null) {
+        this.#frameParser.push(bytes);
+        this.#trackFrame(this.#frameParser.inFrame);
+      } else {
+        this.#lineParser!.push(bytes);
+        this.#trackFrame(this.#lineParser!.bufferedBytes > 0);
+      }
+    } catch (error) {
+      if (error instanceof FramingError) {
+        if (this.#style === undefined && this.#framing === "line") this.#style = "line";
+        this.#closeWithError(error.code, error.message, "error");
+      } else {
+        this.#host.log.error("internal_error", { peer: this.peer, error: errorText(error) });
+        this.close("error");
+      }
+    }
+  }
+
+  #trackFrame(inFrame: boolean): void {
+    if (!inFrame) {
+      this.#frameStartedAt = 0;
+    } else if (this.#frameStartedAt === 0) {
+      this.#frameStartedAt = Date.now();
+    }
+  }
+
+  /** Gathers the first bytes until the framing is known; returns the bytes to parse. */
+  #detect(bytes: Uint8Array): Uint8Array {
+    let prefix = bytes;
+    if (this.#prefix !== null) {
+      prefix = new Uint8Array(this.#prefix.length + bytes.length);
+      prefix.set(this.#prefix);
+      prefix.set(bytes, this.#prefix.length);
+    }
+    const framing = detectFraming(prefix);
+    if (framing === undefined) {
+      this.#prefix = prefix.slice();
+      this.#trackFrame(true);
+      return new Uint8Array(0);
+    }
+    this.#prefix = null;
+    this.#framing = framing;
+    this.#host.log.info("framing", { peer: this.peer, framing });
+    if (framing === "line") {
+      this.#style = "line";
+      this.#lineParser = new LineParser((line) => this.#onText(line), {
+        maxLineBytes: PRE_JOIN_MAX_BYTES,
+      });
+    } else {
+      this.#frameParser = new Frame64Parser((body) => this.#onBody(body), {
+        maxBodyBytes: PRE_JOIN_MAX_BYTES,
+      });
+    }
+    if (this.#refusal !== undefined) {
+      this.#closeWithError(this.#refusal.code, this.#refusal.message, "error");
+    }
+    return prefix;
+  }
+
+  #onBody(body: Uint8Array): void {
+    if (this.#closed) return;
+    if (this.#style === undefined) {
+      this.#style = body[firstNonSpace(body)] === 0x7b ? "json" : "plain";
+    }
+    if (this.#style === "json") {
+      const result = parseClientEvent(body, { maxTextBytes: this.#limits.maxMessageBytes });
+      if (result.ok) this.#onEvent(result.event);
+      else this.#refuseEvent(result.error);
+    } else {
+      this.#onText(body);
+    }
+  }
+
+  #onText(bytes: Uint8Array): void {
+    if (this.#closed) return;
+    let text: string;
+    try {
+      text = decodeUtf8(bytes);
+    } catch (error) {
+      if (error instanceof ProtocolError) return this.#refuseEvent(error);
+      throw error;
+    }
+    if (!this.#joined) return this.#textHandshake(text);
+    if (text.trim() === DISCONNECT_TEXT) return this.quit();
+    this.#runText(parseTextInput(text));
+  }
+
+  #textHandshake(text: string): void {
+    const candidate = text.trim();
+    if (candidate === DISCONNECT_TEXT || candidate === "/quit") return this.quit();
+    if (candidate === "") return;
+    const result = validateName(candidate);
+    if (!result.ok) return this.#refuseName(result.error);
+    this.#join(result.name);
+  }
+
+  #runText(command: TextCommand): void {
+    switch (command.kind) {
+      case "invalid":
+        return this.#refuseEvent(command.error);
+      case "say":
+      case "me":
+        return this.#counted(() => runCommand(this, command.kind, { text: command.text }));
+      case "dm":
+        return this.#counted(() => runCommand(this, "dm", command));
+      case "nick":
+        return this.#counted(() => runCommand(this, "nick", command));
+      case "who":
+      case "help":
+      case "quit":
+        return runCommand(this, command.kind, {});
+    }
+  }
+
+  #onEvent(event: ClientEvent): void {
+    if (event.type === "ping") {
+      this.#send(event.id === undefined ? { type: "pong" } : { type: "pong", id: event.id });
+      return;
+    }
+    if (event.type === "pong") return;
+    if (!this.#joined) {
+      if (event.type !== "hello") {
+        return this.#refuseEvent(
+          new ProtocolError("not_joined", `Send "hello" with your name before "${event.type}"`),
+        );
+      }
+      const result = validateName(event.name);
+      if (!result.ok) return this.#refuseName(result.error);
+      return this.#join(result.name);
+    }
+    switch (event.type) {
+      case "hello":
+        return this.#refuseEvent(
+          new ProtocolError("already_joined", `You have already joined as "${this.name}"`),
+        );
+      case "say":
+      case "me":
+        return this.#counted(() => runCommand(this, event.type, event));
+      case "dm":
+        return this.#counted(() => runCommand(this, "dm", event));
+      case "nick":
+        return this.#counted(() => runCommand(this, "nick", event));
+      case "who":
+        return runCommand(this, "who", {});
+      case "bye":
+        return runCommand(this, "quit", {});
+    }
+  }
+
+  /** Runs an action that flood control counts (say, me, dm, nick). */
+  #counted(action: () => void): void {
+    switch (this.#flood.take(Date.now())) {
+      case "allow":
+        return action();
+      case "refuse":
+        return;
+      case "refuse_and_notify":
+        return this.#send({
+          type: "error",
+          code: "rate_limited",
+          message: `Slow down: at most ${this.#limits.ratePerSecond} messages a second; ` +
+            `that one was not sent`,
+        });
+      case "disconnect":
+        return this.close("flood", {
+          notice: {
+            type: "error",
+            code: "rate_limited",
+            message: "Disconnected for flooding the room",
+          },
+        });
+    }
+  }
+
+  #join(name: string): void {
+    const room = this.#host.room;
+    const refused = room.join(this, name);
+    if (refused !== undefined) return this.#refuseName(refused);
+    this.#joined = true;
+    this.#errors.limit = JOINED_ERROR_LIMIT;
+    if (this.#frameParser !== null) this.#frameParser.maxBodyBytes = this.#limits.maxMessageBytes;
+    if (this.#lineParser !== null) this.#lineParser.maxLineBytes = this.#limits.maxMessageBytes;
+    this.#host.log.info("join", {
+      name,
+      peer: this.peer,
+      style: this.style,
+      online: room.online,
+    });
+  }
+
+  // ---- command target ----
+
+  /** Relays a chat message or action from this member. */
+  say(raw: string, kind: "say" | "me"): void {
+    const text = sanitizeText(raw);
+    if (isBlank(text)) return;
+    const message = this.#host.room.say(this, text, kind);
+    this.#host.log.message({ from: message.from, id: message.id, kind, text });
+  }
+
+  /** Sends a private message from this member. */
+  directMessage(to: string, raw: string): void {
+    const text = sanitizeText(raw);
+    if (isBlank(text)) return;
+    const result = this.#host.room.dm(this, to, text);
+    if (result instanceof ProtocolError) return this.#refuseEvent(result);
+    this.#host.log.message({ from: result.from, to: result.to, id: result.id, kind: "dm", text });
+  }
+
+  /** Renames this member. */
+  rename(raw: string): void {
+    const result = validateName(raw);
+    if (!result.ok) return this.#refuseEvent(result.error);
+    const old = this.name;
+    const refused = this.#host.room.rename(this, result.name);
+    if (refused !== undefined) return this.#refuseEvent(refused);
+    if (old !== result.name) this.#host.log.info("nick", { from: old, to: result.name });
+  }
+
+  /** Sends this member the user list. */
+  sendWho(): void {
+    this.#send({ type: "who", users: this.#host.room.users() });
+  }
+
+  /** Sends this member informational lines (text clients only). */
+  sendInfo(lines: readonly string[]): void {
+    if (this.#style === "plain") this.#sendBytes(encodePlain(lines));
+    else if (this.#style === "line") this.#sendBytes(encodeLines(lines));
+  }
+
+  /** Leaves cleanly. */
+  quit(): void {
+    this.close("quit");
+  }
+
+  // ---- output and errors ----
+
+  #send(event: ServerEvent): void {
+    if (this.#joined && !this.#closed) this.#host.room.sendTo(this, event);
+    else this.#outbox.enqueue(encodeFor(event, this.style));
+  }
+
+  #sendBytes(bytes: Uint8Array): void {
+    if (this.#joined) this.#host.room.flush();
+    this.#outbox.enqueue(bytes);
+  }
+
+  #refuseName(error: ProtocolError): void {
+    this.#send({ type: "error", code: error.code, message: error.message });
+    if (this.#style !== "json") {
+      this.#sendBytes(this.#style === "plain" ? encodePlain(["name?"]) : encodeLines(["name?"]));
+    }
+  }
+
+  #refuseEvent(error: ProtocolError): void {
+    if (!this.#errors.spend(Date.now())) {
+      this.close("error", {
+        notice: {
+          type: "error",
+          code: error.code,
+          message: `${error.message}; too many errors, closing the connection`,
+        },
+      });
+      return;
+    }
+    this.#send({ type: "error", code: error.code, message: error.message });
+  }
+
+  #closeWithError(code: ProtocolError["code"], message: string, reason: LeaveReason): void {
+    this.close(reason, { notice: { type: "error", code, message } });
+  }
+
+  #endOfInput(): void {
+    if (this.#lineParser !== null && !this.#closed) {
+      try {
+        this.#lineParser.flush();
+      } catch {
+        // An unfinished over-long line at the end is dropped with the connection.
+      }
+    }
+    this.close("closed");
+  }
+}
+
+function firstNonSpace(body: Uint8Array): number {
+  let i = 0;
+  while (
+    i < body.length &&
+    (body[i] === 0x20 || body[i] === 0x0a || body[i] === 0x0d || body[i] === 0x09)
+  ) i++;
+  return i;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
