@@ -1,0 +1,116 @@
+import assert from "node:assert/strict";
+import { parseTextInput, TEXT_COMMAND_HELP, type TextCommand } from "./text_commands.ts";
+
+function invalid(line: string): string {
+  const command = parseTextInput(line);
+  if (command.kind !== "invalid") throw new Error(`Expected ${JSON.stringify(line)} to be invalid`);
+  assert.equal(command.error.code, "bad_command");
+  return command.error.message;
+}
+
+Deno.test("parseTextInput takes plain text as say, unchanged", () => {
+  for (
+    const text of [
+      "hello",
+      " hi ",
+      "",
+      "   ",
+      "a\nb",
+      "50/50",
+      "!disconnect from server",
+      "!DISCONNECT",
+      "?",
+    ]
+  ) {
+    assert.deepEqual(parseTextInput(text), { kind: "say", text });
+  }
+});
+
+Deno.test("parseTextInput recognises every command", () => {
+  const cases: [string, TextCommand][] = [
+    ["/nick al", { kind: "nick", name: "al" }],
+    ["/msg bob hi there", { kind: "dm", to: "bob", text: "hi there" }],
+    ["/dm bob hi", { kind: "dm", to: "bob", text: "hi" }],
+    ["/me waves", { kind: "me", text: "waves" }],
+    ["/who", { kind: "who" }],
+    ["/help", { kind: "help" }],
+    ["/quit", { kind: "quit" }],
+  ];
+  for (const [line, expected] of cases) assert.deepEqual(parseTextInput(line), expected, line);
+});
+
+Deno.test("parseTextInput matches command words without regard to case", () => {
+  assert.deepEqual(parseTextInput("/WHO"), { kind: "who" });
+  assert.deepEqual(parseTextInput("/Nick Al"), { kind: "nick", name: "Al" });
+  assert.deepEqual(parseTextInput("/MSG Bob Hi"), { kind: "dm", to: "Bob", text: "Hi" });
+});
+
+Deno.test("parseTextInput tolerates extra spaces, tabs and a trailing CR around arguments", () => {
+  assert.deepEqual(parseTextInput("/nick   al  "), { kind: "nick", name: "al" });
+  assert.deepEqual(parseTextInput("/nick al\r"), { kind: "nick", name: "al" });
+  assert.deepEqual(parseTextInput("/msg\tbob \t hi  there"), {
+    kind: "dm",
+    to: "bob",
+    text: "hi  there",
+  });
+  assert.deepEqual(parseTextInput("/me  waves at  you"), { kind: "me", text: "waves at  you" });
+  assert.deepEqual(parseTextInput("/who\r"), { kind: "who" });
+  assert.deepEqual(parseTextInput("/who is here"), { kind: "who" });
+  assert.deepEqual(parseTextInput("/quit  bye all"), { kind: "quit" });
+  assert.deepEqual(parseTextInput("/help me"), { kind: "help" });
+});
+
+Deno.test("parseTextInput keeps the lines of a multi-line private message or action", () => {
+  assert.deepEqual(parseTextInput("/msg bob one\ntwo"), {
+    kind: "dm",
+    to: "bob",
+    text: "one\ntwo",
+  });
+  assert.deepEqual(parseTextInput("/me one\ntwo"), { kind: "me", text: "one\ntwo" });
+});
+
+Deno.test("parseTextInput gives the usage of a command missing its arguments", () => {
+  assert.equal(invalid("/nick"), "Usage: /nick NEW");
+  assert.equal(invalid("/nick   "), "Usage: /nick NEW");
+  assert.equal(invalid("/msg"), "Usage: /msg NAME TEXT");
+  assert.equal(invalid("/msg bob"), "Usage: /msg NAME TEXT");
+  assert.equal(invalid("/msg bob   "), "Usage: /msg NAME TEXT");
+  assert.equal(invalid("/DM bob"), "Usage: /dm NAME TEXT");
+  assert.equal(invalid("/me"), "Usage: /me TEXT");
+  assert.equal(invalid("/me \t "), "Usage: /me TEXT");
+});
+
+Deno.test("parseTextInput refuses an unknown command and points to /help", () => {
+  assert.equal(invalid("/foo"), 'Unknown command "/foo": try /help');
+  assert.equal(invalid("/foo bar baz"), 'Unknown command "/foo": try /help');
+  assert.equal(invalid("/usr/bin/env"), 'Unknown command "/usr/bin/env": try /help');
+  assert.equal(invalid("/msgbob hi"), 'Unknown command "/msgbob": try /help');
+  const message = invalid("/\x1b[2J" + "x".repeat(100));
+  assert.ok(!message.includes("\x1b") && message.length < 80, message);
+});
+
+Deno.test("parseTextInput sends //text as /text and a lone slash as it is", () => {
+  assert.deepEqual(parseTextInput("//nick al"), { kind: "say", text: "/nick al" });
+  assert.deepEqual(parseTextInput("//"), { kind: "say", text: "/" });
+  assert.deepEqual(parseTextInput("/"), { kind: "say", text: "/" });
+  assert.deepEqual(parseTextInput("/ shrug"), { kind: "say", text: "/ shrug" });
+});
+
+Deno.test("parseTextInput takes the classic disconnect message as quit, exactly", () => {
+  assert.deepEqual(parseTextInput("!DISCONNECT FROM SERVER"), { kind: "quit" });
+  assert.deepEqual(parseTextInput("!DISCONNECT FROM SERVER\r"), { kind: "quit" });
+  assert.deepEqual(parseTextInput("!DISCONNECT FROM SERVER \t\r\n"), { kind: "quit" });
+  assert.equal(parseTextInput(" !DISCONNECT FROM SERVER").kind, "say");
+  assert.equal(parseTextInput("!DISCONNECT FROM SERVER now").kind, "say");
+  assert.equal(parseTextInput("!DISCONNECT FROM SERVERS").kind, "say");
+});
+
+Deno.test("TEXT_COMMAND_HELP lists every command parseTextInput knows", () => {
+  const usages = TEXT_COMMAND_HELP.map((entry) => entry.usage);
+  for (const word of ["/nick", "/msg", "/me", "/who", "/help", "/quit"]) {
+    const entry = usages.find((usage) => usage.split(" ")[0] === word);
+    assert.ok(entry, `${word} is listed`);
+    assert.notEqual(parseTextInput(word + " x y").kind, "invalid", word);
+  }
+  for (const entry of TEXT_COMMAND_HELP) assert.ok(entry.summary.length > 0);
+});

@@ -1,0 +1,126 @@
+/**
+ * What text clients (plain frame64 and line clients) see: each server event as zero or more
+ * lines of plain text, every one of them sanitised and prefixed so that no line can pass for
+ * another user's or the server's.
+ *
+ * @module
+ */
+
+import type { ServerEvent } from "./events.ts";
+import { sanitizeLine, sanitizeText } from "./sanitize.ts";
+import { TEXT_COMMAND_HELP } from "./text_commands.ts";
+
+/** How many names the welcome line lists before it says how many more there are. */
+export const WELCOME_MAX_NAMES = 20;
+
+/** The lines of message text: sanitised, split at LF, trailing empty lines dropped. */
+function _lines(text: string): string[] {
+  const clean = sanitizeText(text);
+  if (!clean.includes("\n")) return clean === "" ? [] : [clean];
+  const lines = clean.split("\n");
+  while (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
+  return lines;
+}
+
+function _prefixed(prefix: string, text: string): string[] {
+  const lines = _lines(text);
+  for (let i = 0; i < lines.length; i++) lines[i] = prefix + lines[i];
+  return lines;
+}
+
+function _names(users: readonly string[], max: number): string {
+  const shown = users.length > max ? users.slice(0, max) : users;
+  const list = shown.map(sanitizeLine).join(", ");
+  return users.length > max ? `${list}, and ${users.length - max} more` : list;
+}
+
+/**
+ * Renders one server event as the lines a text client sees, without line terminators.
+ *
+ * - `message`: `alice: text`, or `* alice text` for an action, one line per line of text, each
+ *   prefixed (history is shown the same way). A live message from the viewer renders as no
+ *   lines: text clients never get their own chat lines back.
+ * - `dm`: `[dm] alice: text` to its recipient; to its sender (the viewer) the confirmation
+ *   `[dm to bob] text`.
+ * - `join`, `leave`, `nick`, `who`, `welcome` (with the motd and a hint about `/help`) and
+ *   `shutdown` are `* ...` lines; `error` is `! code: message`.
+ * - `ping` and `pong` render as no lines: text clients never see keepalive.
+ *
+ * All text from the event is sanitised first ({@linkcode sanitizeText} for message text,
+ * {@linkcode sanitizeLine} for single-line fields).
+ *
+ * @param event the event to render
+ * @param viewerName the viewer's name exactly as the server spells it, if known
+ * @returns the lines to send, possibly none
+ * @example Render a message and a join
+ * ```ts
+ * import { renderTextLines } from "./text_render.ts";
+ * const ts = "2024-01-01T00:00:00.000Z";
+ * const lines = renderTextLines({ type: "message", id: 1, ts, from: "alice", text: "hi\nall", kind: "say" });
+ * console.assert(lines.join("|") === "alice: hi|alice: all");
+ * console.assert(renderTextLines({ type: "join", name: "bob", ts, online: 3 })[0] === "* bob joined (3 online)");
+ * ```
+ */
+export function renderTextLines(event: ServerEvent, viewerName?: string): string[] {
+  switch (event.type) {
+    case "message": {
+      if (event.history !== true && viewerName !== undefined && event.from === viewerName) {
+        return [];
+      }
+      const from = sanitizeLine(event.from);
+      return _prefixed(event.kind === "me" ? `* ${from} ` : `${from}: `, event.text);
+    }
+    case "dm": {
+      if (viewerName !== undefined && event.from === viewerName && event.to !== viewerName) {
+        return _prefixed(`[dm to ${sanitizeLine(event.to)}] `, event.text);
+      }
+      return _prefixed(`[dm] ${sanitizeLine(event.from)}: `, event.text);
+    }
+    case "join":
+      return [`* ${sanitizeLine(event.name)} joined (${event.online} online)`];
+    case "leave": {
+      const why = event.reason === "quit" ? "" : `: ${sanitizeLine(event.reason)}`;
+      return [`* ${sanitizeLine(event.name)} left${why} (${event.online} online)`];
+    }
+    case "nick":
+      return [`* ${sanitizeLine(event.from)} is now known as ${sanitizeLine(event.to)}`];
+    case "who":
+      return [`* online (${event.users.length}): ${_names(event.users, Infinity)}`];
+    case "welcome": {
+      const lines = [
+        `* welcome, ${sanitizeLine(event.name)} — ${event.users.length} online: ${
+          _names(event.users, WELCOME_MAX_NAMES)
+        }`,
+      ];
+      if (event.motd !== undefined) lines.push(..._prefixed("* ", event.motd));
+      lines.push("* type /help for commands");
+      return lines;
+    }
+    case "error":
+      return [`! ${event.code}: ${sanitizeLine(event.message)}`];
+    case "shutdown": {
+      const message = sanitizeLine(event.message);
+      return [
+        message.trim() === "" ? "* server shutting down" : `* server shutting down: ${message}`,
+      ];
+    }
+    case "ping":
+    case "pong":
+      return [];
+  }
+}
+
+/**
+ * The lines a text client sees for `/help`: one per command in
+ * {@linkcode TEXT_COMMAND_HELP}.
+ *
+ * @returns lines such as `* /who — list who is online`
+ * @example The first line
+ * ```ts
+ * import { renderHelpLines } from "./text_render.ts";
+ * console.assert(renderHelpLines()[0] === "* /nick NEW — change your name");
+ * ```
+ */
+export function renderHelpLines(): string[] {
+  return TEXT_COMMAND_HELP.map((entry) => `* ${entry.usage} — ${entry.summary}`);
+}
