@@ -162,10 +162,11 @@ export class Frame64Parser {
       if (byte < DIGIT_0 || byte > DIGIT_9) break;
       length = length * 10 + (byte - DIGIT_0);
       // Refused at the same byte as in the incremental path, so splits never change the result.
-      if (length > this.#maxBodyBytes) this.#tooLarge(digitsOf(chunk, start, end));
+      if (length > this.#maxBodyBytes) this.#tooLarge(digitsOf(chunk, start, i + 1));
     }
     for (; i < end; i++) {
-      if (chunk[i] !== SPACE) this.#badHeader(chunk.subarray(start, end));
+      // Quoted up to the first bad byte, as the incremental path does, so splits never matter.
+      if (chunk[i] !== SPACE) this.#badHeader(chunk.subarray(start, i + 1));
     }
     return length;
   }

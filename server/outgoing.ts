@@ -93,8 +93,12 @@ export function encodeLines(lines: readonly string[]): Uint8Array {
  *
  * @param event the event
  * @param style the recipient's style
+ * @param viewerName the recipient's name, so a text client sees its own private message as a
+ *   confirmation (`[dm to bob] ...`) rather than as one sent to it
  * @returns the bytes
  */
-export function encodeFor(event: ServerEvent, style: ClientStyle): Uint8Array {
-  return new Outgoing(event).bytesFor(style);
+export function encodeFor(event: ServerEvent, style: ClientStyle, viewerName?: string): Uint8Array {
+  if (style === "json" || viewerName === undefined) return new Outgoing(event).bytesFor(style);
+  const lines = renderTextLines(event, viewerName);
+  return style === "plain" ? encodePlain(lines) : encodeLines(lines);
 }
