@@ -270,8 +270,13 @@ export class ChatServer implements SessionHost {
  * ```
  */
 export function startServer(config: ServeConfig, options: StartOptions = {}): Promise<ChatServer> {
-  const listener = listen(config.host, config.port);
-  return Promise.resolve(new ChatServer(config, listener, options.log ?? SILENT_LOGGER));
+  try {
+    const listener = listen(config.host, config.port);
+    return Promise.resolve(new ChatServer(config, listener, options.log ?? SILENT_LOGGER));
+  } catch (error) {
+    // A promise-returning function reports failure as a rejection, never by throwing.
+    return Promise.reject(error);
+  }
 }
 
 function listen(hostname: string, port: number): Deno.TcpListener {

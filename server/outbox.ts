@@ -5,6 +5,9 @@
  * @module
  */
 
+/** Queued frames are joined into one write up to this size; a larger backlog is written frame by frame. */
+const MAX_JOIN_BYTES = 8 * 1024;
+
 /** The one operation an {@linkcode Outbox} needs from a socket. */
 export interface ByteWriter {
   /** Writes some of `bytes`, resolving to how many were written (as `Deno.Conn.write` does). */
@@ -124,7 +127,7 @@ export class Outbox {
     this.#writing = true;
     try {
       while (this.#queue.length > 0 && !this.#failed) {
-        const data = this.#takeAll();
+        const data = this.#takeNext();
         this.#progressAt = this.#now();
         let offset = 0;
         while (offset < data.length) {
@@ -141,12 +144,22 @@ export class Outbox {
     }
   }
 
-  #takeAll(): Uint8Array {
+  /**
+   * Takes what to write next: the queued frames joined into one buffer while that stays small,
+   * else the first frame alone. Broadcast frames are shared by every member, so a member that
+   * fell behind writes them as they are rather than copying a large backlog into a buffer of
+   * its own (which, over thousands of members, is what would make memory grow).
+   */
+  #takeNext(): Uint8Array {
     const queue = this.#queue;
     const total = this.#queuedBytes;
+    if (queue.length === 1 || total > MAX_JOIN_BYTES) {
+      const first = queue.shift()!;
+      this.#queuedBytes -= first.length;
+      return first;
+    }
     this.#queue = [];
     this.#queuedBytes = 0;
-    if (queue.length === 1) return queue[0]!;
     const joined = new Uint8Array(total);
     let offset = 0;
     for (const part of queue) {

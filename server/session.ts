@@ -35,7 +35,7 @@ export const ERROR_WINDOW_MS = 60_000;
 /** How long a connection that is being closed may take to receive its last frames. */
 export const CLOSE_FLUSH_MS = 2000;
 
-const SMALL_READ_BYTES = 2048;
+const SMALL_READ_BYTES = 512;
 const LARGE_READ_BYTES = 64 * 1024;
 const DISCONNECT_TEXT = "!DISCONNECT FROM SERVER";
 
@@ -358,7 +358,10 @@ export class Session implements RoomMember, CommandTarget {
     if (this.#style === "json") {
       const result = parseClientEvent(body, { maxTextBytes: this.#limits.maxMessageBytes });
       if (result.ok) this.#onEvent(result.event);
-      else this.#refuseEvent(result.error);
+      // A name too long to parse is a name refusal like any other: it does not spend the budget.
+      else if (!this.#joined && result.type === "hello" && result.error.code === "bad_name") {
+        this.#refuseName(result.error);
+      } else this.#refuseEvent(result.error);
     } else {
       this.#onText(body);
     }
@@ -546,6 +549,7 @@ export class Session implements RoomMember, CommandTarget {
   }
 
   #refuseEvent(error: ProtocolError): void {
+    this.#host.log.info("client_error", { peer: this.peer, code: error.code });
     if (!this.#errors.spend(Date.now())) {
       this.close("error", {
         notice: {
@@ -560,6 +564,7 @@ export class Session implements RoomMember, CommandTarget {
   }
 
   #closeWithError(code: ProtocolError["code"], message: string, reason: LeaveReason): void {
+    this.#host.log.info("client_error", { peer: this.peer, code, closing: true });
     this.close(reason, { notice: { type: "error", code, message } });
   }
 
