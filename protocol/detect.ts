@@ -18,11 +18,12 @@ export type Framing = "frame64" | "line";
  * @returns the framing, or `undefined` when more bytes are needed to decide
  * @example Decide from first bytes
  * ```ts
+ * import assert from "node:assert/strict";
  * import { detectFraming } from "./detect.ts";
  * const bytes = (text: string) => new TextEncoder().encode(text);
- * console.assert(detectFraming(bytes("alice\n")) === "line");
- * console.assert(detectFraming(bytes("12   ")) === undefined);
- * console.assert(detectFraming(bytes("5" + " ".repeat(63))) === "frame64");
+ * assert.ok(detectFraming(bytes("alice\n")) === "line");
+ * assert.ok(detectFraming(bytes("12   ")) === undefined);
+ * assert.ok(detectFraming(bytes("5" + " ".repeat(63))) === "frame64");
  * ```
  */
 export function detectFraming(prefix: Uint8Array): Framing | undefined {

@@ -35,9 +35,10 @@ export type FramingErrorCode = "bad_frame" | "too_large";
  *
  * @example Make and inspect one
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ProtocolError } from "./errors.ts";
  * const error = new ProtocolError("bad_name", "Names are 1 to 32 characters: \"\"");
- * console.assert(error.code === "bad_name");
+ * assert.ok(error.code === "bad_name");
  * ```
  */
 export class ProtocolError extends Error {

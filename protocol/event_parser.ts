@@ -208,11 +208,12 @@ function _startsLikeObject(text: string): boolean {
  * @returns `{ ok: true, event }`, or `{ ok: false, error, type? }`
  * @example Parse a good and a bad event
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseClientEvent } from "./event_parser.ts";
  * const good = parseClientEvent('{"type":"say","text":"hi"}', { maxTextBytes: 4096 });
- * console.assert(good.ok && good.event.type === "say");
+ * assert.ok(good.ok && good.event.type === "say");
  * const bad = parseClientEvent('{"type":"say"}', { maxTextBytes: 4096 });
- * console.assert(!bad.ok && bad.error.message === 'Field "text" is missing');
+ * assert.ok(!bad.ok && bad.error.message === 'Field "text" is missing');
  * ```
  */
 export function parseClientEvent(body: Uint8Array | string, limits: ParseLimits): ParseResult {
@@ -265,8 +266,9 @@ export function parseClientEvent(body: Uint8Array | string, limits: ParseLimits)
  * @returns the JSON text (one line: JSON escapes every line break inside strings)
  * @example Encode a pong
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeServerEvent } from "./event_parser.ts";
- * console.assert(encodeServerEvent({ type: "pong", id: 7 }) === '{"type":"pong","id":7}');
+ * assert.ok(encodeServerEvent({ type: "pong", id: 7 }) === '{"type":"pong","id":7}');
  * ```
  */
 export function encodeServerEvent(event: ServerEvent): string {

@@ -30,10 +30,11 @@ let scratch = new Uint8Array(64 * 1024);
  * @throws {RangeError} if the length is negative, not an integer, or has more than 64 digits
  * @example Write a header
  * ```ts
+ * import assert from "node:assert/strict";
  * import { writeHeader } from "./frame64.ts";
  * const header = new Uint8Array(64);
  * writeHeader(12, header, 0);
- * console.assert(new TextDecoder().decode(header) === "12" + " ".repeat(62));
+ * assert.ok(new TextDecoder().decode(header) === "12" + " ".repeat(62));
  * ```
  */
 export function writeHeader(length: number, target: Uint8Array, offset: number): void {
@@ -53,9 +54,10 @@ export function writeHeader(length: number, target: Uint8Array, offset: number):
  * @returns the 64-byte header followed by the body
  * @example Frame a body
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeFrame } from "./frame64.ts";
  * const frame = encodeFrame(new TextEncoder().encode("hi"));
- * console.assert(frame.length === 66);
+ * assert.ok(frame.length === 66);
  * ```
  */
 export function encodeFrame(body: Uint8Array): Uint8Array {
@@ -72,9 +74,10 @@ export function encodeFrame(body: Uint8Array): Uint8Array {
  * @returns the 64-byte header followed by the UTF-8 body
  * @example Frame a JSON event
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeTextFrame } from "./frame64.ts";
  * const frame = encodeTextFrame('{"type":"who"}');
- * console.assert(new TextDecoder().decode(frame.subarray(0, 2)) === "14");
+ * assert.ok(new TextDecoder().decode(frame.subarray(0, 2)) === "14");
  * ```
  */
 export function encodeTextFrame(text: string): Uint8Array {

@@ -29,6 +29,7 @@ export type BodyHandler = (body: Uint8Array) => void;
  *
  * @example Parse two frames that arrive split and coalesced
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Frame64Parser } from "./frame64_parser.ts";
  * import { encodeFrame } from "./frame64.ts";
  * const bodies: string[] = [];
@@ -41,7 +42,7 @@ export type BodyHandler = (body: Uint8Array) => void;
  * ]);
  * parser.push(bytes.subarray(0, 30));
  * parser.push(bytes.subarray(30));
- * console.assert(bodies.join(",") === "hello,world");
+ * assert.ok(bodies.join(",") === "hello,world");
  * ```
  */
 export class Frame64Parser {

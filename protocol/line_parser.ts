@@ -26,6 +26,7 @@ export type LineHandler = (line: Uint8Array) => void;
  *
  * @example Split lines that arrive in pieces
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LineParser } from "./line_parser.ts";
  * const lines: string[] = [];
  * const parser = new LineParser((line) => lines.push(new TextDecoder().decode(line)), {
@@ -33,7 +34,7 @@ export type LineHandler = (line: Uint8Array) => void;
  * });
  * parser.push(new TextEncoder().encode("alice\r\nhel"));
  * parser.push(new TextEncoder().encode("lo\n"));
- * console.assert(lines.join("|") === "alice|hello");
+ * assert.ok(lines.join("|") === "alice|hello");
  * ```
  */
 export class LineParser {

@@ -79,11 +79,12 @@ function _matchesAt(pattern: RegExp, text: string, index: number): boolean {
  *   `bad_name` {@linkcode ProtocolError} whose message says what is wrong
  * @example Accept and refuse
  * ```ts
+ * import assert from "node:assert/strict";
  * import { validateName } from "./names.ts";
  * const good = validateName("alice");
- * console.assert(good.ok && good.name === "alice");
+ * assert.ok(good.ok && good.name === "alice");
  * const bad = validateName("a b");
- * console.assert(!bad.ok && bad.error.code === "bad_name");
+ * assert.ok(!bad.ok && bad.error.code === "bad_name");
  * ```
  */
 export function validateName(raw: string): NameResult {
@@ -153,9 +154,10 @@ export function validateName(raw: string): NameResult {
  * @returns its comparison key
  * @example Case does not matter
  * ```ts
+ * import assert from "node:assert/strict";
  * import { nameKey } from "./names.ts";
- * console.assert(nameKey("ALICE") === nameKey("alice"));
- * console.assert(nameKey("Straße") === nameKey("STRASSE"));
+ * assert.ok(nameKey("ALICE") === nameKey("alice"));
+ * assert.ok(nameKey("Straße") === nameKey("STRASSE"));
  * ```
  */
 export function nameKey(name: string): string {

@@ -189,9 +189,10 @@ function _sanitize(text: string, keepLf: boolean): string {
  *   other control characters replaced by U+FFFD
  * @example Colours and CRs do not survive
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sanitizeText } from "./sanitize.ts";
- * console.assert(sanitizeText("\x1b[31mred\x1b[0m\r\nnext") === "red\nnext");
- * console.assert(sanitizeText("a\x07b") === "a\uFFFDb");
+ * assert.ok(sanitizeText("\x1b[31mred\x1b[0m\r\nnext") === "red\nnext");
+ * assert.ok(sanitizeText("a\x07b") === "a\uFFFDb");
  * ```
  */
 export function sanitizeText(text: string): string {
@@ -206,8 +207,9 @@ export function sanitizeText(text: string): string {
  * @returns the sanitised text, with no LF in it
  * @example Line breaks become spaces
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sanitizeLine } from "./sanitize.ts";
- * console.assert(sanitizeLine("one\r\ntwo") === "one two");
+ * assert.ok(sanitizeLine("one\r\ntwo") === "one two");
  * ```
  */
 export function sanitizeLine(text: string): string {
@@ -231,9 +233,10 @@ const _BLANK =
  * @returns true when nothing visible would remain
  * @example Blank and not blank
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isBlank } from "./sanitize.ts";
- * console.assert(isBlank(" \t\n\u3000\u200b\x1b[0m"));
- * console.assert(!isBlank(" hi "));
+ * assert.ok(isBlank(" \t\n\u3000\u200b\x1b[0m"));
+ * assert.ok(!isBlank(" hi "));
  * ```
  */
 export function isBlank(text: string): boolean {
@@ -264,9 +267,10 @@ const _QUOTE_ESCAPE = /["\\\p{C}\p{Z}\u115f\u1160\u3164\uffa0]/gu;
  * @returns the quoted value
  * @example Quote a name with a zero-width space in it
  * ```ts
+ * import assert from "node:assert/strict";
  * import { quote } from "./sanitize.ts";
- * console.assert(quote("a\u200bb") === '"a\\u{200B}b"');
- * console.assert(quote("a b") === '"a b"');
+ * assert.ok(quote("a\u200bb") === '"a\\u{200B}b"');
+ * assert.ok(quote("a b") === '"a b"');
  * ```
  */
 export function quote(value: string, maxChars = 40): string {

@@ -21,6 +21,7 @@ export interface Frame64DecoderOptions {
  *
  * @example Decode frames from split chunks
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Frame64DecoderStream } from "./streams.ts";
  * import { encodeFrame } from "./frame64.ts";
  * const frame = encodeFrame(new TextEncoder().encode("hi"));
@@ -28,7 +29,7 @@ export interface Frame64DecoderOptions {
  *   ReadableStream.from([frame.subarray(0, 10), frame.subarray(10)])
  *     .pipeThrough(new Frame64DecoderStream({ maxBodyBytes: 4096 })),
  * );
- * console.assert(new TextDecoder().decode(bodies[0]) === "hi");
+ * assert.ok(new TextDecoder().decode(bodies[0]) === "hi");
  * ```
  */
 export class Frame64DecoderStream extends TransformStream<Uint8Array, Uint8Array> {
@@ -54,11 +55,12 @@ export class Frame64DecoderStream extends TransformStream<Uint8Array, Uint8Array
  *
  * @example Encode a string body
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Frame64EncoderStream } from "./streams.ts";
  * const frames = await Array.fromAsync(
  *   ReadableStream.from(["hi"]).pipeThrough(new Frame64EncoderStream()),
  * );
- * console.assert(frames[0]!.length === 66);
+ * assert.ok(frames[0]!.length === 66);
  * ```
  */
 export class Frame64EncoderStream extends TransformStream<Uint8Array | string, Uint8Array> {
@@ -84,12 +86,13 @@ export interface LineDecoderOptions {
  *
  * @example Split lines
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LineDecoderStream } from "./streams.ts";
  * const lines = await Array.fromAsync(
  *   ReadableStream.from([new TextEncoder().encode("a\r\nb")])
  *     .pipeThrough(new LineDecoderStream({ maxLineBytes: 80 })),
  * );
- * console.assert(lines.length === 2);
+ * assert.ok(lines.length === 2);
  * ```
  */
 export class LineDecoderStream extends TransformStream<Uint8Array, Uint8Array> {

@@ -85,11 +85,12 @@ function _isDisconnect(line: string): boolean {
  * @returns what the input means
  * @example Commands and text
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseTextInput } from "./text_commands.ts";
  * const dm = parseTextInput("/msg bob see you at 5");
- * console.assert(dm.kind === "dm" && dm.to === "bob" && dm.text === "see you at 5");
- * console.assert(parseTextInput("hello").kind === "say");
- * console.assert(parseTextInput("!DISCONNECT FROM SERVER").kind === "quit");
+ * assert.ok(dm.kind === "dm" && dm.to === "bob" && dm.text === "see you at 5");
+ * assert.ok(parseTextInput("hello").kind === "say");
+ * assert.ok(parseTextInput("!DISCONNECT FROM SERVER").kind === "quit");
  * ```
  */
 export function parseTextInput(line: string): TextCommand {

@@ -54,11 +54,12 @@ function _names(users: readonly string[], max: number): string {
  * @returns the lines to send, possibly none
  * @example Render a message and a join
  * ```ts
+ * import assert from "node:assert/strict";
  * import { renderTextLines } from "./text_render.ts";
  * const ts = "2024-01-01T00:00:00.000Z";
  * const lines = renderTextLines({ type: "message", id: 1, ts, from: "alice", text: "hi\nall", kind: "say" });
- * console.assert(lines.join("|") === "alice: hi|alice: all");
- * console.assert(renderTextLines({ type: "join", name: "bob", ts, online: 3 })[0] === "* bob joined (3 online)");
+ * assert.ok(lines.join("|") === "alice: hi|alice: all");
+ * assert.ok(renderTextLines({ type: "join", name: "bob", ts, online: 3 })[0] === "* bob joined (3 online)");
  * ```
  */
 export function renderTextLines(event: ServerEvent, viewerName?: string): string[] {
@@ -117,8 +118,9 @@ export function renderTextLines(event: ServerEvent, viewerName?: string): string
  * @returns lines such as `* /who — list who is online`
  * @example The first line
  * ```ts
+ * import assert from "node:assert/strict";
  * import { renderHelpLines } from "./text_render.ts";
- * console.assert(renderHelpLines()[0] === "* /nick NEW — change your name");
+ * assert.ok(renderHelpLines()[0] === "* /nick NEW — change your name");
  * ```
  */
 export function renderHelpLines(): string[] {

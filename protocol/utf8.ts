@@ -20,8 +20,9 @@ const encoder = new TextEncoder();
  * @throws {ProtocolError} with code `bad_utf8` when the bytes are not valid UTF-8
  * @example Decode a body
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeUtf8 } from "./utf8.ts";
- * console.assert(decodeUtf8(new Uint8Array([0x68, 0x69])) === "hi");
+ * assert.ok(decodeUtf8(new Uint8Array([0x68, 0x69])) === "hi");
  * ```
  */
 export function decodeUtf8(bytes: Uint8Array): string {
@@ -39,8 +40,9 @@ export function decodeUtf8(bytes: Uint8Array): string {
  * @returns a new buffer with the UTF-8 bytes
  * @example Encode text
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeUtf8 } from "./utf8.ts";
- * console.assert(encodeUtf8("é").length === 2);
+ * assert.ok(encodeUtf8("é").length === 2);
  * ```
  */
 export function encodeUtf8(text: string): Uint8Array {
@@ -55,8 +57,9 @@ export function encodeUtf8(text: string): Uint8Array {
  * @returns its length in UTF-8 bytes
  * @example Measure text
  * ```ts
+ * import assert from "node:assert/strict";
  * import { utf8Length } from "./utf8.ts";
- * console.assert(utf8Length("aé€😀") === 1 + 2 + 3 + 4);
+ * assert.ok(utf8Length("aé€😀") === 1 + 2 + 3 + 4);
  * ```
  */
 export function utf8Length(text: string): number {

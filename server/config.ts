@@ -1,0 +1,303 @@
+/**
+ * The settings of `chat serve`: their defaults, the parser of the command line, and the help
+ * text.
+ *
+ * @module
+ */
+
+import { type FlagSpecs, parseFlags } from "../cli/flags.ts";
+import { UsageError } from "../cli/usage_error.ts";
+import { isHost, type NumberRule, parseChoice, parseNumber } from "../cli/values.ts";
+
+/** The settings of a chat server. Durations are in seconds and may have fractions. */
+export interface ServeConfig {
+  /** Address to listen on; `::` is every interface, IPv4 and IPv6 alike. */
+  readonly host: string;
+  /** TCP port to listen on; 0 picks a free one. */
+  readonly port: number;
+  /** How many recent messages a new member is sent; 0 for none. */
+  readonly history: number;
+  /** Message of the day, sent in `welcome`; absent for none. */
+  readonly motd?: string;
+  /** The server's name, sent in `welcome`. */
+  readonly serverName: string;
+  /** Format of the log on stderr. */
+  readonly log: "text" | "json";
+  /** Log only warnings and errors. */
+  readonly quiet: boolean;
+  /** Also log the text of chat messages. */
+  readonly logMessages: boolean;
+  /** Largest body (JSON included) or line a client may send, in bytes. */
+  readonly maxMessageBytes: number;
+  /** Most connections at once. */
+  readonly maxClients: number;
+  /** Most connections at once from one IP address; 0 for no limit. */
+  readonly maxPerIp: number;
+  /** Seconds a new connection has to finish its handshake (framing and name). */
+  readonly handshakeTimeout: number;
+  /** Seconds a client has to finish a frame or line once it has started one. */
+  readonly frameTimeout: number;
+  /** Seconds of silence from a JSON client before the server pings it. */
+  readonly pingInterval: number;
+  /** Seconds without any frame from a JSON client before it is closed; above `pingInterval`. */
+  readonly idleTimeout: number;
+  /** Events a client may send in a burst before flood control holds it back. */
+  readonly rateBurst: number;
+  /** Events per second a client may keep sending; 0 turns flood control off. */
+  readonly ratePerSecond: number;
+  /** Bytes queued for a client that reads too slowly before it is closed as `slow`. */
+  readonly sendQueueBytes: number;
+  /** Seconds a write to a client may stay blocked before it is closed as `slow`. */
+  readonly writeTimeout: number;
+}
+
+/**
+ * The defaults of `chat serve`. `serverName` here is the fallback `"chat"`; the command line
+ * uses {@linkcode defaultServerName} (the machine's host name) when `--server-name` is not given.
+ *
+ * @example Start from the defaults in a test
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DEFAULT_SERVE_CONFIG, type ServeConfig } from "./config.ts";
+ * const config: ServeConfig = { ...DEFAULT_SERVE_CONFIG, host: "127.0.0.1", port: 0 };
+ * assert.ok(config.history === 50);
+ * ```
+ */
+export const DEFAULT_SERVE_CONFIG: ServeConfig = Object.freeze({
+  host: "::",
+  port: 5050,
+  history: 50,
+  serverName: "chat",
+  log: "text",
+  quiet: false,
+  logMessages: false,
+  maxMessageBytes: 4096,
+  maxClients: 10000,
+  maxPerIp: 32,
+  handshakeTimeout: 10,
+  frameTimeout: 30,
+  pingInterval: 30,
+  idleTimeout: 75,
+  rateBurst: 10,
+  ratePerSecond: 5,
+  sendQueueBytes: 1048576,
+  writeTimeout: 10,
+});
+
+/** The longest duration a flag accepts, in seconds: timers cannot wait much beyond 24 days. */
+const _MAX_SECONDS = 1_000_000;
+
+const _SECONDS: NumberRule = {
+  integer: false,
+  min: 0,
+  aboveMin: true,
+  max: _MAX_SECONDS,
+  unit: "seconds",
+};
+
+type _NumberField = {
+  [K in keyof ServeConfig]-?: ServeConfig[K] extends number ? K : never;
+}[keyof ServeConfig];
+
+/** Every numeric flag: its field and the range it accepts. */
+const _NUMBER_FLAGS: Readonly<Record<string, readonly [_NumberField, NumberRule]>> = {
+  "port": ["port", { integer: true, min: 0, max: 65535 }],
+  "history": ["history", { integer: true, min: 0 }],
+  "max-message-bytes": ["maxMessageBytes", { integer: true, min: 64, max: 1048576 }],
+  "max-clients": ["maxClients", { integer: true, min: 1 }],
+  "max-per-ip": ["maxPerIp", { integer: true, min: 0, zeroMeans: "means no limit" }],
+  "handshake-timeout": ["handshakeTimeout", _SECONDS],
+  "frame-timeout": ["frameTimeout", _SECONDS],
+  "ping-interval": ["pingInterval", _SECONDS],
+  "idle-timeout": ["idleTimeout", _SECONDS],
+  "rate-burst": ["rateBurst", { integer: true, min: 1 }],
+  "rate-per-second": [
+    "ratePerSecond",
+    { integer: false, min: 0, zeroMeans: "turns flood control off" },
+  ],
+  "send-queue-bytes": ["sendQueueBytes", { integer: true, min: 1024 }],
+  "write-timeout": ["writeTimeout", _SECONDS],
+};
+
+const _FLAGS = {
+  "host": { type: "string" },
+  "port": { type: "string", short: "p" },
+  "history": { type: "string" },
+  "motd": { type: "string" },
+  "server-name": { type: "string" },
+  "log": { type: "string" },
+  "quiet": { type: "boolean" },
+  "log-messages": { type: "boolean" },
+  "max-message-bytes": { type: "string" },
+  "max-clients": { type: "string" },
+  "max-per-ip": { type: "string" },
+  "handshake-timeout": { type: "string" },
+  "frame-timeout": { type: "string" },
+  "ping-interval": { type: "string" },
+  "idle-timeout": { type: "string" },
+  "rate-burst": { type: "string" },
+  "rate-per-second": { type: "string" },
+  "send-queue-bytes": { type: "string" },
+  "write-timeout": { type: "string" },
+} as const satisfies FlagSpecs;
+
+/**
+ * The long names of every flag `chat serve` accepts, without dashes (`"max-clients"`), for
+ * help checks and completion.
+ */
+export const SERVE_FLAGS: readonly string[] = Object.freeze(Object.keys(_FLAGS));
+
+/** The usage line of `chat serve`. */
+export const SERVE_USAGE = "Usage: chat serve [options]";
+
+/**
+ * The name a server gives itself when `--server-name` is not given: the machine's host name,
+ * or `"chat"` if it cannot be read (no `--allow-sys` permission, or an empty name).
+ *
+ * @returns the default server name
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defaultServerName } from "./config.ts";
+ * assert.ok(defaultServerName().length > 0);
+ * ```
+ */
+export function defaultServerName(): string {
+  try {
+    const name = Deno.hostname().trim();
+    return name === "" ? "chat" : name;
+  } catch {
+    return "chat";
+  }
+}
+
+/**
+ * Reads the arguments of `chat serve` (everything after `serve`) into a full configuration,
+ * with the defaults for whatever is not given.
+ *
+ * @param args the arguments after `serve`
+ * @returns the server's configuration
+ * @throws {UsageError} for an unknown flag, a missing or bad value, a value out of range, an
+ *   `--idle-timeout` not above `--ping-interval`, or any plain argument
+ *
+ * @example Listen on loopback with a short history
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseServeArgs } from "./config.ts";
+ * const config = parseServeArgs(["--host", "127.0.0.1", "-p", "0", "--history", "5"]);
+ * assert.ok(config.port === 0 && config.history === 5 && config.idleTimeout === 75);
+ * ```
+ */
+export function parseServeArgs(args: readonly string[]): ServeConfig {
+  const { values } = parseFlags(args, _FLAGS, 0);
+  const numbers: Partial<Record<_NumberField, number>> = {};
+  for (const [flag, [field, rule]] of Object.entries(_NUMBER_FLAGS)) {
+    const text = values[flag as keyof typeof _FLAGS];
+    if (typeof text === "string") numbers[field] = parseNumber(`--${flag}`, text, rule);
+  }
+  const config: ServeConfig = {
+    ...DEFAULT_SERVE_CONFIG,
+    ...numbers,
+    host: values.host === undefined ? DEFAULT_SERVE_CONFIG.host : _parseListenHost(values.host),
+    serverName: values["server-name"] === undefined
+      ? defaultServerName()
+      : _parseServerName(values["server-name"]),
+    log: values.log === undefined
+      ? DEFAULT_SERVE_CONFIG.log
+      : parseChoice("--log", values.log, ["text", "json"] as const),
+    quiet: values.quiet ?? DEFAULT_SERVE_CONFIG.quiet,
+    logMessages: values["log-messages"] ?? DEFAULT_SERVE_CONFIG.logMessages,
+    ...(values.motd === undefined || values.motd.trim() === "" ? {} : { motd: values.motd }),
+  };
+  if (config.idleTimeout <= config.pingInterval) {
+    throw new UsageError(
+      `The --idle-timeout must be greater than the --ping-interval, but ` +
+        `${JSON.stringify(String(config.idleTimeout))} is not greater than ` +
+        `${JSON.stringify(String(config.pingInterval))}`,
+    );
+  }
+  return config;
+}
+
+/** Reads `--host`, allowing an IPv6 address in brackets (`[::1]`). */
+function _parseListenHost(text: string): string {
+  const host = text.startsWith("[") && text.endsWith("]") ? text.slice(1, -1) : text;
+  if (!isHost(host)) {
+    throw new UsageError(
+      `The --host value must be a host name or an IP address: ${JSON.stringify(text)}`,
+    );
+  }
+  return host;
+}
+
+/** Reads `--server-name`: anything but blank. */
+function _parseServerName(text: string): string {
+  const name = text.trim();
+  if (name === "") {
+    throw new UsageError(`The --server-name value must not be blank: ${JSON.stringify(text)}`);
+  }
+  return name;
+}
+
+const _D = DEFAULT_SERVE_CONFIG;
+
+/**
+ * The help of `chat serve`, printed by `chat help serve` and `chat serve --help`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SERVE_HELP } from "./config.ts";
+ * assert.ok(SERVE_HELP.includes("--max-per-ip"));
+ * ```
+ */
+export const SERVE_HELP: string = `chat serve: run a chat server
+
+${SERVE_USAGE}
+
+People join with 'chat join HOST', 'nc HOST PORT' or any classic socket-chat client; the
+server tells the three apart from their first bytes. It logs to stderr and stops on Ctrl-C.
+
+Network:
+  --host HOST               Address to listen on; "::" is every interface, IPv4 and IPv6
+                            (default: ${_D.host})
+  -p, --port PORT           TCP port, 0 to pick a free one (default: ${_D.port})
+
+Room:
+  --server-name NAME        Name sent to clients on join (default: this machine's host name)
+  --motd TEXT               Message of the day sent to each new member (default: none)
+  --history N               Recent messages replayed to each new member, 0 for none
+                            (default: ${_D.history})
+
+Log:
+  --log FORMAT              Log format: text or json (default: ${_D.log})
+  --quiet                   Log only warnings and errors (default: off)
+  --log-messages            Also log the text of chat messages (default: off)
+
+Limits:
+  --max-message-bytes N     Largest message or line a client may send, 64 to 1048576
+                            (default: ${_D.maxMessageBytes})
+  --max-clients N           Most connections at once (default: ${_D.maxClients})
+  --max-per-ip N            Most connections from one IP address, 0 for no limit
+                            (default: ${_D.maxPerIp})
+  --rate-burst N            Messages a client may send in a burst (default: ${_D.rateBurst})
+  --rate-per-second N       Messages per second a client may keep sending, 0 turns flood
+                            control off (default: ${_D.ratePerSecond})
+  --send-queue-bytes N      Output queued for a slow reader before it is dropped, at least 1024
+                            (default: ${_D.sendQueueBytes})
+
+Timeouts, in seconds (fractions allowed, at most ${_MAX_SECONDS}):
+  --handshake-timeout S     Time a new connection has to send its name
+                            (default: ${_D.handshakeTimeout})
+  --frame-timeout S         Time to finish a message once it has started
+                            (default: ${_D.frameTimeout})
+  --ping-interval S         Silence from a 'chat join' client before it is pinged
+                            (default: ${_D.pingInterval})
+  --idle-timeout S          Silence from a 'chat join' client before it is dropped; must be
+                            greater than --ping-interval (default: ${_D.idleTimeout})
+  --write-timeout S         Time a write to a client may stay blocked before it is dropped
+                            (default: ${_D.writeTimeout})
+
+  -h, --help                Show this help
+`;
