@@ -1,0 +1,136 @@
+/**
+ * What the client does with a line the user typed: the shared text commands of
+ * `protocol/text_commands.ts` plus the client's own (`/reply`), the `/help` text, and Tab
+ * completion of commands and names.
+ *
+ * @module
+ */
+
+import type { ClientEvent } from "../protocol/events.ts";
+import { nameKey } from "../protocol/names.ts";
+import { isBlank } from "../protocol/sanitize.ts";
+import { parseTextInput, TEXT_COMMAND_HELP } from "../protocol/text_commands.ts";
+
+/** What to do with one submitted line. */
+export type InputAction =
+  | { readonly kind: "send"; readonly event: ClientEvent }
+  | { readonly kind: "help" }
+  | { readonly kind: "quit" }
+  | { readonly kind: "error"; readonly message: string }
+  | { readonly kind: "none" };
+
+/** The commands Tab completes, in the order they are offered. */
+export const COMMAND_WORDS: readonly string[] = Object.freeze([
+  "/help",
+  "/me",
+  "/msg",
+  "/dm",
+  "/nick",
+  "/quit",
+  "/reply",
+  "/who",
+]);
+
+/** The `/help` text of the interactive client. */
+export const HELP_TEXT: string = [
+  "Commands:",
+  ...TEXT_COMMAND_HELP.map(({ usage, summary }) => `  ${usage.padEnd(16)} ${summary}`),
+  `  ${"/reply TEXT".padEnd(16)} answer the last private message (also /r TEXT)`,
+  "Keys: Enter sends; Up/Down recall earlier lines; Tab completes names and commands;",
+  "  Ctrl-A/Ctrl-E start/end of line, Ctrl-U/Ctrl-K delete to start/end, Ctrl-W deletes a word;",
+  "  a pasted block of several lines is sent as one message; Ctrl-C or Ctrl-D leaves.",
+].join("\n");
+
+const _REPLY = /^\/(reply|r)(?:[ \t]+|$)/i;
+
+/**
+ * Decides what a submitted line means.
+ *
+ * @param line the text the user submitted (may span lines, from a paste)
+ * @param replyTo who sent the last private message, for `/reply`
+ * @returns the event to send, or help, quit, an error to show, or nothing (a blank line)
+ * @example
+ * ```ts
+ * import { interpretInput } from "./commands.ts";
+ * const action = interpretInput("/reply on my way", "bob");
+ * console.assert(action.kind === "send" && action.event.type === "dm");
+ * console.assert(interpretInput("   ", undefined).kind === "none");
+ * ```
+ */
+export function interpretInput(line: string, replyTo: string | undefined): InputAction {
+  if (isBlank(line)) return { kind: "none" };
+  const reply = _REPLY.exec(line);
+  if (reply !== null) {
+    const text = line.slice(reply[0].length);
+    if (isBlank(text)) return { kind: "error", message: "Usage: /reply TEXT" };
+    if (replyTo === undefined) {
+      return { kind: "error", message: "Nobody has sent you a private message yet" };
+    }
+    return { kind: "send", event: { type: "dm", to: replyTo, text } };
+  }
+  const command = parseTextInput(line);
+  switch (command.kind) {
+    case "say":
+      return isBlank(command.text)
+        ? { kind: "none" }
+        : { kind: "send", event: { type: "say", text: command.text } };
+    case "me":
+      return { kind: "send", event: { type: "me", text: command.text } };
+    case "dm":
+      return { kind: "send", event: { type: "dm", to: command.to, text: command.text } };
+    case "nick":
+      return { kind: "send", event: { type: "nick", name: command.name } };
+    case "who":
+      return { kind: "send", event: { type: "who" } };
+    case "help":
+      return { kind: "help" };
+    case "quit":
+      return { kind: "quit" };
+    case "invalid":
+      return { kind: "error", message: command.error.message };
+  }
+}
+
+/** Commands whose first argument is a name. */
+const _NAME_ARGUMENT = /^\/(msg|dm)[ \t]+$/i;
+
+/**
+ * Tab completion: a command at the start of the line, otherwise a name of someone online (the
+ * first word of a line becomes `name: `, as is usual in chat; `@` before a name is kept).
+ *
+ * @param before the text before the word being completed
+ * @param word the word being completed
+ * @param names the names online
+ * @param myName the user's own name, which is not offered
+ * @returns the replacements for the word, in order
+ * @example
+ * ```ts
+ * import { completeInput } from "./commands.ts";
+ * console.assert(completeInput("", "/ms", [], "me")[0] === "/msg ");
+ * console.assert(completeInput("", "bo", ["bob", "me"], "me")[0] === "bob: ");
+ * console.assert(completeInput("/msg ", "B", ["bob"], "me")[0] === "bob ");
+ * ```
+ */
+export function completeInput(
+  before: string,
+  word: string,
+  names: readonly string[],
+  myName: string,
+): string[] {
+  if (before === "" && word.startsWith("/")) {
+    const prefix = word.toLowerCase();
+    return COMMAND_WORDS.filter((command) => command.startsWith(prefix)).map((c) => `${c} `);
+  }
+  const at = word.startsWith("@") ? "@" : "";
+  const prefix = nameKey(word.slice(at.length));
+  const me = nameKey(myName);
+  const suffix = before === "" && at === "" ? ": " : " ";
+  const matches = names
+    .filter((name) => {
+      const key = nameKey(name);
+      return key !== me && key.startsWith(prefix);
+    })
+    .sort((a, b) => nameKey(a).localeCompare(nameKey(b)));
+  if (_NAME_ARGUMENT.test(before)) return matches.map((name) => `${name} `);
+  return matches.map((name) => `${at}${name}${suffix}`);
+}

@@ -1,0 +1,88 @@
+import assert from "node:assert/strict";
+import { COMMAND_WORDS, completeInput, HELP_TEXT, interpretInput } from "./commands.ts";
+
+Deno.test("interpretInput turns text and commands into events", () => {
+  assert.deepEqual(interpretInput("hello", undefined), {
+    kind: "send",
+    event: { type: "say", text: "hello" },
+  });
+  assert.deepEqual(interpretInput("/me waves", undefined), {
+    kind: "send",
+    event: { type: "me", text: "waves" },
+  });
+  assert.deepEqual(interpretInput("/msg bob hi there", undefined), {
+    kind: "send",
+    event: { type: "dm", to: "bob", text: "hi there" },
+  });
+  assert.deepEqual(interpretInput("/nick rob", undefined), {
+    kind: "send",
+    event: { type: "nick", name: "rob" },
+  });
+  assert.deepEqual(interpretInput("/who", undefined), { kind: "send", event: { type: "who" } });
+  assert.deepEqual(interpretInput("/help", undefined), { kind: "help" });
+  assert.deepEqual(interpretInput("/quit", undefined), { kind: "quit" });
+  assert.deepEqual(interpretInput("!DISCONNECT FROM SERVER", undefined), { kind: "quit" });
+  assert.deepEqual(interpretInput("//etc", undefined), {
+    kind: "send",
+    event: { type: "say", text: "/etc" },
+  });
+});
+
+Deno.test("interpretInput keeps a multi-line paste as one message", () => {
+  assert.deepEqual(interpretInput("one\ntwo", undefined), {
+    kind: "send",
+    event: { type: "say", text: "one\ntwo" },
+  });
+});
+
+Deno.test("interpretInput ignores blank lines and explains bad commands", () => {
+  assert.deepEqual(interpretInput(" \t ", undefined), { kind: "none" });
+  const unknown = interpretInput("/frobnicate", undefined);
+  assert.equal(unknown.kind, "error");
+  assert.match(unknown.kind === "error" ? unknown.message : "", /Unknown command "\/frobnicate"/);
+  const usage = interpretInput("/msg bob", undefined);
+  assert.deepEqual(usage, { kind: "error", message: "Usage: /msg NAME TEXT" });
+});
+
+Deno.test("interpretInput answers the last private message with /reply and /r", () => {
+  assert.deepEqual(interpretInput("/reply sure", "bob"), {
+    kind: "send",
+    event: { type: "dm", to: "bob", text: "sure" },
+  });
+  assert.deepEqual(interpretInput("/R ok", "bob"), {
+    kind: "send",
+    event: { type: "dm", to: "bob", text: "ok" },
+  });
+  assert.deepEqual(interpretInput("/reply sure", undefined), {
+    kind: "error",
+    message: "Nobody has sent you a private message yet",
+  });
+  assert.deepEqual(interpretInput("/reply", "bob"), {
+    kind: "error",
+    message: "Usage: /reply TEXT",
+  });
+  // /replying is not /reply.
+  assert.equal(interpretInput("/replying x", "bob").kind, "error");
+});
+
+Deno.test("completeInput completes commands at the start of the line", () => {
+  assert.deepEqual(completeInput("", "/", [], "me"), COMMAND_WORDS.map((c) => `${c} `));
+  assert.deepEqual(completeInput("", "/M", [], "me"), ["/me ", "/msg "]);
+  assert.deepEqual(completeInput("", "/zz", [], "me"), []);
+});
+
+Deno.test("completeInput completes names, not my own, in any case", () => {
+  const names = ["Bob", "bea", "alice", "me"];
+  assert.deepEqual(completeInput("", "b", names, "me"), ["bea: ", "Bob: "]);
+  assert.deepEqual(completeInput("hi ", "B", names, "me"), ["bea ", "Bob "]);
+  assert.deepEqual(completeInput("hi ", "@al", names, "me"), ["@alice "]);
+  assert.deepEqual(completeInput("", "m", names, "ME"), []);
+  assert.deepEqual(completeInput("/msg ", "a", names, "me"), ["alice "]);
+  assert.deepEqual(completeInput("/", "x", names, "me"), []);
+});
+
+Deno.test("HELP_TEXT lists every command the client offers", () => {
+  for (const command of ["/nick", "/msg", "/me", "/who", "/help", "/quit", "/reply"]) {
+    assert.ok(HELP_TEXT.includes(command), command);
+  }
+});

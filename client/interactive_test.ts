@@ -1,0 +1,415 @@
+import assert from "node:assert/strict";
+import { FakeTerminal, Recorder, startTestServer, waitFor } from "./_testing.ts";
+import { runInteractive } from "./interactive.ts";
+import { BRACKETED_PASTE_OFF, BRACKETED_PASTE_ON } from "./keys.ts";
+import { ChatSession } from "./session.ts";
+
+const HOST = "127.0.0.1";
+// deno-lint-ignore no-control-regex
+const SGR = /\x1b\[[0-9;]*m/;
+
+async function peer(port: number, name: string): Promise<{ session: ChatSession; seen: Recorder }> {
+  const seen = new Recorder();
+  const session = new ChatSession({ host: HOST, port, reconnect: false }, seen);
+  await session.connect();
+  await session.join(name);
+  return { session, seen };
+}
+
+function screenText(term: FakeTerminal): string {
+  return term.screen.lines().join("\n");
+}
+
+Deno.test("interactive: messages arriving while typing print above and the half line stays", async () => {
+  const server = await startTestServer();
+  const term = new FakeTerminal(80, 12);
+  const bob = await peer(server.port, "bob");
+  const run = runInteractive({
+    host: HOST,
+    port: server.port,
+    name: "alice",
+    color: true,
+    reconnect: false,
+    terminal: term,
+  });
+  try {
+    await waitFor(() => term.screen.cursorLine === "alice>", "the prompt");
+    term.type("half a li");
+    await waitFor(() => term.screen.cursorLine === "alice> half a li", "the typed text");
+    for (const text of ["first", "second", "third"]) bob.session.send({ type: "say", text });
+    await waitFor(() => screenText(term).includes("bob: third"), "the three messages");
+    const lines = term.screen.lines().filter((line) => line !== "");
+    const last = lines.slice(-4);
+    assert.match(last[0]!, /^\d\d:\d\d bob: first$/);
+    assert.match(last[1]!, /^\d\d:\d\d bob: second$/);
+    assert.match(last[2]!, /^\d\d:\d\d bob: third$/);
+    assert.equal(last[3], "alice> half a li");
+    assert.equal(term.screen.cursorLine, "alice> half a li");
+    assert.equal(term.screen.column, "alice> half a li".length, "the cursor is after the text");
+    // Finish the line: the server's echo shows what the room got.
+    term.type("ne\r");
+    await waitFor(() => bob.seen.texts.includes("half a line"), "bob to get the line");
+    await waitFor(() => screenText(term).includes("alice: half a line"), "the echo");
+    assert.equal(term.screen.cursorLine, "alice>");
+    assert.ok(SGR.test(term.output), "colours are on");
+  } finally {
+    term.type("\x04");
+    assert.equal(await run, 0);
+    await bob.session.quit();
+    await server.close();
+  }
+  assert.deepEqual(term.rawModes, [true, false], "raw mode on, then restored");
+  assert.ok(term.output.startsWith(BRACKETED_PASTE_ON));
+  assert.ok(term.output.endsWith(BRACKETED_PASTE_OFF));
+});
+
+Deno.test("interactive: Ctrl-D leaves with bye and the others see the leave", async () => {
+  const server = await startTestServer();
+  const term = new FakeTerminal();
+  const bob = await peer(server.port, "bob");
+  try {
+    const run = runInteractive({
+      host: HOST,
+      port: server.port,
+      name: "alice",
+      color: false,
+      reconnect: true,
+      terminal: term,
+    });
+    await waitFor(() => term.screen.cursorLine === "alice>", "the prompt");
+    term.type("typed but not sent\x04");
+    assert.equal(await run, 0);
+    await waitFor(
+      () =>
+        bob.seen.all.some((e) => e.type === "leave" && e.name === "alice" && e.reason === "quit"),
+      "bob to see alice leave",
+    );
+    assert.ok(!bob.seen.texts.includes("typed but not sent"));
+    assert.ok(screenText(term).includes("-- You left the chat"));
+    assert.equal(term.screen.cursorLine, "", "the input line is cleared on the way out");
+    assert.deepEqual(term.rawModes, [true, false]);
+  } finally {
+    await bob.session.quit();
+    await server.close();
+  }
+});
+
+Deno.test("interactive: without colour no colour sequence is written", async () => {
+  const server = await startTestServer({ motd: "hello\x1b[31m world" });
+  const term = new FakeTerminal();
+  const bob = await peer(server.port, "bob");
+  try {
+    const run = runInteractive({
+      host: HOST,
+      port: server.port,
+      name: "alice",
+      color: false,
+      reconnect: false,
+      terminal: term,
+    });
+    await waitFor(() => term.screen.cursorLine === "alice>", "the prompt");
+    bob.session.send({ type: "say", text: "hi \x1b[1malice\x1b[0m" });
+    bob.session.send({ type: "me", text: "waves" });
+    bob.session.send({ type: "dm", to: "alice", text: "psst" });
+    await waitFor(() => screenText(term).includes("psst"), "the private message");
+    term.type("/quit\r");
+    assert.equal(await run, 0);
+    assert.doesNotMatch(term.output, SGR);
+    assert.ok(screenText(term).includes("bob: hi alice"), "escapes from the network are gone");
+    assert.ok(screenText(term).includes("* bob waves"));
+    assert.ok(screenText(term).includes("[dm] bob → alice: psst"));
+    assert.ok(term.screen.bells >= 1, "a mention rings the bell");
+  } finally {
+    await bob.session.quit();
+    await server.close();
+  }
+});
+
+Deno.test("interactive: a pasted block of lines is sent as one message", async () => {
+  const server = await startTestServer();
+  const term = new FakeTerminal();
+  const bob = await peer(server.port, "bob");
+  try {
+    const run = runInteractive({
+      host: HOST,
+      port: server.port,
+      name: "alice",
+      color: false,
+      reconnect: false,
+      terminal: term,
+    });
+    await waitFor(() => term.screen.cursorLine === "alice>", "the prompt");
+    term.type("\x1b[200~line one\r\nline two\r\nline three\x1b[201~");
+    await waitFor(() => term.screen.cursorLine.includes("↵"), "the paste on the input line");
+    term.type("\r");
+    await waitFor(() => bob.seen.texts.length === 1, "bob to get the paste");
+    assert.deepEqual(bob.seen.texts, ["line one\nline two\nline three"]);
+    await waitFor(() => screenText(term).includes("line three"), "the echo");
+    const lines = term.screen.lines();
+    const first = lines.findIndex((line) => line.endsWith("alice: line one"));
+    assert.ok(first >= 0);
+    assert.match(lines[first + 1]!, /^ +line two$/);
+    term.type("\x03");
+    assert.equal(await run, 0);
+  } finally {
+    await bob.session.quit();
+    await server.close();
+  }
+});
+
+Deno.test("interactive: asks for a name, offering the default, and again when it is taken", async () => {
+  const server = await startTestServer();
+  const term = new FakeTerminal();
+  const bob = await peer(server.port, "bob");
+  try {
+    const run = runInteractive({
+      host: HOST,
+      port: server.port,
+      defaultName: "bob",
+      color: false,
+      reconnect: false,
+      terminal: term,
+    });
+    await waitFor(() => term.screen.cursorLine === "Your name [bob]:", "the name prompt");
+    term.type("\r");
+    await waitFor(() => screenText(term).includes("!! "), "the server's reason");
+    assert.match(screenText(term), /!! .*taken/i);
+    assert.equal(term.screen.cursorLine, "Your name [bob]:");
+    term.type("no spaces\r");
+    await waitFor(() => screenText(term).includes("Names may only contain"), "the local check");
+    term.type("alice\r");
+    await waitFor(() => term.screen.cursorLine === "alice>", "the chat prompt");
+    assert.ok(screenText(term).includes("Welcome to"));
+    term.type("\x04");
+    assert.equal(await run, 0);
+  } finally {
+    await bob.session.quit();
+    await server.close();
+  }
+});
+
+Deno.test("interactive: Tab completes names and /reply answers the last private message", async () => {
+  const server = await startTestServer();
+  const term = new FakeTerminal();
+  const bob = await peer(server.port, "bobby");
+  try {
+    const run = runInteractive({
+      host: HOST,
+      port: server.port,
+      name: "alice",
+      color: false,
+      reconnect: false,
+      terminal: term,
+    });
+    await waitFor(() => term.screen.cursorLine === "alice>", "the prompt");
+    term.type("bo\t");
+    await waitFor(() => term.screen.cursorLine === "alice> bobby:", "the completed name");
+    term.type("hi\r");
+    await waitFor(() => bob.seen.texts.includes("bobby: hi"), "the message");
+    bob.session.send({ type: "dm", to: "alice", text: "secret?" });
+    await waitFor(() => screenText(term).includes("secret?"), "the private message");
+    term.type("/reply yes\r");
+    await waitFor(
+      () => bob.seen.all.some((e) => e.type === "dm" && e.from === "alice" && e.text === "yes"),
+      "the reply",
+    );
+    term.type("/help\r");
+    await waitFor(() => screenText(term).includes("/reply TEXT"), "the help");
+    term.type("\x04");
+    assert.equal(await run, 0);
+  } finally {
+    await bob.session.quit();
+    await server.close();
+  }
+});
+
+Deno.test("interactive: a lost connection with reconnecting off ends with exit code 1", async () => {
+  const server = await startTestServer();
+  const term = new FakeTerminal();
+  const run = runInteractive({
+    host: HOST,
+    port: server.port,
+    name: "alice",
+    color: false,
+    reconnect: false,
+    terminal: term,
+  });
+  try {
+    await waitFor(() => term.screen.cursorLine === "alice>", "the prompt");
+  } finally {
+    await server.close("Back soon");
+  }
+  assert.equal(await run, 1);
+  const text = screenText(term);
+  assert.ok(text.includes("!! The server is shutting down: Back soon"));
+  assert.ok(text.includes("!! Connection lost"));
+  assert.deepEqual(term.rawModes, [true, false]);
+});
+
+Deno.test("interactive: SIGTERM leaves cleanly", async () => {
+  const server = await startTestServer();
+  const term = new FakeTerminal();
+  const bob = await peer(server.port, "bob");
+  try {
+    const run = runInteractive({
+      host: HOST,
+      port: server.port,
+      name: "alice",
+      color: false,
+      reconnect: true,
+      terminal: term,
+    });
+    await waitFor(() => term.screen.cursorLine === "alice>", "the prompt");
+    term.terminate();
+    assert.equal(await run, 0);
+    await waitFor(
+      () => bob.seen.all.some((e) => e.type === "leave" && e.reason === "quit"),
+      "the leave",
+    );
+    assert.deepEqual(term.rawModes, [true, false]);
+  } finally {
+    await bob.session.quit();
+    await server.close();
+  }
+});
+
+Deno.test("interactive: a burst of 1000 messages is drawn in a few writes", async () => {
+  const server = await startTestServer({ history: 0 });
+  const term = new FakeTerminal(100, 30);
+  const bob = await peer(server.port, "bob");
+  try {
+    const run = runInteractive({
+      host: HOST,
+      port: server.port,
+      name: "alice",
+      color: true,
+      reconnect: false,
+      terminal: term,
+    });
+    await waitFor(() => term.screen.cursorLine.startsWith("alice"), "the prompt");
+    term.type("draft");
+    await waitFor(() => term.screen.cursorLine.endsWith("draft"), "the draft");
+    const before = term.writes.length;
+    for (let i = 1; i <= 1000; i++) bob.session.send({ type: "say", text: `message ${i}` });
+    await waitFor(() => screenText(term).includes("bob: message 1000"), "the whole burst");
+    const writes = term.writes.length - before;
+    assert.ok(writes <= 100, `${writes} writes for 1000 messages`);
+    assert.ok(term.screen.cursorLine.endsWith("> draft"));
+    term.type("\x04");
+    assert.equal(await run, 0);
+  } finally {
+    await bob.session.quit();
+    await server.close();
+  }
+});
+
+Deno.test("interactive: the first connection failing throws before the terminal is touched", async () => {
+  const listener = Deno.listen({ hostname: HOST, port: 0 });
+  const port = listener.addr.port;
+  listener.close();
+  const term = new FakeTerminal();
+  await assert.rejects(
+    runInteractive({ host: HOST, port, name: "a", color: false, reconnect: false, terminal: term }),
+    /Could not connect to 127\.0\.0\.1:\d+: connection refused/,
+  );
+  assert.deepEqual(term.rawModes, []);
+  assert.deepEqual(term.writes, []);
+});
+
+Deno.test("interactive: a long input scrolls sideways and follows a resize", async () => {
+  const server = await startTestServer();
+  const term = new FakeTerminal(40, 10);
+  try {
+    const run = runInteractive({
+      host: HOST,
+      port: server.port,
+      name: "alice",
+      color: false,
+      reconnect: false,
+      terminal: term,
+    });
+    await waitFor(() => term.screen.cursorLine === "alice>", "the prompt");
+    const long = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ";
+    term.type(long);
+    await waitFor(() => term.screen.cursorLine.endsWith("GHIJ"), "the end of the input");
+    assert.equal(term.screen.cursorLine, `alice> ${long.slice(-31)}`);
+    assert.equal(term.screen.column, 38, "the last column stays free, so no wrap");
+    term.resize(20);
+    await waitFor(() => term.screen.cursorLine === `alice> ${long.slice(-11)}`, "the resized line");
+    term.type("\x01");
+    await waitFor(() => term.screen.cursorLine === `alice> ${long.slice(0, 12)}`, "Home");
+    assert.equal(term.screen.column, 7);
+    term.type("\x04");
+    assert.equal(await run, 0);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("interactive: a crash puts the terminal back before the process dies", async () => {
+  const server = await startTestServer();
+  const term = new FakeTerminal();
+  try {
+    const run = runInteractive({
+      host: HOST,
+      port: server.port,
+      name: "alice",
+      color: false,
+      reconnect: false,
+      terminal: term,
+    });
+    await waitFor(() => term.screen.cursorLine === "alice>", "the prompt");
+    globalThis.dispatchEvent(new ErrorEvent("error", { error: new Error("a bug") }));
+    assert.equal(term.restoredNow, 1);
+    assert.deepEqual(term.rawModes, [true, false]);
+    assert.ok(term.output.endsWith(BRACKETED_PASTE_OFF));
+    term.type("\x04");
+    assert.equal(await run, 0);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("interactive: after a shutdown it says so, keeps the unsent line, and reconnects", async () => {
+  const first = await startTestServer({ history: 5 });
+  const port = first.port;
+  const term = new FakeTerminal(100, 20);
+  let second: Awaited<ReturnType<typeof startTestServer>> | undefined;
+  const bob = await peer(port, "bob");
+  try {
+    let allowReconnect = false;
+    const run = runInteractive({
+      host: HOST,
+      port,
+      name: "alice",
+      color: false,
+      reconnect: true,
+      terminal: term,
+      backoff: () => allowReconnect ? 10 : 200,
+    });
+    await waitFor(() => term.screen.cursorLine === "alice>", "the prompt");
+    bob.session.send({ type: "say", text: "before the restart" });
+    await waitFor(() => screenText(term).includes("before the restart"), "the first message");
+    await first.close("Restarting for an upgrade");
+    await waitFor(() => term.screen.cursorLine === "(offline) alice>", "the offline prompt");
+    const text = screenText(term);
+    assert.ok(text.includes("!! The server is shutting down: Restarting for an upgrade"));
+    assert.ok(text.includes("!! Connection lost"));
+    assert.ok(text.includes("-- Reconnecting in 1 s…"));
+    term.type("hello?\r");
+    await waitFor(() => screenText(term).includes("Not connected"), "the refusal");
+    assert.equal(term.screen.cursorLine, "(offline) alice> hello?", "the line is given back");
+    second = await startTestServer({ port, history: 5 });
+    allowReconnect = true;
+    await waitFor(() => term.screen.cursorLine === "alice> hello?", "the reconnection", 10_000);
+    assert.ok(screenText(term).includes("-- Reconnected as alice"));
+    term.type("\r");
+    await waitFor(() => screenText(term).includes("alice: hello?"), "the message after all");
+    term.type("\x04");
+    assert.equal(await run, 0);
+  } finally {
+    await bob.session.quit();
+    await first.close();
+    await second?.close();
+  }
+});

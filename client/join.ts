@@ -1,0 +1,76 @@
+/**
+ * `chat join`: picks the interactive client when both stdin and stdout are terminals (and
+ * `--json` is off), the piped client otherwise.
+ *
+ * @module
+ */
+
+import type { JoinConfig } from "./config.ts";
+import { ConnectError } from "./connection.ts";
+import { runInteractive } from "./interactive.ts";
+import { OutputQueue, writerSink } from "./output.ts";
+import { runPiped } from "./piped.ts";
+import { denoTerminal } from "./terminal.ts";
+
+function _env(name: string): string | undefined {
+  try {
+    const value = Deno.env.get(name);
+    return value === "" ? undefined : value;
+  } catch {
+    return undefined;
+  }
+}
+
+function _isTerminal(stream: { isTerminal(): boolean }): boolean {
+  try {
+    return stream.isTerminal();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Runs the chat client with the given settings.
+ *
+ * @param config the settings from the command line
+ * @returns the exit code: 0 after leaving cleanly, 1 when the server cannot be reached, the
+ *   name is refused in piped mode, or the connection is lost with `--no-reconnect`
+ */
+export async function runJoin(config: JoinConfig): Promise<number> {
+  const stderr = new OutputQueue(writerSink(Deno.stderr));
+  const user = _env("USER") ?? _env("LOGNAME");
+  try {
+    if (!config.json && _isTerminal(Deno.stdin) && _isTerminal(Deno.stdout)) {
+      return await runInteractive({
+        host: config.host,
+        port: config.port,
+        ...(config.name === undefined ? {} : { name: config.name }),
+        ...(user === undefined ? {} : { defaultName: user }),
+        color: config.color,
+        reconnect: config.reconnect,
+        terminal: denoTerminal(),
+      });
+    }
+    const name = config.name ?? user;
+    if (name === undefined) {
+      stderr.write("No name to join with: pass --name NAME (or set USER)\n");
+      return 1;
+    }
+    return await runPiped({
+      host: config.host,
+      port: config.port,
+      name,
+      json: config.json,
+      reconnect: config.reconnect,
+      input: Deno.stdin.readable,
+      stdout: new OutputQueue(writerSink(Deno.stdout)),
+      stderr,
+    });
+  } catch (error) {
+    if (!(error instanceof ConnectError)) throw error;
+    stderr.write(`${error.message}\n`);
+    return 1;
+  } finally {
+    await stderr.drain();
+  }
+}

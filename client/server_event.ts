@@ -1,0 +1,112 @@
+/**
+ * Checks what the server sent: a JSON body becomes a {@linkcode ServerEvent} only when it has
+ * the fields its type promises, so the rest of the client can trust the shape.
+ *
+ * @module
+ */
+
+import type { ServerEvent } from "../protocol/events.ts";
+import { decodeUtf8 } from "../protocol/utf8.ts";
+
+type _Object = Record<string, unknown>;
+
+function _isObject(value: unknown): value is _Object {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function _str(object: _Object, key: string): boolean {
+  return typeof object[key] === "string";
+}
+
+function _num(object: _Object, key: string): boolean {
+  return typeof object[key] === "number" && Number.isFinite(object[key]);
+}
+
+function _optionalId(object: _Object): boolean {
+  const id = object["id"];
+  return id === undefined || typeof id === "string" || typeof id === "number";
+}
+
+function _names(value: unknown): boolean {
+  return Array.isArray(value) && value.every((name) => typeof name === "string");
+}
+
+/**
+ * Checks a parsed JSON value against the server events of protocol version 1. Fields beyond
+ * those the type needs are kept as they are.
+ *
+ * @param value a parsed JSON body
+ * @returns the event, or null when it is not a server event this client knows (an unknown
+ *   `type`, or a missing or wrongly typed field)
+ * @example Accept a join, refuse a join without its name
+ * ```ts
+ * import { checkServerEvent } from "./server_event.ts";
+ * const ts = "2024-05-01T09:05:00Z";
+ * console.assert(checkServerEvent({ type: "join", name: "bob", ts, online: 2 }) !== null);
+ * console.assert(checkServerEvent({ type: "join", ts, online: 2 }) === null);
+ * ```
+ */
+export function checkServerEvent(value: unknown): ServerEvent | null {
+  if (!_isObject(value)) return null;
+  const o = value;
+  let ok: boolean;
+  switch (o["type"]) {
+    case "welcome":
+      ok = _str(o, "name") && _str(o, "server") && _num(o, "protocol") && _names(o["users"]) &&
+        _isObject(o["limits"]) && (o["motd"] === undefined || _str(o, "motd"));
+      break;
+    case "message":
+      ok = _num(o, "id") && _str(o, "ts") && _str(o, "from") && _str(o, "text") &&
+        (o["kind"] === "say" || o["kind"] === "me");
+      break;
+    case "dm":
+      ok = _num(o, "id") && _str(o, "ts") && _str(o, "from") && _str(o, "to") && _str(o, "text");
+      break;
+    case "join":
+      ok = _str(o, "name") && _str(o, "ts") && _num(o, "online");
+      break;
+    case "leave":
+      ok = _str(o, "name") && _str(o, "ts") && _num(o, "online") && _str(o, "reason");
+      break;
+    case "nick":
+      ok = _str(o, "from") && _str(o, "to") && _str(o, "ts");
+      break;
+    case "who":
+      ok = _names(o["users"]);
+      break;
+    case "error":
+      ok = _str(o, "code") && _str(o, "message");
+      break;
+    case "shutdown":
+      ok = _str(o, "message");
+      break;
+    case "ping":
+    case "pong":
+      ok = _optionalId(o);
+      break;
+    default:
+      ok = false;
+  }
+  return ok ? value as unknown as ServerEvent : null;
+}
+
+/**
+ * Decodes one frame body from the server: strict UTF-8, JSON, then {@linkcode checkServerEvent}.
+ *
+ * @param body the frame body
+ * @returns the event, or null if the body is not a server event this client knows
+ * @example
+ * ```ts
+ * import { decodeServerEvent } from "./server_event.ts";
+ * const body = new TextEncoder().encode('{"type":"who","users":["bob"]}');
+ * console.assert(decodeServerEvent(body)?.type === "who");
+ * console.assert(decodeServerEvent(new TextEncoder().encode("hi")) === null);
+ * ```
+ */
+export function decodeServerEvent(body: Uint8Array): ServerEvent | null {
+  try {
+    return checkServerEvent(JSON.parse(decodeUtf8(body)));
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,52 @@
+import assert from "node:assert/strict";
+import { checkServerEvent, decodeServerEvent } from "./server_event.ts";
+
+const TS = "2024-05-01T09:05:00Z";
+
+Deno.test("checkServerEvent accepts every event of the protocol", () => {
+  const good = [
+    {
+      type: "welcome",
+      name: "a",
+      server: "s",
+      protocol: 1,
+      users: ["a"],
+      limits: { maxMessageBytes: 4096 },
+    },
+    { type: "message", id: 1, ts: TS, from: "a", text: "t", kind: "say", history: true },
+    { type: "dm", id: 2, ts: TS, from: "a", to: "b", text: "t" },
+    { type: "join", name: "a", ts: TS, online: 1 },
+    { type: "leave", name: "a", ts: TS, online: 0, reason: "quit" },
+    { type: "nick", from: "a", to: "b", ts: TS },
+    { type: "who", users: [] },
+    { type: "error", code: "bad_event", message: "m" },
+    { type: "ping" },
+    { type: "pong", id: 7 },
+    { type: "shutdown", message: "m" },
+  ];
+  for (const event of good) assert.equal(checkServerEvent(event), event, JSON.stringify(event));
+});
+
+Deno.test("checkServerEvent refuses unknown types and missing or mistyped fields", () => {
+  const bad = [
+    null,
+    [],
+    "x",
+    { type: "nope" },
+    { type: "message", id: "1", ts: TS, from: "a", text: "t", kind: "say" },
+    { type: "message", id: 1, ts: TS, from: "a", text: "t", kind: "shout" },
+    { type: "who", users: [1] },
+    { type: "welcome", name: "a", server: "s", protocol: 1, users: [] },
+    { type: "ping", id: {} },
+  ];
+  for (const value of bad) assert.equal(checkServerEvent(value), null, JSON.stringify(value));
+});
+
+Deno.test("decodeServerEvent refuses bad UTF-8 and non-JSON bodies", () => {
+  assert.equal(decodeServerEvent(new Uint8Array([0xff, 0xfe])), null);
+  assert.equal(decodeServerEvent(new TextEncoder().encode("{")), null);
+  assert.equal(
+    decodeServerEvent(new TextEncoder().encode('{"type":"shutdown","message":"x"}'))?.type,
+    "shutdown",
+  );
+});

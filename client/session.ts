@@ -1,0 +1,489 @@
+/**
+ * A stay in the chat, across connections: connect, join under a name (again and again if the
+ * name is refused), keep the connection alive, and when it is lost reconnect with backoff, join
+ * under the same name and drop replayed messages already seen. Shared by the interactive and
+ * the piped client; it has no terminal in it.
+ *
+ * @module
+ */
+
+import { VERSION } from "../cli/version.ts";
+import type { ClientEvent, ServerEvent, ServerLimits, WelcomeEvent } from "../protocol/events.ts";
+import { PROTOCOL_VERSION } from "../protocol/events.ts";
+import { nameKey } from "../protocol/names.ts";
+import { utf8Length } from "../protocol/utf8.ts";
+import { backoffDelay } from "./backoff.ts";
+import { type ChatConnection, ConnectError, type Dialer, openConnection } from "./connection.ts";
+
+/** The `limits` assumed until a server announces its own. */
+export const DEFAULT_LIMITS: ServerLimits = Object.freeze({
+  maxMessageBytes: 4096,
+  rateBurst: 10,
+  ratePerSecond: 5,
+  pingIntervalSeconds: 30,
+  idleTimeoutSeconds: 75,
+});
+
+/** How long to wait for `welcome` after `hello`, in milliseconds. */
+export const JOIN_TIMEOUT_MS = 10_000;
+
+/** Ids of the client's own pings start with this; their pongs are not passed on. */
+export const OWN_PING_PREFIX = "chat-join-";
+
+/** How many message ids are remembered to drop replays. */
+const _SEEN_LIMIT = 20_000;
+
+/** A change in the session's connection, for the user interface to report. */
+export type SessionStatus =
+  | { readonly type: "lost"; readonly reason: string }
+  | { readonly type: "reconnecting"; readonly attempt: number; readonly delayMs: number }
+  | { readonly type: "retry_failed"; readonly reason: string }
+  | { readonly type: "reconnected"; readonly name: string };
+
+/** Receives what happens in a session. Called synchronously, in order. */
+export interface SessionHandlers {
+  /**
+   * Events to show: everything the server sent after `welcome` (included), except `ping`,
+   * pongs to the client's own pings, and replayed messages already shown.
+   */
+  events(batch: readonly ServerEvent[]): void;
+  /** A connection change. */
+  status(status: SessionStatus): void;
+}
+
+/** Options of a {@linkcode ChatSession}. */
+export interface SessionOptions {
+  /** The server's host (IPv6 without brackets). */
+  readonly host: string;
+  /** The server's port. */
+  readonly port: number;
+  /** Reconnect when the connection is lost after joining. */
+  readonly reconnect: boolean;
+  /** Opens transports (default: TCP). */
+  readonly dial?: Dialer;
+  /** Connect timeout in milliseconds (default 5000). */
+  readonly connectTimeoutMs?: number;
+  /** The wait before reconnect attempt `n` (default {@linkcode backoffDelay}). */
+  readonly backoff?: (attempt: number) => number;
+}
+
+/** How a session ended. */
+export type SessionEnd =
+  | { readonly reason: "quit" }
+  | { readonly reason: "lost"; readonly message: string };
+
+/**
+ * The server refused the name in `hello` (`name_taken` or `bad_name`); the same connection may
+ * try another.
+ */
+export class NameRefusedError extends Error {
+  /** The server's error code. */
+  readonly code: "name_taken" | "bad_name";
+
+  /**
+   * Makes the error from the server's answer.
+   *
+   * @param code the server's code
+   * @param message the server's sentence
+   */
+  constructor(code: "name_taken" | "bad_name", message: string) {
+    super(message);
+    this.name = "NameRefusedError";
+    this.code = code;
+  }
+}
+
+/** The server refused to let the client join for another reason (such as `server_full`). */
+export class JoinRefusedError extends Error {
+  /** The server's error code, or `timeout` when no answer came. */
+  readonly code: string;
+
+  /**
+   * Makes the error from the server's answer.
+   *
+   * @param code the server's code
+   * @param message a sentence for a person
+   */
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = "JoinRefusedError";
+    this.code = code;
+  }
+}
+
+/** The connection was lost before the server answered `hello`. */
+export class ConnectionLostError extends Error {
+  /**
+   * Makes the error.
+   *
+   * @param reason why, in a few words
+   */
+  constructor(reason: string) {
+    super(`The connection was lost before the server answered: ${reason}`);
+    this.name = "ConnectionLostError";
+  }
+}
+
+interface _PendingJoin {
+  resolve(welcome: WelcomeEvent): void;
+  reject(error: Error): void;
+}
+
+/**
+ * One user's stay in a chat room, reconnecting as needed.
+ *
+ * Use: {@linkcode ChatSession.connect} (throws a `ConnectError` that names the address), then
+ * {@linkcode ChatSession.join} with a name (throws {@linkcode NameRefusedError} for a taken or
+ * bad name: call it again with another), then {@linkcode ChatSession.send}; end with
+ * {@linkcode ChatSession.quit}. {@linkcode ChatSession.ended} resolves when the session is over.
+ *
+ * @example Join, say hello, quit (needs a server on port 5050)
+ * ```ts ignore
+ * import { ChatSession } from "./session.ts";
+ * const session = new ChatSession({ host: "localhost", port: 5050, reconnect: false }, {
+ *   events: (batch) => console.log(batch),
+ *   status: (status) => console.log(status),
+ * });
+ * await session.connect();
+ * await session.join("alice");
+ * session.send({ type: "say", text: "hello" });
+ * await session.quit();
+ * ```
+ */
+export class ChatSession {
+  #options: SessionOptions;
+  #handlers: SessionHandlers;
+  #connection: ChatConnection | null = null;
+  #loop: Promise<void> = Promise.resolve();
+  #pending: _PendingJoin | null = null;
+  #joined = false;
+  #quitting = false;
+  #name = "";
+  #limits: ServerLimits = DEFAULT_LIMITS;
+  #seen = new Set<string>();
+  #pingTimer: ReturnType<typeof setInterval> | undefined;
+  #pingCount = 0;
+  #sleep: { timer: ReturnType<typeof setTimeout>; resolve(): void } | null = null;
+  #joinWaiters: ((joined: boolean) => void)[] = [];
+  #ended = false;
+  #resolveEnded!: (end: SessionEnd) => void;
+  /** Resolves when the session is over: after a quit, or a loss without reconnecting. */
+  readonly ended: Promise<SessionEnd>;
+
+  /**
+   * Makes a session; nothing is connected until {@linkcode ChatSession.connect}.
+   *
+   * @param options where to connect and whether to reconnect
+   * @param handlers what to do with events and connection changes
+   */
+  constructor(options: SessionOptions, handlers: SessionHandlers) {
+    this.#options = options;
+    this.#handlers = handlers;
+    this.ended = new Promise((resolve) => this.#resolveEnded = resolve);
+  }
+
+  /** The current name: the one joined with, or the latest `/nick`. Empty before joining. */
+  get name(): string {
+    return this.#name;
+  }
+
+  /** True while joined on a live connection. */
+  get joined(): boolean {
+    return this.#joined;
+  }
+
+  /** The limits the server announced (defaults until then). */
+  get limits(): ServerLimits {
+    return this.#limits;
+  }
+
+  /**
+   * Opens a connection (closing any previous one) and starts reading from it.
+   *
+   * @throws {ConnectError} when the server cannot be reached
+   */
+  async connect(): Promise<void> {
+    this.#connection?.close();
+    await this.#loop;
+    const connection = await openConnection(this.#options.host, this.#options.port, {
+      ...(this.#options.dial === undefined ? {} : { dial: this.#options.dial }),
+      ...(this.#options.connectTimeoutMs === undefined
+        ? {}
+        : { timeoutMs: this.#options.connectTimeoutMs }),
+    });
+    if (this.#quitting) {
+      connection.close();
+      return;
+    }
+    this.#connection = connection;
+    this.#loop = this.#read(connection);
+  }
+
+  /**
+   * Joins the room: sends `hello` and waits for `welcome`. If the connection has closed since
+   * {@linkcode ChatSession.connect} (say the server's handshake deadline passed while the user
+   * typed a name), connects again first.
+   *
+   * @param name the name to join with
+   * @returns the server's welcome
+   * @throws {NameRefusedError} for a taken or invalid name; the session stays connected
+   * @throws {JoinRefusedError} for another refusal, or no answer in time
+   * @throws {ConnectError} when reconnecting fails
+   */
+  async join(name: string): Promise<WelcomeEvent> {
+    for (let attempt = 0;; attempt++) {
+      if (this.#connection === null || this.#connection.closed) await this.connect();
+      try {
+        return await this.#hello(name);
+      } catch (error) {
+        if (error instanceof ConnectionLostError && attempt === 0 && !this.#quitting) continue;
+        throw error;
+      }
+    }
+  }
+
+  /**
+   * Sends an event on the current connection.
+   *
+   * @param event the event
+   * @returns false when not joined (the event is not sent)
+   * @throws {RangeError} when the event is larger than the server's message limit
+   */
+  send(event: ClientEvent): boolean {
+    const json = JSON.stringify(event);
+    const bytes = utf8Length(json);
+    if (bytes > this.#limits.maxMessageBytes) {
+      throw new RangeError(
+        `The message is too long for this server: it takes ${bytes} bytes to send and the ` +
+          `limit is ${this.#limits.maxMessageBytes}`,
+      );
+    }
+    if (!this.#joined || this.#connection === null) return false;
+    return this.#connection.sendRaw(json);
+  }
+
+  /**
+   * Waits until the session is joined on an open connection.
+   *
+   * @returns true once joined, false if the session ended first
+   */
+  whenJoined(): Promise<boolean> {
+    if (this.#joined && this.#connection !== null && !this.#connection.closed) {
+      return Promise.resolve(true);
+    }
+    if (this.#ended) return Promise.resolve(false);
+    return new Promise((resolve) => this.#joinWaiters.push(resolve));
+  }
+
+  /**
+   * Leaves: sends `bye` if joined, waits briefly for the server to close the connection (so
+   * the goodbye is read before the socket goes), stops reconnecting and ends the session.
+   *
+   * @param waitMs how long to wait for the server to close, in milliseconds
+   */
+  async quit(waitMs = 2000): Promise<void> {
+    if (this.#quitting) {
+      await this.ended;
+      return;
+    }
+    this.#quitting = true;
+    this.#stopPing();
+    if (this.#sleep !== null) {
+      clearTimeout(this.#sleep.timer);
+      this.#sleep.resolve();
+    }
+    const connection = this.#connection;
+    if (connection !== null && !connection.closed) {
+      if (this.#joined) {
+        connection.send({ type: "bye" });
+        await connection.drain(waitMs);
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          this.#loop,
+          new Promise<void>((resolve) => timer = setTimeout(resolve, waitMs)),
+        ]);
+        clearTimeout(timer);
+      }
+      connection.close("quit");
+    }
+    await this.#loop;
+    this.#finish({ reason: "quit" });
+  }
+
+  #finish(end: SessionEnd): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#joined = false;
+    this.#stopPing();
+    for (const waiter of this.#joinWaiters.splice(0)) waiter(false);
+    this.#resolveEnded(end);
+  }
+
+  #hello(name: string): Promise<WelcomeEvent> {
+    const connection = this.#connection!;
+    return new Promise<WelcomeEvent>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending = null;
+        reject(new JoinRefusedError("timeout", "The server did not answer the join in time"));
+      }, JOIN_TIMEOUT_MS);
+      this.#pending = {
+        resolve: (welcome) => {
+          clearTimeout(timer);
+          resolve(welcome);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+      connection.send({
+        type: "hello",
+        name,
+        protocol: PROTOCOL_VERSION,
+        client: `chat-join/${VERSION}`,
+      });
+    });
+  }
+
+  async #read(connection: ChatConnection): Promise<void> {
+    for await (const batch of connection.batches()) {
+      const shown: ServerEvent[] = [];
+      for (const event of batch) this.#receive(connection, event, shown);
+      if (shown.length > 0) this.#handlers.events(shown);
+    }
+    this.#closed(connection);
+  }
+
+  #receive(connection: ChatConnection, event: ServerEvent, shown: ServerEvent[]): void {
+    if (event.type === "ping") {
+      connection.send(event.id === undefined ? { type: "pong" } : { type: "pong", id: event.id });
+      return;
+    }
+    const pending = this.#pending;
+    if (pending !== null) {
+      if (event.type === "welcome") {
+        this.#pending = null;
+        this.#welcomed(event);
+        shown.push(event);
+        pending.resolve(event);
+      } else if (event.type === "error") {
+        this.#pending = null;
+        if (event.code === "name_taken" || event.code === "bad_name") {
+          pending.reject(new NameRefusedError(event.code, event.message));
+        } else {
+          pending.reject(new JoinRefusedError(event.code, event.message));
+        }
+      }
+      return;
+    }
+    if (!this.#joined) return;
+    if (event.type === "pong" && typeof event.id === "string") {
+      if (event.id.startsWith(OWN_PING_PREFIX)) return;
+    }
+    if (event.type === "message" || event.type === "dm") {
+      const key = `${event.id}|${event.ts}`;
+      if (this.#seen.has(key)) return;
+      this.#seen.add(key);
+      if (this.#seen.size > _SEEN_LIMIT) {
+        const oldest = this.#seen.values().next().value;
+        if (oldest !== undefined) this.#seen.delete(oldest);
+      }
+    }
+    if (event.type === "nick" && nameKey(event.from) === nameKey(this.#name)) {
+      this.#name = event.to;
+    }
+    shown.push(event);
+  }
+
+  #welcomed(welcome: WelcomeEvent): void {
+    this.#name = welcome.name;
+    this.#limits = { ...DEFAULT_LIMITS, ..._numbers(welcome.limits) };
+    this.#joined = true;
+    this.#startPing();
+    for (const waiter of this.#joinWaiters.splice(0)) waiter(true);
+  }
+
+  #closed(connection: ChatConnection): void {
+    if (this.#connection === connection) this.#connection = null;
+    const pending = this.#pending;
+    if (pending !== null) {
+      this.#pending = null;
+      pending.reject(new ConnectionLostError(connection.closeReason));
+    }
+    const wasJoined = this.#joined;
+    this.#joined = false;
+    this.#stopPing();
+    if (this.#quitting || !wasJoined) return;
+    this.#handlers.status({ type: "lost", reason: connection.closeReason });
+    if (!this.#options.reconnect) {
+      this.#finish({ reason: "lost", message: connection.closeReason });
+      return;
+    }
+    this.#reconnect();
+  }
+
+  async #reconnect(): Promise<void> {
+    const backoff = this.#options.backoff ?? ((attempt: number) => backoffDelay(attempt));
+    for (let attempt = 0; !this.#quitting; attempt++) {
+      const delayMs = backoff(attempt);
+      this.#handlers.status({ type: "reconnecting", attempt, delayMs });
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          this.#sleep = null;
+          resolve();
+        }, delayMs);
+        this.#sleep = { timer, resolve };
+      });
+      this.#sleep = null;
+      if (this.#quitting) return;
+      try {
+        await this.connect();
+        if (this.#quitting) return;
+        await this.join(this.#name);
+        this.#handlers.status({ type: "reconnected", name: this.#name });
+        return;
+      } catch (error) {
+        if (this.#quitting) return;
+        this.#connection?.close();
+        this.#handlers.status({
+          type: "retry_failed",
+          reason: error instanceof ConnectError
+            ? error.reason
+            : error instanceof Error
+            ? error.message
+            : String(error),
+        });
+      }
+    }
+  }
+
+  #startPing(): void {
+    this.#stopPing();
+    const seconds = Math.min(60, Math.max(5, this.#limits.pingIntervalSeconds));
+    const intervalMs = seconds * 1000;
+    this.#pingTimer = setInterval(() => {
+      const connection = this.#connection;
+      if (connection === null || connection.closed) return;
+      const silence = Date.now() - connection.lastReceived;
+      if (silence >= 2 * intervalMs + 5000) {
+        connection.close("no answer from the server");
+      } else if (silence >= intervalMs) {
+        connection.send({ type: "ping", id: `${OWN_PING_PREFIX}${++this.#pingCount}` });
+      }
+    }, intervalMs);
+  }
+
+  #stopPing(): void {
+    if (this.#pingTimer !== undefined) clearInterval(this.#pingTimer);
+    this.#pingTimer = undefined;
+  }
+}
+
+/** The numeric fields of announced limits, ignoring anything else. */
+function _numbers(limits: ServerLimits): Partial<ServerLimits> {
+  const out: Record<string, number> = {};
+  for (const [key, value] of Object.entries(limits)) {
+    if (typeof value === "number" && Number.isFinite(value) && value > 0) out[key] = value;
+  }
+  return out as Partial<ServerLimits>;
+}

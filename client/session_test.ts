@@ -1,0 +1,206 @@
+import assert from "node:assert/strict";
+import type { Transport } from "./connection.ts";
+import { Recorder, startTestServer, waitFor } from "./_testing.ts";
+import { ChatSession, NameRefusedError } from "./session.ts";
+
+const HOST = "127.0.0.1";
+
+Deno.test("ChatSession joins, gets its own echo, and quits with a leave the others see", async () => {
+  const server = await startTestServer();
+  const alice = new Recorder();
+  const bob = new Recorder();
+  const a = new ChatSession({ host: HOST, port: server.port, reconnect: false }, alice);
+  const b = new ChatSession({ host: HOST, port: server.port, reconnect: false }, bob);
+  try {
+    await a.connect();
+    const welcome = await a.join("alice");
+    assert.equal(welcome.name, "alice");
+    assert.equal(a.name, "alice");
+    assert.equal(alice.all[0]?.type, "welcome");
+    await b.connect();
+    await b.join("bob");
+    assert.equal(a.send({ type: "say", text: "hi bob" }), true);
+    await waitFor(() => alice.texts.includes("hi bob"), "alice's echo");
+    await waitFor(() => bob.texts.includes("hi bob"), "bob to get the message");
+    await a.quit();
+    assert.deepEqual(await a.ended, { reason: "quit" });
+    await waitFor(
+      () => bob.all.some((e) => e.type === "leave" && e.name === "alice" && e.reason === "quit"),
+      "bob to see alice leave",
+    );
+    assert.equal(a.send({ type: "say", text: "gone" }), false);
+  } finally {
+    await a.quit();
+    await b.quit();
+    await server.close();
+  }
+});
+
+Deno.test("ChatSession.join reports a taken or bad name and may retry on the same connection", async () => {
+  const server = await startTestServer();
+  const first = new ChatSession(
+    { host: HOST, port: server.port, reconnect: false },
+    new Recorder(),
+  );
+  const second = new ChatSession(
+    { host: HOST, port: server.port, reconnect: false },
+    new Recorder(),
+  );
+  try {
+    await first.connect();
+    await first.join("bob");
+    await second.connect();
+    const taken = await second.join("BOB").catch((error: unknown) => error);
+    assert.ok(taken instanceof NameRefusedError);
+    assert.equal(taken.code, "name_taken");
+    const bad = await second.join("admin").catch((error: unknown) => error);
+    assert.ok(bad instanceof NameRefusedError);
+    assert.equal(bad.code, "bad_name");
+    assert.equal(server.connections, 2, "still on the same connection");
+    const welcome = await second.join("bob2");
+    assert.equal(welcome.name, "bob2");
+    assert.deepEqual([...welcome.users].sort(), ["bob", "bob2"]);
+  } finally {
+    await first.quit();
+    await second.quit();
+    await server.close();
+  }
+});
+
+Deno.test("ChatSession.join connects again if the server gave up waiting for the name", async () => {
+  const server = await startTestServer({ handshakeTimeout: 0.2 });
+  const session = new ChatSession(
+    { host: HOST, port: server.port, reconnect: false },
+    new Recorder(),
+  );
+  try {
+    await session.connect();
+    await waitFor(() => server.connections === 0, "the server to drop the silent connection");
+    const welcome = await session.join("slowtyper");
+    assert.equal(welcome.name, "slowtyper");
+  } finally {
+    await session.quit();
+    await server.close();
+  }
+});
+
+Deno.test("ChatSession reconnects, joins under the same name, and drops replayed messages", async () => {
+  const server = await startTestServer({ history: 10 });
+  const transports: Deno.TcpConn[] = [];
+  const alice = new Recorder();
+  const a = new ChatSession({
+    host: HOST,
+    port: server.port,
+    reconnect: true,
+    backoff: () => 20,
+    dial: async (host, port) => {
+      const conn = await Deno.connect({ hostname: host, port });
+      transports.push(conn);
+      return conn as Transport;
+    },
+  }, alice);
+  const b = new ChatSession({ host: HOST, port: server.port, reconnect: false }, new Recorder());
+  try {
+    await a.connect();
+    await a.join("alice");
+    await b.connect();
+    await b.join("bob");
+    b.send({ type: "say", text: "one" });
+    b.send({ type: "say", text: "two" });
+    await waitFor(() => alice.texts.length === 2, "alice to see two messages");
+    a.send({ type: "nick", name: "alicia" });
+    await waitFor(() => a.name === "alicia", "the rename");
+    // Cut the connection under the session's feet.
+    transports[0]!.close();
+    await waitFor(
+      () => alice.statuses.some((s) => s.type === "reconnected"),
+      "the reconnection",
+    );
+    assert.deepEqual(alice.statuses.map((s) => s.type), ["lost", "reconnecting", "reconnected"]);
+    assert.equal(a.name, "alicia", "joined again under the current name");
+    b.send({ type: "say", text: "three" });
+    await waitFor(() => alice.texts.includes("three"), "alice to see the third message");
+    assert.deepEqual(alice.texts, ["one", "two", "three"], "no duplicates from the replay");
+    assert.equal(alice.all.filter((e) => e.type === "welcome").length, 2);
+  } finally {
+    await a.quit();
+    await b.quit();
+    await server.close();
+  }
+});
+
+Deno.test("ChatSession shows the server's shutdown and ends when reconnecting is off", async () => {
+  const server = await startTestServer();
+  const alice = new Recorder();
+  const a = new ChatSession({ host: HOST, port: server.port, reconnect: false }, alice);
+  try {
+    await a.connect();
+    await a.join("alice");
+    await server.close("Maintenance");
+    const end = await a.ended;
+    assert.equal(end.reason, "lost");
+    assert.ok(alice.all.some((e) => e.type === "shutdown" && e.message === "Maintenance"));
+    assert.equal(alice.statuses[0]?.type, "lost");
+    assert.equal(await a.whenJoined(), false);
+  } finally {
+    await a.quit();
+    await server.close();
+  }
+});
+
+Deno.test("ChatSession keeps trying while the server is away and quit stops it", async () => {
+  const server = await startTestServer();
+  const alice = new Recorder();
+  const a = new ChatSession(
+    { host: HOST, port: server.port, reconnect: true, backoff: () => 10 },
+    alice,
+  );
+  try {
+    await a.connect();
+    await a.join("alice");
+    await server.close();
+    await waitFor(
+      () => alice.statuses.filter((s) => s.type === "retry_failed").length >= 2,
+      "two failed attempts",
+    );
+    const failed = alice.statuses.find((s) => s.type === "retry_failed");
+    assert.equal(failed?.type === "retry_failed" ? failed.reason : "", "connection refused");
+  } finally {
+    await a.quit();
+    await server.close();
+  }
+  assert.deepEqual(await a.ended, { reason: "quit" });
+});
+
+Deno.test("ChatSession answers the server's pings so it is not timed out", async () => {
+  const server = await startTestServer({ pingInterval: 0.1, idleTimeout: 0.4 });
+  const alice = new Recorder();
+  const a = new ChatSession({ host: HOST, port: server.port, reconnect: false }, alice);
+  try {
+    await a.connect();
+    await a.join("alice");
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    assert.equal(a.joined, true);
+    assert.deepEqual(alice.statuses, []);
+    assert.ok(!alice.all.some((e) => e.type === "ping"), "pings are answered, not shown");
+  } finally {
+    await a.quit();
+    await server.close();
+  }
+});
+
+Deno.test("ChatSession refuses to send more than the server's message limit", async () => {
+  const server = await startTestServer({ maxMessageBytes: 100 });
+  const alice = new Recorder();
+  const a = new ChatSession({ host: HOST, port: server.port, reconnect: false }, alice);
+  try {
+    await a.connect();
+    await a.join("alice");
+    assert.throws(() => a.send({ type: "say", text: "x".repeat(100) }), RangeError);
+    assert.equal(a.send({ type: "say", text: "short" }), true);
+    await waitFor(() => alice.texts.includes("short"), "the short message");
+  } finally {
+    await a.quit();
+    await server.close();
+  }
+});
