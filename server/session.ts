@@ -35,6 +35,8 @@ export const ERROR_WINDOW_MS = 60_000;
 /** How long a connection that is being closed may take to receive its last frames. */
 export const CLOSE_FLUSH_MS = 2000;
 
+/** While closing, how long a peer may stay quiet before the socket is closed without its EOF. */
+const LINGER_QUIET_MS = 200;
 const SMALL_READ_BYTES = 512;
 const LARGE_READ_BYTES = 64 * 1024;
 const DISCONNECT_TEXT = "!DISCONNECT FROM SERVER";
@@ -66,6 +68,8 @@ export interface SessionSocket {
   read(buffer: Uint8Array): Promise<number | null>;
   write(bytes: Uint8Array): Promise<number>;
   close(): void;
+  /** Ends the sending side only (TCP FIN), so the last frames arrive before the close. */
+  closeWrite?(): Promise<void>;
 }
 
 /** How a session came to close, for the log. */
@@ -103,6 +107,10 @@ export class Session implements RoomMember, CommandTarget {
   #pingCounter = 0;
   #frameStartedAt = 0;
   #closeReason: LeaveReason | undefined;
+  /** Resolves when the read loop has ended (the peer closed, or the socket failed). */
+  #inputEnded: Promise<void>;
+  #endInput!: () => void;
+  #inputDone = false;
   /** A refused connection (server full) is read only until its framing is known. */
   #refusal: ProtocolError | undefined;
 
@@ -126,6 +134,7 @@ export class Session implements RoomMember, CommandTarget {
       perSecond: this.#limits.ratePerSecond,
     });
     this.#errors = new ErrorBudget(PRE_JOIN_ERROR_LIMIT, ERROR_WINDOW_MS);
+    this.#inputEnded = new Promise((resolve) => this.#endInput = resolve);
     this.#outbox = new Outbox(socket, {
       maxQueuedBytes: this.#limits.sendQueueBytes,
       onFailure: (failure) => this.close(failure === "overflow" ? "slow" : "closed"),
@@ -177,13 +186,17 @@ export class Session implements RoomMember, CommandTarget {
     let buffer = new Uint8Array(SMALL_READ_BYTES);
     let shortReads = 0;
     try {
-      while (!this.#closed) {
+      for (;;) {
         const count = await this.#socket.read(buffer);
         if (count === null) {
-          this.#endOfInput();
+          if (!this.#closed) this.#endOfInput();
           break;
         }
-        if (this.#closed) break;
+        // Once closing, input is read and dropped until the peer closes too (see #release).
+        if (this.#closed) {
+          this.#heardAt = Date.now();
+          continue;
+        }
         this.#heardAt = Date.now();
         this.#receive(buffer.subarray(0, count));
         // A busy reader gets a large buffer; it goes back to a small one once traffic calms.
@@ -201,6 +214,9 @@ export class Session implements RoomMember, CommandTarget {
         this.#host.log.info("read_error", { peer: this.peer, error: errorText(error) });
         this.close("closed");
       }
+    } finally {
+      this.#inputDone = true;
+      this.#endInput();
     }
   }
 
@@ -266,21 +282,42 @@ export class Session implements RoomMember, CommandTarget {
 
   /** Waits until the session's socket is released. */
   async #release(): Promise<void> {
-    if (this.#outbox.busy) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        this.#outbox.drained(),
-        new Promise<void>((resolve) => timer = setTimeout(resolve, CLOSE_FLUSH_MS)),
-      ]);
-      clearTimeout(timer);
-    }
+    const deadline = Date.now() + CLOSE_FLUSH_MS;
+    if (this.#outbox.busy) await this.#until(this.#outbox.drained(), CLOSE_FLUSH_MS);
+    const drained = !this.#outbox.busy;
     this.#outbox.close();
+    // Closing a socket with unread input resets the connection, which destroys the frames still
+    // on their way (a `shutdown` to a client that is still sending). So: send FIN after the last
+    // frame, and drop input until the peer closes too or has been quiet for a moment, within the
+    // same deadline.
+    if (drained && !this.#inputDone && this.#socket.closeWrite !== undefined) {
+      try {
+        await this.#socket.closeWrite();
+        this.#heardAt = Date.now();
+        while (!this.#inputDone) {
+          const now = Date.now();
+          const wait = Math.min(deadline - now, this.#heardAt + LINGER_QUIET_MS - now);
+          if (wait <= 0) break;
+          await this.#until(this.#inputEnded, wait);
+        }
+      } catch {
+        // The peer is gone already.
+      }
+    }
     try {
       this.#socket.close();
     } catch {
       // Already closed by the peer or by an error.
     }
     this.#host.sessionClosed(this);
+  }
+
+  /** Waits for a promise, or at most `ms` milliseconds. */
+  async #until(promise: Promise<void>, ms: number): Promise<void> {
+    if (ms <= 0) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([promise, new Promise<void>((resolve) => timer = setTimeout(resolve, ms))]);
+    clearTimeout(timer);
   }
 
   // ---- input ----

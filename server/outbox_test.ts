@@ -1,0 +1,160 @@
+import assert from "node:assert/strict";
+import { type ByteWriter, Outbox, type OutboxFailure } from "./outbox.ts";
+
+/** A writer whose writes complete only when the test says so. */
+class ManualWriter implements ByteWriter {
+  readonly writes: Uint8Array[] = [];
+  #pending: { resolve: (n: number) => void; reject: (e: unknown) => void; length: number }[] = [];
+  write(bytes: Uint8Array): Promise<number> {
+    this.writes.push(bytes);
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ resolve, reject, length: bytes.length });
+    });
+  }
+  get waiting(): number {
+    return this.#pending.length;
+  }
+  /** Completes the oldest write, with all its bytes or only `count`. */
+  async complete(count?: number): Promise<void> {
+    const write = this.#pending.shift();
+    assert.ok(write, "a write is under way");
+    write.resolve(count ?? write.length);
+    await tick();
+  }
+  async fail(error: unknown): Promise<void> {
+    this.#pending.shift()?.reject(error);
+    await tick();
+  }
+}
+
+/** Lets promise callbacks run. */
+async function tick(): Promise<void> {
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+}
+
+const bytes = (...values: number[]) => new Uint8Array(values);
+
+Deno.test("Outbox writes the first buffer as is, without copying it", async () => {
+  const writer = new ManualWriter();
+  const outbox = new Outbox(writer, { maxQueuedBytes: 100, onFailure: () => {} });
+  const frame = bytes(1, 2, 3);
+  assert.equal(outbox.enqueue(frame), true);
+  assert.equal(writer.writes[0], frame, "the shared buffer itself");
+  await writer.complete();
+  await outbox.drained();
+  assert.equal(outbox.busy, false);
+});
+
+Deno.test("Outbox coalesces what is queued during a write into the next single write", async () => {
+  const writer = new ManualWriter();
+  const outbox = new Outbox(writer, { maxQueuedBytes: 100, onFailure: () => {} });
+  outbox.enqueue(bytes(1));
+  outbox.enqueue(bytes(2, 3));
+  outbox.enqueue(bytes(4));
+  outbox.enqueue(bytes(5, 6));
+  assert.equal(writer.writes.length, 1, "one write under way at a time");
+  assert.equal(outbox.queuedBytes, 5);
+  await writer.complete();
+  assert.equal(writer.writes.length, 2);
+  assert.deepEqual([...writer.writes[1]!], [2, 3, 4, 5, 6]);
+  assert.equal(outbox.queuedBytes, 0);
+  const drained = outbox.drained();
+  await writer.complete();
+  await drained;
+  assert.equal(writer.writes.length, 2);
+});
+
+Deno.test("Outbox finishes partial writes in order", async () => {
+  const writer = new ManualWriter();
+  const outbox = new Outbox(writer, { maxQueuedBytes: 100, onFailure: () => {} });
+  outbox.enqueue(bytes(1, 2, 3, 4, 5));
+  await writer.complete(2);
+  assert.deepEqual([...writer.writes[1]!], [3, 4, 5]);
+  outbox.enqueue(bytes(6));
+  await writer.complete(1);
+  await writer.complete();
+  assert.deepEqual([...writer.writes[3]!], [6]);
+  await writer.complete();
+  await outbox.drained();
+});
+
+Deno.test("Outbox reports an overflow once, never synchronously, and refuses more", async () => {
+  const writer = new ManualWriter();
+  const failures: OutboxFailure[] = [];
+  const outbox = new Outbox(writer, {
+    maxQueuedBytes: 10,
+    onFailure: (failure) => failures.push(failure),
+  });
+  outbox.enqueue(new Uint8Array(8)); // Handed to the write at once: no longer queued.
+  assert.equal(outbox.queuedBytes, 0);
+  assert.equal(outbox.enqueue(new Uint8Array(6)), true);
+  assert.equal(outbox.enqueue(new Uint8Array(4)), true, "exactly the bound is fine");
+  assert.equal(outbox.enqueue(new Uint8Array(1)), false);
+  assert.deepEqual(failures, [], "not reported synchronously");
+  await tick();
+  assert.deepEqual(failures, ["overflow"]);
+  assert.equal(outbox.enqueue(new Uint8Array(1)), false);
+  assert.equal(outbox.queuedBytes, 0, "the queue is dropped");
+  await outbox.drained();
+  await writer.complete();
+  await tick();
+  assert.deepEqual(failures, ["overflow"]);
+  assert.equal(writer.writes.length, 1, "nothing more is written");
+});
+
+Deno.test("Outbox reports a failed write with its error", async () => {
+  const writer = new ManualWriter();
+  const failures: [OutboxFailure, unknown][] = [];
+  const outbox = new Outbox(writer, {
+    maxQueuedBytes: 100,
+    onFailure: (failure, error) => failures.push([failure, error]),
+  });
+  outbox.enqueue(bytes(1));
+  outbox.enqueue(bytes(2));
+  const error = new Deno.errors.BrokenPipe("gone");
+  await writer.fail(error);
+  await tick();
+  assert.deepEqual(failures, [["write_error", error]]);
+  assert.equal(outbox.busy, false);
+  assert.equal(outbox.enqueue(bytes(3)), false);
+});
+
+Deno.test("Outbox.stalledFor measures time without progress of the write under way", async () => {
+  let now = 1000;
+  const writer = new ManualWriter();
+  const outbox = new Outbox(writer, { maxQueuedBytes: 100, onFailure: () => {}, now: () => now });
+  assert.equal(outbox.stalledFor(5000), 0, "idle is never stalled");
+  outbox.enqueue(bytes(1, 2, 3, 4));
+  now = 1500;
+  assert.equal(outbox.stalledFor(now), 500);
+  await writer.complete(1);
+  assert.equal(outbox.stalledFor(now), 0, "progress resets the clock");
+  assert.equal(outbox.stalledFor(now + 300), 300);
+  await writer.complete();
+  assert.equal(outbox.stalledFor(now + 10_000), 0);
+});
+
+Deno.test("Outbox.close drops the queue, settles drained() and refuses more", async () => {
+  const writer = new ManualWriter();
+  const outbox = new Outbox(writer, { maxQueuedBytes: 100, onFailure: () => {} });
+  outbox.enqueue(bytes(1));
+  outbox.enqueue(bytes(2));
+  let drained = false;
+  const waiting = outbox.drained().then(() => drained = true);
+  await tick();
+  assert.equal(drained, false);
+  outbox.close();
+  await waiting;
+  assert.equal(outbox.queuedBytes, 0);
+  assert.equal(outbox.enqueue(bytes(3)), false);
+  await writer.complete();
+  assert.equal(writer.writes.length, 1, "the queued bytes were never written");
+});
+
+Deno.test("Outbox ignores empty buffers", () => {
+  const writer = new ManualWriter();
+  const outbox = new Outbox(writer, { maxQueuedBytes: 100, onFailure: () => {} });
+  assert.equal(outbox.enqueue(new Uint8Array(0)), true);
+  assert.equal(writer.waiting, 0);
+  assert.equal(outbox.busy, false);
+});
