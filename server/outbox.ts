@@ -5,8 +5,8 @@
  * @module
  */
 
-/** Queued frames are joined into one write up to this size; a larger backlog is written frame by frame. */
-const MAX_JOIN_BYTES = 8 * 1024;
+/** Queued frames are joined into writes of at most this size. */
+const MAX_WRITE_BYTES = 64 * 1024;
 
 /** The one operation an {@linkcode Outbox} needs from a socket. */
 export interface ByteWriter {
@@ -145,24 +145,24 @@ export class Outbox {
   }
 
   /**
-   * Takes what to write next: the queued frames joined into one buffer while that stays small,
-   * else the first frame alone. Broadcast frames are shared by every member, so a member that
-   * fell behind writes them as they are rather than copying a large backlog into a buffer of
-   * its own (which, over thousands of members, is what would make memory grow).
+   * Takes what to write next: the queued frames joined into one buffer, up to
+   * {@linkcode MAX_WRITE_BYTES} (a lone frame, however large, is written as it is, without a
+   * copy). So a member that fell behind catches up in a few large writes, and no member copies
+   * an unbounded backlog into a buffer of its own.
    */
   #takeNext(): Uint8Array {
     const queue = this.#queue;
-    const total = this.#queuedBytes;
-    if (queue.length === 1 || total > MAX_JOIN_BYTES) {
-      const first = queue.shift()!;
-      this.#queuedBytes -= first.length;
-      return first;
+    let count = 1;
+    let total = queue[0]!.length;
+    while (count < queue.length && total + queue[count]!.length <= MAX_WRITE_BYTES) {
+      total += queue[count]!.length;
+      count++;
     }
-    this.#queue = [];
-    this.#queuedBytes = 0;
+    this.#queuedBytes -= total;
+    if (count === 1) return queue.shift()!;
     const joined = new Uint8Array(total);
     let offset = 0;
-    for (const part of queue) {
+    for (const part of queue.splice(0, count)) {
       joined.set(part, offset);
       offset += part.length;
     }
