@@ -1,0 +1,363 @@
+/**
+ * One run of the benchmark: a fresh `chat serve` process and one load process, with the
+ * server's CPU time and memory sampled from `/proc` every 200 ms and at each phase.
+ *
+ * @module
+ */
+
+import { BenchProcess, type StopResult } from "./child.ts";
+import type { LoadEvent, LoadResult } from "./load.ts";
+import { type ProcSample, readSlabKb, sampleProcess } from "./proc.ts";
+import type { KernelStats, LoadProcessStats, RunRecord, ServerStats } from "./report.ts";
+import { benchServeArgs, type Scenario } from "./scenarios.ts";
+
+/** Where things are and how to run them; the same for every run of one benchmark. */
+export interface RunEnvironment {
+  /** The project's root directory (holding `main.ts`), with a trailing slash. */
+  readonly root: string;
+  /** The `deno` executable. */
+  readonly deno: string;
+  /** Cores for the server and the load process; null to leave them unpinned. */
+  readonly serverCpu: number | null;
+  readonly loadCpu: number | null;
+  /** The open-file limit asked for, and the one the children really get (null if unknown). */
+  readonly nofileAsked: number;
+  readonly nofile: number | null;
+  /** Clock ticks per second of `/proc/PID/stat`. */
+  readonly clockTicks: number;
+  /** Progress messages for a person. */
+  readonly log: (line: string) => void;
+}
+
+const _SAMPLE_MS = 200;
+const _START_TIMEOUT_MS = 30_000;
+const _SETTLE_MS = 500;
+const _JOINED_SAMPLE_DELAY_MS = 1000;
+const _STOP_GRACE_MS = 5000;
+const _PORT_LINE = /listening on port (\d+)/;
+
+function _sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Samples of both processes at one phase event. */
+interface _PhaseSample {
+  readonly server: ProcSample | null;
+  readonly load: ProcSample | null;
+}
+
+/** The command-line arguments of `bench/load.ts` for a scenario. */
+function _loadArgs(scenario: Scenario, port: number): string[] {
+  const l = scenario.load;
+  return [
+    "--port",
+    String(port),
+    "--clients",
+    String(l.clients),
+    "--senders",
+    String(l.senders),
+    "--rate",
+    String(l.rate),
+    "--window",
+    String(l.window),
+    "--warmup",
+    String(l.warmup),
+    "--duration",
+    String(l.duration),
+    "--drain",
+    String(l.drain),
+    "--hold",
+    String(l.hold),
+    "--batch",
+    String(l.batch),
+    "--connect-timeout",
+    String(l.connectTimeout),
+    "--stall",
+    String(l.stall),
+    "--read-buffer",
+    String(l.readBufferBytes),
+  ];
+}
+
+/** The CPU seconds between two samples, and the share of one core that is. */
+function _cpu(
+  from: ProcSample | null | undefined,
+  to: ProcSample | null | undefined,
+  ticks: number,
+): { seconds: number | null; pct: number | null } {
+  if (!from || !to) return { seconds: null, pct: null };
+  const seconds = (to.cpuTicks - from.cpuTicks) / ticks;
+  const wall = (to.at - from.at) / 1000;
+  return {
+    seconds: Math.round(seconds * 100) / 100,
+    pct: wall > 0 ? Math.round((1000 * seconds) / wall) / 10 : null,
+  };
+}
+
+/** Waits for the server's first stdout line and reads the port from it. */
+function _portFrom(
+  server: BenchProcess,
+  firstLine: Promise<string>,
+): Promise<number> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`Server did not print its port within ${_START_TIMEOUT_MS / 1000} s`)),
+      _START_TIMEOUT_MS,
+    );
+  });
+  const exited = server.status.then((status) => {
+    throw new Error(`Server exited with code ${status.code} before listening`);
+  });
+  const port = firstLine.then((line) => {
+    const match = _PORT_LINE.exec(line);
+    if (match === null) {
+      throw new Error(`Server's first line does not name its port: ${JSON.stringify(line)}`);
+    }
+    return Number(match[1]);
+  });
+  return Promise.race([port, exited, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Runs one scenario against a fresh server process and returns everything measured. Never
+ * throws for a failed run: the record's `error` says what went wrong. Both processes are
+ * stopped before it returns.
+ *
+ * @param scenario what to run
+ * @param env where things are and how to run them
+ * @returns the record of the run
+ */
+export async function runScenario(scenario: Scenario, env: RunEnvironment): Promise<RunRecord> {
+  const needed = scenario.load.clients + 200;
+  const skipped = (error: string): RunRecord => ({
+    label: scenario.label,
+    group: scenario.group,
+    title: scenario.title,
+    idle: scenario.idle,
+    loadOptions: scenario.load,
+    server: _emptyServerStats(),
+    loadProcess: {
+      cpuPctWindow: null,
+      cpuSecondsJoin: null,
+      peakRssKb: null,
+      exitCode: null,
+      stderrTail: null,
+    },
+    kernel: null,
+    result: null,
+    error,
+  });
+  if (env.nofile !== null && env.nofile < needed) {
+    return skipped(
+      `Skipped: the open-file limit is ${env.nofile} but this run needs about ${needed} ` +
+        `per process (asked for ${env.nofileAsked}; raise the hard limit with 'ulimit -Hn')`,
+    );
+  }
+
+  let error: string | null = null;
+  let resolveFirstLine: (line: string) => void = () => {};
+  const firstLine = new Promise<string>((resolve) => resolveFirstLine = resolve);
+  let sawFirstLine = false;
+  const spawnAt = performance.now();
+  let server: BenchProcess;
+  try {
+    server = BenchProcess.spawn({
+      argv: [env.deno, "run", "-A", `${env.root}main.ts`, ...benchServeArgs()],
+      cpu: env.serverCpu,
+      nofile: env.nofileAsked,
+      cwd: env.root,
+      onLine: (line) => {
+        if (!sawFirstLine) {
+          sawFirstLine = true;
+          resolveFirstLine(line);
+        }
+      },
+    });
+  } catch (caught) {
+    return skipped(`Could not start the server: ${String(caught)}`);
+  }
+
+  let startMs: number | null = null;
+  let base: ProcSample | null = null;
+  let end: ProcSample | null = null;
+  let joinedSample: ProcSample | null = null;
+  let slabBase: number | null = null;
+  let slabJoined: number | null = null;
+  const samples: ProcSample[] = [];
+  const loadSamples: ProcSample[] = [];
+  const phases = new Map<string, _PhaseSample>();
+  let result: LoadResult | null = null;
+  let load: BenchProcess | null = null;
+  let loadExit: number | null = null;
+  let sampler: ReturnType<typeof setInterval> | undefined;
+  let joinedTimer: ReturnType<typeof setTimeout> | undefined;
+  let stop: StopResult;
+  const keep = (sample: ProcSample | null, into: ProcSample[]) => {
+    if (sample !== null) into.push(sample);
+    return sample;
+  };
+  try {
+    const port = await _portFrom(server, firstLine);
+    startMs = Math.round(performance.now() - spawnAt);
+    await _sleep(_SETTLE_MS);
+    base = keep(sampleProcess(server.pid), samples);
+    if (base === null) throw new Error("Server exited right after start-up");
+    slabBase = readSlabKb();
+    sampler = setInterval(() => {
+      keep(sampleProcess(server.pid), samples);
+      if (load !== null && !load.exited) keep(sampleProcess(load.pid), loadSamples);
+    }, _SAMPLE_MS);
+
+    const onLine = (line: string) => {
+      let message: { event?: string; result?: LoadResult } & Partial<LoadEvent>;
+      try {
+        message = JSON.parse(line);
+      } catch {
+        return;
+      }
+      if (message.result !== undefined) {
+        result = message.result;
+        return;
+      }
+      if (typeof message.event !== "string") return;
+      phases.set(message.event, {
+        server: keep(sampleProcess(server.pid), samples),
+        load: load === null ? null : keep(sampleProcess(load.pid), loadSamples),
+      });
+      if (message.event === "hold_start") {
+        joinedTimer = setTimeout(() => {
+          joinedSample = keep(sampleProcess(server.pid), samples);
+          slabJoined = readSlabKb();
+        }, _JOINED_SAMPLE_DELAY_MS);
+      }
+    };
+    load = BenchProcess.spawn({
+      argv: [
+        env.deno,
+        "run",
+        "--allow-net=127.0.0.1",
+        `${env.root}bench/load.ts`,
+        ..._loadArgs(scenario, port),
+      ],
+      cpu: env.loadCpu,
+      nofile: env.nofileAsked,
+      cwd: env.root,
+      onLine,
+    });
+    const l = scenario.load;
+    const boundS = l.connectTimeout + l.warmup + l.duration + l.drain + l.hold + 30;
+    if (!(await load.waitFor(boundS * 1000))) {
+      error = `Load process exceeded ${boundS} s and was killed`;
+      await load.stop(1000);
+    }
+    loadExit = (await load.status).code;
+    await load.drained;
+    end = keep(sampleProcess(server.pid), samples);
+    if (result === null && error === null) {
+      error = `Load process exited with code ${loadExit} without a result: ${
+        load.stderrTail.trim().split("\n").slice(-3).join(" / ")
+      }`;
+    }
+    if (end === null) error ??= "Server died during the run";
+  } catch (caught) {
+    error = caught instanceof Error ? caught.message : String(caught);
+  } finally {
+    clearInterval(sampler);
+    clearTimeout(joinedTimer);
+    try {
+      if (load !== null && !load.exited) await load.stop(1000);
+      if (load !== null) await load.drained;
+    } finally {
+      stop = await server.stop(_STOP_GRACE_MS);
+      await server.drained;
+    }
+  }
+  if (stop.killed) {
+    env.log(`  the server did not stop within ${_STOP_GRACE_MS / 1000} s of SIGTERM`);
+  }
+
+  const window = _cpu(
+    phases.get("measure_start")?.server,
+    phases.get("measure_end")?.server,
+    env.clockTicks,
+  );
+  const loadWindow = _cpu(
+    phases.get("measure_start")?.load,
+    phases.get("measure_end")?.load,
+    env.clockTicks,
+  );
+  const finalResult = result as LoadResult | null;
+  const joined = finalResult?.joined ?? 0;
+  const rssJoined = (joinedSample as ProcSample | null)?.rssKb ?? null;
+  const serverStats: ServerStats = {
+    startMs,
+    rssBaseKb: base?.rssKb ?? null,
+    rssMaxKb: samples.length === 0 ? null : Math.max(...samples.map((s) => s.rssKb)),
+    peakRssKb: samples.length === 0 ? null : Math.max(...samples.map((s) => s.hwmKb)),
+    threadsMax: samples.length === 0 ? null : Math.max(...samples.map((s) => s.threads)),
+    cpuSecondsRun: _cpu(base, end, env.clockTicks).seconds,
+    cpuSecondsJoin: _cpu(base, phases.get("settled")?.server, env.clockTicks).seconds,
+    cpuSecondsWindow: window.seconds,
+    cpuPctWindow: window.pct,
+    rssJoinedKb: scenario.idle ? rssJoined : null,
+    rssPerConnKb: scenario.idle && rssJoined !== null && base !== null && joined > 0
+      ? Math.round((100 * (rssJoined - base.rssKb)) / joined) / 100
+      : null,
+    exitCode: stop.code,
+    exitSignal: stop.signal,
+    stopMs: stop.ms,
+    killed: stop.killed,
+    stderrTail: error !== null || stop.killed || stop.code !== 0 ? server.stderrTail : null,
+  };
+  const loadSettled = phases.get("settled")?.load;
+  const loadStats: LoadProcessStats = {
+    cpuPctWindow: loadWindow.pct,
+    cpuSecondsJoin: loadSettled === null || loadSettled === undefined
+      ? null
+      : Math.round((100 * loadSettled.cpuTicks) / env.clockTicks) / 100,
+    peakRssKb: loadSamples.length === 0 ? null : Math.max(...loadSamples.map((s) => s.hwmKb)),
+    exitCode: loadExit,
+    stderrTail: error !== null ? (load as BenchProcess | null)?.stderrTail ?? null : null,
+  };
+  const slabDelta = slabBase !== null && slabJoined !== null ? slabJoined - slabBase : null;
+  const kernel: KernelStats | null = scenario.idle && slabDelta !== null && joined > 0
+    ? {
+      slabDeltaKb: slabDelta,
+      slabPerSocketKb: Math.round((100 * slabDelta) / (2 * joined)) / 100,
+    }
+    : null;
+  return {
+    label: scenario.label,
+    group: scenario.group,
+    title: scenario.title,
+    idle: scenario.idle,
+    loadOptions: scenario.load,
+    server: serverStats,
+    loadProcess: loadStats,
+    kernel,
+    result: finalResult,
+    error,
+  };
+}
+
+function _emptyServerStats(): ServerStats {
+  return {
+    startMs: null,
+    rssBaseKb: null,
+    rssMaxKb: null,
+    peakRssKb: null,
+    threadsMax: null,
+    cpuSecondsRun: null,
+    cpuSecondsJoin: null,
+    cpuSecondsWindow: null,
+    cpuPctWindow: null,
+    rssJoinedKb: null,
+    rssPerConnKb: null,
+    exitCode: null,
+    exitSignal: null,
+    stopMs: null,
+    killed: false,
+    stderrTail: null,
+  };
+}

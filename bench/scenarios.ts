@@ -1,0 +1,172 @@
+/**
+ * The benchmark's scenarios (the same as the shared harness's a, b and c) and the server flags
+ * that lift the limits which would distort them.
+ *
+ * @module
+ */
+
+import { UsageError } from "../cli/usage_error.ts";
+import { DEFAULT_SERVE_CONFIG } from "../server/config.ts";
+import type { LoadOptions } from "./load.ts";
+
+/** The load options a scenario sets; the rest come from the load process's defaults. */
+export type ScenarioLoad = Omit<LoadOptions, "host" | "port">;
+
+/** One run of the benchmark: a fresh server and one load process. */
+export interface Scenario {
+  /** The selector (`a`, `b` or `c`); scenario c has two runs. */
+  readonly group: string;
+  /** A unique label, such as `c/10000`. */
+  readonly label: string;
+  /** One sentence saying what runs. */
+  readonly title: string;
+  /** True for an idle run (no senders). */
+  readonly idle: boolean;
+  /** What the load process does. */
+  readonly load: ScenarioLoad;
+}
+
+/** The scenario selectors, in the order they run. */
+export const SCENARIO_GROUPS: readonly string[] = Object.freeze(["a", "b", "c"]);
+
+const _BASE = {
+  rate: 0,
+  window: 8,
+  warmup: 2,
+  duration: 10,
+  drain: 3,
+  hold: 3,
+  batch: 50,
+  connectTimeout: 60,
+  stall: 2,
+  readBufferBytes: 65536,
+} as const;
+
+function _idle(clients: number, quick: boolean): Scenario {
+  return {
+    group: "c",
+    label: `c/${clients}`,
+    title: `${clients} idle joined connections, held ${quick ? 2 : 3} s`,
+    idle: true,
+    load: {
+      ..._BASE,
+      clients,
+      senders: 0,
+      hold: quick ? 2 : 3,
+      // Every join is announced to every member: n(n-1)/2 notices to read while joining.
+      connectTimeout: clients > 5000 ? 180 : 120,
+      readBufferBytes: 16384,
+    },
+  };
+}
+
+/**
+ * The runs for the selected scenarios, in the standard order.
+ *
+ * @param groups the selectors, such as `["a", "c"]`
+ * @param quick short windows and fewer idle connections (a smoke test)
+ * @returns the runs
+ * @throws {UsageError} for an unknown selector or an empty selection
+ * @example Scenario c holds two idle runs
+ * ```ts
+ * import { scenariosFor } from "./scenarios.ts";
+ * const runs = scenariosFor(["c"], false);
+ * console.assert(runs.map((run) => run.label).join() === "c/5000,c/10000");
+ * ```
+ */
+export function scenariosFor(groups: readonly string[], quick: boolean): Scenario[] {
+  if (groups.length === 0) throw new UsageError("Select at least one scenario: a, b or c");
+  for (const group of groups) {
+    if (!SCENARIO_GROUPS.includes(group)) {
+      throw new UsageError(`Scenarios are "a", "b" and "c": "${group}"`);
+    }
+  }
+  const window = quick ? { warmup: 1, duration: 3, drain: 2 } : {};
+  const runs: Scenario[] = [];
+  for (const group of SCENARIO_GROUPS.filter((g) => groups.includes(g))) {
+    if (group === "a") {
+      runs.push({
+        group,
+        label: "a",
+        title: "100 clients, 10 senders, closed loop with 8 in flight each, 64-byte texts",
+        idle: false,
+        load: { ..._BASE, clients: 100, senders: 10, ...window },
+      });
+    } else if (group === "b") {
+      runs.push({
+        group,
+        label: "b",
+        title: "1000 clients, 5 senders at 200 msg/s each (999k deliveries/s offered)",
+        idle: false,
+        load: { ..._BASE, clients: 1000, senders: 5, rate: 200, drain: 5, ...window },
+      });
+    } else {
+      runs.push(_idle(quick ? 500 : 5000, quick), _idle(quick ? 1000 : 10000, quick));
+    }
+  }
+  return runs;
+}
+
+/** One server flag the benchmark sets, with its value and why. */
+export interface BenchFlag {
+  readonly flag: string;
+  readonly value: string;
+  /** What it changes, with the default. */
+  readonly why: string;
+}
+
+/** Bytes of output the benchmark lets the server queue per client. */
+export const BENCH_SEND_QUEUE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * The flags `chat serve` gets in the benchmark beyond address and port: the limits that would
+ * measure something other than fan-out (flood control above all). Nothing else is changed.
+ */
+export const BENCH_SERVER_FLAGS: readonly BenchFlag[] = Object.freeze([
+  {
+    flag: "--rate-per-second",
+    value: "0",
+    why: `flood control off (default ${DEFAULT_SERVE_CONFIG.ratePerSecond}/s, burst ` +
+      `${DEFAULT_SERVE_CONFIG.rateBurst}): closed-loop senders send thousands per second`,
+  },
+  {
+    flag: "--max-per-ip",
+    value: "0",
+    why: `no per-address limit (default ${DEFAULT_SERVE_CONFIG.maxPerIp}): every client ` +
+      `comes from 127.0.0.1`,
+  },
+  {
+    flag: "--max-clients",
+    value: "20000",
+    why: `room for 10,000 idle clients (default ${DEFAULT_SERVE_CONFIG.maxClients})`,
+  },
+  {
+    flag: "--send-queue-bytes",
+    value: String(BENCH_SEND_QUEUE_BYTES),
+    why: `8 MiB queued per client before it is dropped as slow (default ` +
+      `${DEFAULT_SERVE_CONFIG.sendQueueBytes / 1048576} MiB), so a load process that falls ` +
+      `behind shows as latency, not as kicked clients`,
+  },
+]);
+
+/**
+ * The arguments after `main.ts` that start the server for the benchmark.
+ *
+ * @returns `serve`, the loopback address, port 0, `--quiet` and {@linkcode BENCH_SERVER_FLAGS}
+ * @example
+ * ```ts
+ * import { benchServeArgs } from "./scenarios.ts";
+ * console.assert(benchServeArgs().includes("--rate-per-second"));
+ * ```
+ */
+export function benchServeArgs(): string[] {
+  return [
+    "serve",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+    "--quiet",
+    ...BENCH_SERVER_FLAGS.flatMap(({ flag, value }) => [flag, value]),
+  ];
+}
