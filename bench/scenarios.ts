@@ -7,7 +7,7 @@
 
 import { UsageError } from "../cli/usage_error.ts";
 import { DEFAULT_SERVE_CONFIG } from "../server/config.ts";
-import type { LoadOptions } from "./load.ts";
+import { DEFAULT_LOAD_OPTIONS, type LoadOptions } from "./load.ts";
 
 /** The load options a scenario sets; the rest come from the load process's defaults. */
 export type ScenarioLoad = Omit<LoadOptions, "host" | "port">;
@@ -29,18 +29,9 @@ export interface Scenario {
 /** The scenario selectors, in the order they run. */
 export const SCENARIO_GROUPS: readonly string[] = Object.freeze(["a", "b", "c"]);
 
-const _BASE = {
-  rate: 0,
-  window: 8,
-  warmup: 2,
-  duration: 10,
-  drain: 3,
-  hold: 3,
-  batch: 50,
-  connectTimeout: 60,
-  stall: 2,
-  readBufferBytes: 65536,
-} as const;
+/** What every scenario shares: the load defaults without an address, clients or senders. */
+const { host: _host, port: _port, clients: _clients, senders: _senders, ..._BASE } =
+  DEFAULT_LOAD_OPTIONS;
 
 function _idle(clients: number, quick: boolean): Scenario {
   return {

@@ -17,7 +17,7 @@ import { type EditorAction, LineEditor } from "./line_editor.ts";
 import { makeColors, type Rendered, Renderer } from "./render.ts";
 import { Roster } from "./roster.ts";
 import { Screen } from "./screen.ts";
-import { ChatSession, NameRefusedError, type SessionStatus } from "./session.ts";
+import { ChatSession, NameRefusedError, sessionOptionsOf, type SessionStatus } from "./session.ts";
 import type { Terminal } from "./terminal.ts";
 
 /** How long a lone ESC waits for the rest of a sequence before it counts as the Escape key. */
@@ -100,13 +100,7 @@ export class InteractiveClient {
       complete: (before, word) =>
         completeInput(before, word, this.#roster.names, this.#session.name),
     });
-    this.#session = new ChatSession({
-      host: options.host,
-      port: options.port,
-      reconnect: options.reconnect,
-      ...(options.dial === undefined ? {} : { dial: options.dial }),
-      ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
-    }, {
+    this.#session = new ChatSession(sessionOptionsOf(options), {
       events: (batch) => this.#onEvents(batch),
       status: (status) => this.#onStatus(status),
     });

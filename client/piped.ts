@@ -15,7 +15,13 @@ import { ConnectError, type Dialer } from "./connection.ts";
 import { readLines, toJsonLine } from "./lines.ts";
 import { Pacer } from "./pacer.ts";
 import { makeColors, Renderer } from "./render.ts";
-import { ChatSession, JoinRefusedError, NameRefusedError, type SessionStatus } from "./session.ts";
+import {
+  ChatSession,
+  JoinRefusedError,
+  NameRefusedError,
+  sessionOptionsOf,
+  type SessionStatus,
+} from "./session.ts";
 
 /** How long to wait at the end of input for the server to echo what was sent. */
 export const ECHO_WAIT_MS = 5000;
@@ -87,13 +93,7 @@ class _PipedClient {
 
   constructor(options: PipedOptions) {
     this.#options = options;
-    this.#session = new ChatSession({
-      host: options.host,
-      port: options.port,
-      reconnect: options.reconnect,
-      ...(options.dial === undefined ? {} : { dial: options.dial }),
-      ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
-    }, {
+    this.#session = new ChatSession(sessionOptionsOf(options), {
       events: (batch) => this.#onEvents(batch),
       status: (status) => this.#onStatus(status),
     });

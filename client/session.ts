@@ -67,6 +67,24 @@ export interface SessionOptions {
   readonly backoff?: (attempt: number) => number;
 }
 
+/**
+ * The session options a front end (interactive or piped) passes on from its own options.
+ *
+ * @param options the front end's options
+ * @returns the same settings as {@linkcode SessionOptions}, optional ones only when given
+ */
+export function sessionOptionsOf(
+  options: Pick<SessionOptions, "host" | "port" | "reconnect" | "dial" | "backoff">,
+): SessionOptions {
+  return {
+    host: options.host,
+    port: options.port,
+    reconnect: options.reconnect,
+    ...(options.dial === undefined ? {} : { dial: options.dial }),
+    ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
+  };
+}
+
 /** How a session ended. */
 export type SessionEnd =
   | { readonly reason: "quit" }
