@@ -45,9 +45,10 @@ function _ulimitScript(nofile: number): string {
  * @returns the argv to run
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { wrapArgv } from "./child.ts";
  * const argv = wrapArgv({ argv: ["deno", "--version"], cpu: 1, nofile: null });
- * console.assert(argv.join(" ") === "taskset -c 1 deno --version");
+ * assert.ok(argv.join(" ") === "taskset -c 1 deno --version");
  * ```
  */
 export function wrapArgv(options: Pick<SpawnOptions, "argv" | "cpu" | "nofile">): string[] {
@@ -121,6 +122,7 @@ async function _forEachLine(
  *
  * @example Run a command and read its output
  * ```ts
+ * import assert from "node:assert/strict";
  * import { BenchProcess } from "./child.ts";
  * const lines: string[] = [];
  * const child = BenchProcess.spawn({
@@ -128,7 +130,7 @@ async function _forEachLine(
  * });
  * await child.stop(1000);
  * await child.drained;
- * console.assert(lines[0] === "hi");
+ * assert.ok(lines[0] === "hi");
  * ```
  */
 export class BenchProcess {

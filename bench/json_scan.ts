@@ -134,11 +134,12 @@ function _keyIs(body: Uint8Array, start: number, end: number, word: string): boo
  * @returns true for a well-formed top-level object, false otherwise
  * @example Find the sender and the text of a message
  * ```ts
+ * import assert from "node:assert/strict";
  * import { newEventFields, scanEvent } from "./json_scan.ts";
  * const body = new TextEncoder().encode('{"type":"message","from":"ann","text":"hi"}');
  * const fields = newEventFields();
- * console.assert(scanEvent(body, fields));
- * console.assert(new TextDecoder().decode(body.subarray(fields.fromStart, fields.fromEnd)) === "ann");
+ * assert.ok(scanEvent(body, fields));
+ * assert.ok(new TextDecoder().decode(body.subarray(fields.fromStart, fields.fromEnd)) === "ann");
  * ```
  */
 export function scanEvent(body: Uint8Array, out: EventFields): boolean {
@@ -231,9 +232,10 @@ function _onlySpaceAfter(body: Uint8Array, at: number): boolean {
  * @returns true on an exact match
  * @example Check an event type
  * ```ts
+ * import assert from "node:assert/strict";
  * import { bytesEqualAscii } from "./json_scan.ts";
  * const bytes = new TextEncoder().encode("join");
- * console.assert(bytesEqualAscii(bytes, 0, 4, "join") && !bytesEqualAscii(bytes, 0, 4, "jam"));
+ * assert.ok(bytesEqualAscii(bytes, 0, 4, "join") && !bytesEqualAscii(bytes, 0, 4, "jam"));
  * ```
  */
 export function bytesEqualAscii(
@@ -255,9 +257,10 @@ export function bytesEqualAscii(
  * @returns true on an exact match
  * @example Check a sender's name
  * ```ts
+ * import assert from "node:assert/strict";
  * import { bytesEqual } from "./json_scan.ts";
  * const name = new TextEncoder().encode("user7");
- * console.assert(bytesEqual(new TextEncoder().encode('"user7"'), 1, 6, name));
+ * assert.ok(bytesEqual(new TextEncoder().encode('"user7"'), 1, 6, name));
  * ```
  */
 export function bytesEqual(

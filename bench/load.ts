@@ -894,9 +894,10 @@ Options (durations in seconds; defaults in brackets):
  * @throws {UsageError} for an unknown flag, a bad value, or no `--port`
  * @example Read a closed-loop run
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseLoadArgs } from "./load.ts";
  * const options = parseLoadArgs(["--port", "5000", "--clients", "20", "--senders", "2"]);
- * console.assert(options !== null && options.clients === 20 && options.window === 8);
+ * assert.ok(options !== null && options.clients === 20 && options.window === 8);
  * ```
  */
 export function parseLoadArgs(args: readonly string[]): LoadOptions | null {

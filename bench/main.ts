@@ -73,9 +73,10 @@ ${BENCH_SERVER_FLAGS.map(({ flag, value, why }) => `  ${flag} ${value}: ${why}`)
  * @throws {UsageError} for an unknown option, a plain argument or an unknown scenario
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseBenchArgs } from "./main.ts";
  * const args = parseBenchArgs(["--quick", "--scenarios", "a,b"]);
- * console.assert(args !== null && args.quick && args.groups.join() === "a,b");
+ * assert.ok(args !== null && args.quick && args.groups.join() === "a,b");
  * ```
  */
 export function parseBenchArgs(args: readonly string[]): BenchArgs | null {

@@ -77,11 +77,12 @@ function _readDigits(bytes: Uint8Array, at: number, digits: number): number {
  * @throws {RangeError} if a field is negative, not finite, or too large for its digits
  * @example Write and read back a text
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readBenchText, writeBenchText } from "./message.ts";
  * const bytes = new Uint8Array(64);
  * writeBenchText(bytes, 0, { sender: 3, seq: 41, sentUs: 1234.4 });
  * const stamp = { sender: 0, seq: 0, sentUs: 0 };
- * console.assert(readBenchText(bytes, 0, 64, stamp) && stamp.seq === 41 && stamp.sentUs === 1234);
+ * assert.ok(readBenchText(bytes, 0, 64, stamp) && stamp.seq === 41 && stamp.sentUs === 1234);
  * ```
  */
 export function writeBenchText(target: Uint8Array, offset: number, stamp: BenchStamp): void {
@@ -160,11 +161,12 @@ export const SAY_FRAME_BYTES: number = HEADER_BYTES + _SAY_BODY_BYTES;
  * @throws {RangeError} if a field does not fit (see {@linkcode writeBenchText})
  * @example Frame one message
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SAY_FRAME_BYTES, writeSayFrame } from "./message.ts";
  * const frame = new Uint8Array(SAY_FRAME_BYTES);
  * writeSayFrame(frame, 0, { sender: 1, seq: 0, sentUs: 5 });
  * const body = JSON.parse(new TextDecoder().decode(frame.subarray(64)));
- * console.assert(body.type === "say" && body.text.length === 64);
+ * assert.ok(body.type === "say" && body.text.length === 64);
  * ```
  */
 export function writeSayFrame(target: Uint8Array, offset: number, stamp: BenchStamp): void {

@@ -28,10 +28,11 @@ export interface ProcSample {
  * @throws {SyntaxError} if the text does not look like a stat line
  * @example Read a stat line
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseStat } from "./proc.ts";
  * const line = "42 (deno (main)) S 1 42 42 0 -1 4194560 100 0 0 0 250 30 0 0 20 0 9 0";
  * const stat = parseStat(line);
- * console.assert(stat.state === "S" && stat.cpuTicks === 280);
+ * assert.ok(stat.state === "S" && stat.cpuTicks === 280);
  * ```
  */
 export function parseStat(text: string): { state: string; cpuTicks: number } {
@@ -56,8 +57,9 @@ export function parseStat(text: string): { state: string; cpuTicks: number } {
  * @returns the number, or 0 if the field is absent
  * @example Read the resident set size
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseStatusField } from "./proc.ts";
- * console.assert(parseStatusField("Name:\tdeno\nVmRSS:\t  51234 kB\n", "VmRSS") === 51234);
+ * assert.ok(parseStatusField("Name:\tdeno\nVmRSS:\t  51234 kB\n", "VmRSS") === 51234);
  * ```
  */
 export function parseStatusField(text: string, key: string): number {

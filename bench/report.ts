@@ -80,8 +80,9 @@ export interface RunRecord {
  * @returns the text; `–` for null
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatCount } from "./report.ts";
- * console.assert(formatCount(1_234_567) === "1.23M" && formatCount(45_600) === "46k");
+ * assert.ok(formatCount(1_234_567) === "1.23M" && formatCount(45_600) === "46k");
  * ```
  */
 export function formatCount(value: number | null, digits = 0): string {
@@ -103,8 +104,9 @@ export function formatCount(value: number | null, digits = 0): string {
  * @returns the text
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatMs } from "./report.ts";
- * console.assert(formatMs(2796) === "2.80" && formatMs(16_400) === "16.4" && formatMs(null, true) === ">drain");
+ * assert.ok(formatMs(2796) === "2.80" && formatMs(16_400) === "16.4" && formatMs(null, true) === ">drain");
  * ```
  */
 export function formatMs(us: number | null, undelivered = false): string {
@@ -269,9 +271,10 @@ export function idleRow(record: RunRecord): string[] {
  * @returns the lines of the table, joined with newlines
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatTable } from "./report.ts";
  * const table = formatTable(["a", "bb"], [["1", "2"]]);
- * console.assert(table === "| a | bb |\n|---|----|\n| 1 | 2  |");
+ * assert.ok(table === "| a | bb |\n|---|----|\n| 1 | 2  |");
  * ```
  */
 export function formatTable(

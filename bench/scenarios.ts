@@ -60,9 +60,10 @@ function _idle(clients: number, quick: boolean): Scenario {
  * @throws {UsageError} for an unknown selector or an empty selection
  * @example Scenario c holds two idle runs
  * ```ts
+ * import assert from "node:assert/strict";
  * import { scenariosFor } from "./scenarios.ts";
  * const runs = scenariosFor(["c"], false);
- * console.assert(runs.map((run) => run.label).join() === "c/5000,c/10000");
+ * assert.ok(runs.map((run) => run.label).join() === "c/5000,c/10000");
  * ```
  */
 export function scenariosFor(groups: readonly string[], quick: boolean): Scenario[] {
@@ -146,8 +147,9 @@ export const BENCH_SERVER_FLAGS: readonly BenchFlag[] = Object.freeze([
  * @returns `serve`, the loopback address, port 0, `--quiet` and {@linkcode BENCH_SERVER_FLAGS}
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { benchServeArgs } from "./scenarios.ts";
- * console.assert(benchServeArgs().includes("--rate-per-second"));
+ * assert.ok(benchServeArgs().includes("--rate-per-second"));
  * ```
  */
 export function benchServeArgs(): string[] {

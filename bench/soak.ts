@@ -86,9 +86,10 @@ const _FLAGS = {
  * @throws {UsageError} for an unknown flag or a value out of range
  * @example A short run with fewer clients
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseSoakArgs } from "./soak.ts";
  * const options = parseSoakArgs(["--minutes", "1", "--clients", "100"]);
- * console.assert(options !== null && options.clients === 100 && options.warmup === 0.2);
+ * assert.ok(options !== null && options.clients === 100 && options.warmup === 0.2);
  * ```
  */
 export function parseSoakArgs(args: readonly string[]): SoakOptions | null {
@@ -157,11 +158,12 @@ export interface Flatness {
  * @returns the verdict and its figures
  * @example A curve that levels off, and one that keeps climbing
  * ```ts
+ * import assert from "node:assert/strict";
  * import { judgeFlatness } from "./soak.ts";
  * const level = [50, 60, 61, 61, 60, 61].map((mb, i) => ({ t: i * 60, rssKb: mb * 1024, cpuPct: 0 }));
- * console.assert(judgeFlatness(level, 60).flat);
+ * assert.ok(judgeFlatness(level, 60).flat);
  * const leak = [50, 60, 70, 80, 90, 100].map((mb, i) => ({ t: i * 60, rssKb: mb * 1024, cpuPct: 0 }));
- * console.assert(!judgeFlatness(leak, 60).flat);
+ * assert.ok(!judgeFlatness(leak, 60).flat);
  * ```
  */
 export function judgeFlatness(samples: readonly SoakSample[], warmupSeconds: number): Flatness {

@@ -58,11 +58,12 @@ export interface LatencySummary {
  *
  * @example Record and read percentiles
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LatencyHistogram } from "./stats.ts";
  * const histogram = new LatencyHistogram();
  * for (let us = 1; us <= 100; us++) histogram.record(us);
- * console.assert(histogram.percentile(50) === 50);
- * console.assert(histogram.percentile(99, 10) === Infinity);
+ * assert.ok(histogram.percentile(50) === 50);
+ * assert.ok(histogram.percentile(99, 10) === Infinity);
  * ```
  */
 export class LatencyHistogram {

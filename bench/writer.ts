@@ -19,6 +19,7 @@ export interface ByteSink {
  *
  * @example Coalesce two appends into one write
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CoalescingWriter } from "./writer.ts";
  * const writes: number[] = [];
  * const sink = { write: (bytes: Uint8Array) => Promise.resolve(writes.push(bytes.length) && bytes.length) };
@@ -26,7 +27,7 @@ export interface ByteSink {
  * writer.append(new Uint8Array(3));
  * writer.append(new Uint8Array(4));
  * await writer.idle();
- * console.assert(writes.length === 1 && writes[0] === 7);
+ * assert.ok(writes.length === 1 && writes[0] === 7);
  * ```
  */
 export class CoalescingWriter {

@@ -21,9 +21,10 @@ export const BACKOFF_JITTER = 0.25;
  *   to a quarter of it
  * @example The schedule without jitter
  * ```ts
+ * import assert from "node:assert/strict";
  * import { backoffDelay } from "./backoff.ts";
  * const waits = [0, 1, 2, 5, 9].map((attempt) => backoffDelay(attempt, 0));
- * console.assert(waits.join() === "1000,2000,4000,30000,30000");
+ * assert.ok(waits.join() === "1000,2000,4000,30000,30000");
  * ```
  */
 export function backoffDelay(attempt: number, random: number = Math.random()): number {

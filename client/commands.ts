@@ -51,10 +51,11 @@ const _REPLY = /^\/(reply|r)(?:[ \t]+|$)/i;
  * @returns the event to send, or help, quit, an error to show, or nothing (a blank line)
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { interpretInput } from "./commands.ts";
  * const action = interpretInput("/reply on my way", "bob");
- * console.assert(action.kind === "send" && action.event.type === "dm");
- * console.assert(interpretInput("   ", undefined).kind === "none");
+ * assert.ok(action.kind === "send" && action.event.type === "dm");
+ * assert.ok(interpretInput("   ", undefined).kind === "none");
  * ```
  */
 export function interpretInput(line: string, replyTo: string | undefined): InputAction {
@@ -105,10 +106,11 @@ const _NAME_ARGUMENT = /^\/(msg|dm)[ \t]+$/i;
  * @returns the replacements for the word, in order
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { completeInput } from "./commands.ts";
- * console.assert(completeInput("", "/ms", [], "me")[0] === "/msg ");
- * console.assert(completeInput("", "bo", ["bob", "me"], "me")[0] === "bob: ");
- * console.assert(completeInput("/msg ", "B", ["bob"], "me")[0] === "bob ");
+ * assert.ok(completeInput("", "/ms", [], "me")[0] === "/msg ");
+ * assert.ok(completeInput("", "bo", ["bob", "me"], "me")[0] === "bob: ");
+ * assert.ok(completeInput("/msg ", "B", ["bob"], "me")[0] === "bob ");
  * ```
  */
 export function completeInput(

@@ -41,9 +41,10 @@ export type ConnectFailure = "refused" | "unknown_host" | "timeout" | "unreachab
  * @returns the address as text
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatAddress } from "./connection.ts";
- * console.assert(formatAddress("::1", 5050) === "[::1]:5050");
- * console.assert(formatAddress("localhost", 5050) === "localhost:5050");
+ * assert.ok(formatAddress("::1", 5050) === "[::1]:5050");
+ * assert.ok(formatAddress("localhost", 5050) === "localhost:5050");
  * ```
  */
 export function formatAddress(host: string, port: number): string {
@@ -56,9 +57,10 @@ export function formatAddress(host: string, port: number): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ConnectError } from "./connection.ts";
  * const error = new ConnectError("127.0.0.1:5050", "refused");
- * console.assert(error.message.startsWith("Could not connect to 127.0.0.1:5050: connection refused"));
+ * assert.ok(error.message.startsWith("Could not connect to 127.0.0.1:5050: connection refused"));
  * ```
  */
 export class ConnectError extends Error {
@@ -202,6 +204,7 @@ function _quietClose(transport: Transport): void {
  *
  * @example Talk to a server over an in-memory transport
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ChatConnection } from "./connection.ts";
  * import { encodeTextFrame } from "../protocol/frame64.ts";
  * const sent: Uint8Array[] = [];
@@ -211,7 +214,7 @@ function _quietClose(transport: Transport): void {
  *   close: () => {},
  * });
  * connection.send({ type: "who" });
- * for await (const batch of connection.batches()) console.assert(batch[0]?.type === "who");
+ * for await (const batch of connection.batches()) assert.ok(batch[0]?.type === "who");
  * connection.close();
  * ```
  */

@@ -104,11 +104,12 @@ const _ALT_KEYS: Readonly<Record<string, KeyName>> = {
  *
  * @example Decode typing, an arrow key and a paste
  * ```ts
+ * import assert from "node:assert/strict";
  * import { KeyDecoder } from "./keys.ts";
  * const decoder = new KeyDecoder();
  * const keys = decoder.push("hi\x1b[D\x1b[200~a\r\nb\x1b[201~\r");
- * console.assert(keys.length === 4);
- * console.assert(keys[2]!.type === "paste" && keys[2]!.text === "a\nb");
+ * assert.ok(keys.length === 4);
+ * assert.ok(keys[2]!.type === "paste" && keys[2]!.text === "a\nb");
  * ```
  */
 export class KeyDecoder {

@@ -60,6 +60,7 @@ interface _Completion {
  *
  * @example Type, move and submit
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LineEditor } from "./line_editor.ts";
  * const editor = new LineEditor();
  * editor.handle({ type: "text", text: "hllo" });
@@ -67,7 +68,7 @@ interface _Completion {
  * editor.handle({ type: "key", name: "right" });
  * editor.handle({ type: "text", text: "e" });
  * const action = editor.handle({ type: "key", name: "enter" });
- * console.assert(action.type === "submit" && action.text === "hello");
+ * assert.ok(action.type === "submit" && action.text === "hello");
  * ```
  */
 export class LineEditor {

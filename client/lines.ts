@@ -21,10 +21,11 @@ const _UNSAFE = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066
  * @returns one line of JSON, without a line break
  * @example An escape sequence in a message stays escaped
  * ```ts
+ * import assert from "node:assert/strict";
  * import { toJsonLine } from "./lines.ts";
  * const line = toJsonLine({ text: "\x1b[2J\u009b" });
- * console.assert(line === '{"text":"\\u001b[2J\\u009b"}');
- * console.assert(JSON.parse(line).text === "\x1b[2J\u009b");
+ * assert.ok(line === '{"text":"\\u001b[2J\\u009b"}');
+ * assert.ok(JSON.parse(line).text === "\x1b[2J\u009b");
  * ```
  */
 export function toJsonLine(value: unknown): string {
@@ -42,10 +43,11 @@ export function toJsonLine(value: unknown): string {
  * @returns the lines, without their terminators
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readLines } from "./lines.ts";
  * const bytes = new TextEncoder().encode("one\r\ntwo\nthree");
  * const lines = await Array.fromAsync(readLines(ReadableStream.from([bytes])));
- * console.assert(lines.join("|") === "one|two|three");
+ * assert.ok(lines.join("|") === "one|two|three");
  * ```
  */
 export async function* readLines(

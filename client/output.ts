@@ -18,6 +18,7 @@ const _encoder = new TextEncoder();
  *
  * @example Collect output in memory
  * ```ts
+ * import assert from "node:assert/strict";
  * import { OutputQueue } from "./output.ts";
  * const chunks: string[] = [];
  * const out = new OutputQueue((bytes) => {
@@ -27,7 +28,7 @@ const _encoder = new TextEncoder();
  * out.write("a");
  * out.write("b");
  * await out.drain();
- * console.assert(chunks.join("") === "ab");
+ * assert.ok(chunks.join("") === "ab");
  * ```
  */
 export class OutputQueue {

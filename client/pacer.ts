@@ -24,6 +24,7 @@ export interface PacerOptions {
  *
  * @example Three events at once with a burst of two
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Pacer } from "./pacer.ts";
  * let clock = 0;
  * const waits: number[] = [];
@@ -34,7 +35,7 @@ export interface PacerOptions {
  *   sleep: (ms) => { waits.push(ms); clock += ms; return Promise.resolve(); },
  * });
  * for (let i = 0; i < 3; i++) await pacer.take();
- * console.assert(waits.length === 1 && waits[0] === 250);
+ * assert.ok(waits.length === 1 && waits[0] === 250);
  * ```
  */
 export class Pacer {

@@ -22,9 +22,10 @@ export type Colors = ReturnType<typeof pc.createColors>;
  * @returns the colour functions
  * @example No colour at all
  * ```ts
+ * import assert from "node:assert/strict";
  * import { makeColors } from "./render.ts";
- * console.assert(makeColors(false).red("x") === "x");
- * console.assert(makeColors(true).red("x") !== "x");
+ * assert.ok(makeColors(false).red("x") === "x");
+ * assert.ok(makeColors(true).red("x") !== "x");
  * ```
  */
 export function makeColors(enabled: boolean): Colors {
@@ -88,8 +89,9 @@ const _LEAVE_WORDS: Readonly<Record<LeaveReason, string>> = {
  * @returns an index into the name palette (0 to 11)
  * @example The same name, the same colour
  * ```ts
+ * import assert from "node:assert/strict";
  * import { nameColorIndex } from "./render.ts";
- * console.assert(nameColorIndex("Alice") === nameColorIndex("alice"));
+ * assert.ok(nameColorIndex("Alice") === nameColorIndex("alice"));
  * ```
  */
 export function nameColorIndex(name: string): number {
@@ -111,8 +113,9 @@ export function nameColorIndex(name: string): number {
  * @returns the hours and minutes, zero-padded
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatClock } from "./render.ts";
- * console.assert(/^\d\d:\d\d$/.test(formatClock("2024-05-01T09:05:00Z", new Date())));
+ * assert.ok(/^\d\d:\d\d$/.test(formatClock("2024-05-01T09:05:00Z", new Date())));
  * ```
  */
 export function formatClock(time: Date | string, fallback: Date): string {
@@ -134,9 +137,10 @@ const _NAME_CHAR = "[\\p{L}\\p{M}\\p{Nd}_\\-]";
  * @returns a global, case-insensitive pattern
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { mentionPattern } from "./render.ts";
- * console.assert(mentionPattern("alice").test("hi ALICE!"));
- * console.assert(!mentionPattern("alice").test("malice"));
+ * assert.ok(mentionPattern("alice").test("hi ALICE!"));
+ * assert.ok(!mentionPattern("alice").test("malice"));
  * ```
  */
 export function mentionPattern(name: string): RegExp {
@@ -150,13 +154,14 @@ export function mentionPattern(name: string): RegExp {
  *
  * @example Render a message without colours
  * ```ts
+ * import assert from "node:assert/strict";
  * import { makeColors, Renderer } from "./render.ts";
  * const renderer = new Renderer({ colors: makeColors(false), style: "plain" });
  * const out = renderer.render(
  *   { type: "message", id: 1, ts: "2024-05-01T09:05:00Z", from: "bob", text: "hi", kind: "say" },
  *   "alice",
  * );
- * console.assert(out.lines[0]!.endsWith(" bob: hi"));
+ * assert.ok(out.lines[0]!.endsWith(" bob: hi"));
  * ```
  */
 export class Renderer {

@@ -15,12 +15,13 @@ import { sanitizeLine } from "../protocol/sanitize.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Roster } from "./roster.ts";
  * const roster = new Roster();
  * const ts = "2024-05-01T09:05:00Z";
  * roster.apply({ type: "who", users: ["alice", "bob"] });
  * roster.apply({ type: "nick", from: "Bob", to: "rob", ts });
- * console.assert(roster.names.join() === "alice,rob");
+ * assert.ok(roster.names.join() === "alice,rob");
  * ```
  */
 export class Roster {

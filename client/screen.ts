@@ -45,10 +45,11 @@ function _width(cluster: string): number {
  * @returns the text to show, the cursor column and the new scroll index
  * @example A long line keeps the cursor in view
  * ```ts
+ * import assert from "node:assert/strict";
  * import { layoutInput } from "./screen.ts";
  * const chars = "abcdefghij".split("");
  * const view = layoutInput(chars, 10, 0, 5);
- * console.assert(view.text === "ghij" && view.cursorColumn === 4);
+ * assert.ok(view.text === "ghij" && view.cursorColumn === 4);
  * ```
  */
 export function layoutInput(
@@ -96,11 +97,12 @@ export function layoutInput(
  *
  * @example Print a message while "hel" is typed
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Screen } from "./screen.ts";
  * const screen = new Screen(80);
  * screen.setPrompt("alice> ");
  * const out = screen.print(["09:05 bob: hi"], false, ["h", "e", "l"], 3);
- * console.assert(out === "\r\x1b[2K09:05 bob: hi\r\nalice> hel\r\x1b[10C");
+ * assert.ok(out === "\r\x1b[2K09:05 bob: hi\r\nalice> hel\r\x1b[10C");
  * ```
  */
 export class Screen {

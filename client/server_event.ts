@@ -40,10 +40,11 @@ function _names(value: unknown): boolean {
  *   `type`, or a missing or wrongly typed field)
  * @example Accept a join, refuse a join without its name
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkServerEvent } from "./server_event.ts";
  * const ts = "2024-05-01T09:05:00Z";
- * console.assert(checkServerEvent({ type: "join", name: "bob", ts, online: 2 }) !== null);
- * console.assert(checkServerEvent({ type: "join", ts, online: 2 }) === null);
+ * assert.ok(checkServerEvent({ type: "join", name: "bob", ts, online: 2 }) !== null);
+ * assert.ok(checkServerEvent({ type: "join", ts, online: 2 }) === null);
  * ```
  */
 export function checkServerEvent(value: unknown): ServerEvent | null {
@@ -97,10 +98,11 @@ export function checkServerEvent(value: unknown): ServerEvent | null {
  * @returns the event, or null if the body is not a server event this client knows
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeServerEvent } from "./server_event.ts";
  * const body = new TextEncoder().encode('{"type":"who","users":["bob"]}');
- * console.assert(decodeServerEvent(body)?.type === "who");
- * console.assert(decodeServerEvent(new TextEncoder().encode("hi")) === null);
+ * assert.ok(decodeServerEvent(body)?.type === "who");
+ * assert.ok(decodeServerEvent(new TextEncoder().encode("hi")) === null);
  * ```
  */
 export function decodeServerEvent(body: Uint8Array): ServerEvent | null {

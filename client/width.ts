@@ -62,8 +62,9 @@ function _inWideRange(codePoint: number): boolean {
  * @returns the clusters in order; joined they give the text back
  * @example Split a word with a combining accent and an emoji
  * ```ts
+ * import assert from "node:assert/strict";
  * import { graphemes } from "./width.ts";
- * console.assert(graphemes("e\u0301a👍🏽").length === 3);
+ * assert.ok(graphemes("e\u0301a👍🏽").length === 3);
  * ```
  */
 export function graphemes(text: string): string[] {
@@ -91,9 +92,10 @@ export function graphemes(text: string): string[] {
  * @returns 0, 1 or 2
  * @example Widths
  * ```ts
+ * import assert from "node:assert/strict";
  * import { graphemeWidth } from "./width.ts";
- * console.assert(graphemeWidth("a") === 1 && graphemeWidth("日") === 2);
- * console.assert(graphemeWidth("\u200b") === 0);
+ * assert.ok(graphemeWidth("a") === 1 && graphemeWidth("日") === 2);
+ * assert.ok(graphemeWidth("\u200b") === 0);
  * ```
  */
 export function graphemeWidth(cluster: string): number {
@@ -116,8 +118,9 @@ export function graphemeWidth(cluster: string): number {
  * @returns its width in columns
  * @example Measure mixed text
  * ```ts
+ * import assert from "node:assert/strict";
  * import { stringWidth } from "./width.ts";
- * console.assert(stringWidth("hi 日本") === 7);
+ * assert.ok(stringWidth("hi 日本") === 7);
  * ```
  */
 export function stringWidth(text: string): number {
@@ -138,8 +141,9 @@ const _SGR = /\x1b\[[0-9;]*m/g;
  * @returns its visible width in columns
  * @example Colours take no room
  * ```ts
+ * import assert from "node:assert/strict";
  * import { visibleWidth } from "./width.ts";
- * console.assert(visibleWidth("\x1b[31mred\x1b[39m") === 3);
+ * assert.ok(visibleWidth("\x1b[31mred\x1b[39m") === 3);
  * ```
  */
 export function visibleWidth(text: string): number {

@@ -53,9 +53,10 @@ export function joinAddresses(
  * @returns e.g. `192.168.1.23`, `192.168.1.23:6000` or `[::1]:6000`
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { joinTarget } from "./banner.ts";
- * console.assert(joinTarget("::1", 6000) === "[::1]:6000");
- * console.assert(joinTarget("10.0.0.2", 5050) === "10.0.0.2");
+ * assert.ok(joinTarget("::1", 6000) === "[::1]:6000");
+ * assert.ok(joinTarget("10.0.0.2", 5050) === "10.0.0.2");
  * ```
  */
 export function joinTarget(address: string, port: number): string {

@@ -32,8 +32,9 @@ export interface StartOptions {
  * @returns the normalised address
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { normaliseIp } from "./chat_server.ts";
- * console.assert(normaliseIp("::ffff:127.0.0.1") === "127.0.0.1");
+ * assert.ok(normaliseIp("::ffff:127.0.0.1") === "127.0.0.1");
  * ```
  */
 export function normaliseIp(address: string): string {
@@ -262,10 +263,11 @@ export class ChatServer implements SessionHost {
  * @throws {Deno.errors.AddrInUse} when the port is taken
  * @example Start on a free port and stop
  * ```ts
+ * import assert from "node:assert/strict";
  * import { startServer } from "./chat_server.ts";
  * import { DEFAULT_SERVE_CONFIG } from "./config.ts";
  * const server = await startServer({ ...DEFAULT_SERVE_CONFIG, host: "127.0.0.1", port: 0 });
- * console.assert(server.port > 0);
+ * assert.ok(server.port > 0);
  * await server.close();
  * ```
  */

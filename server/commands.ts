@@ -118,8 +118,9 @@ export function runCommand<N extends CommandName>(
  * @returns one line per command
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { helpLines } from "./commands.ts";
- * console.assert(helpLines().some((line) => line.includes("/nick NEW")));
+ * assert.ok(helpLines().some((line) => line.includes("/nick NEW")));
  * ```
  */
 export function helpLines(): string[] {

@@ -10,9 +10,10 @@
  *
  * @example The third error in a minute exceeds a budget of 2
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ErrorBudget } from "./error_budget.ts";
  * const budget = new ErrorBudget(2, 60_000);
- * console.assert(budget.spend(0) && budget.spend(1) && !budget.spend(2));
+ * assert.ok(budget.spend(0) && budget.spend(1) && !budget.spend(2));
  * ```
  */
 export class ErrorBudget {

@@ -38,12 +38,13 @@ export type FloodVerdict =
  *
  * @example Burst of 2, then refused
  * ```ts
+ * import assert from "node:assert/strict";
  * import { FloodControl } from "./flood_control.ts";
  * const flood = new FloodControl({ burst: 2, perSecond: 1 });
- * console.assert(flood.take(0) === "allow");
- * console.assert(flood.take(0) === "allow");
- * console.assert(flood.take(0) === "refuse_and_notify");
- * console.assert(flood.take(1) === "refuse");
+ * assert.ok(flood.take(0) === "allow");
+ * assert.ok(flood.take(0) === "allow");
+ * assert.ok(flood.take(0) === "refuse_and_notify");
+ * assert.ok(flood.take(1) === "refuse");
  * ```
  */
 export class FloodControl {

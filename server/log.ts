@@ -47,11 +47,12 @@ const writeStderr = (line: string): void => {
  * @returns the logger
  * @example Log to an array
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createLogger } from "./log.ts";
  * const lines: string[] = [];
  * const log = createLogger({ format: "text", quiet: false, logMessages: false, write: (l) => lines.push(l) });
  * log.info("join", { name: "alice" });
- * console.assert(lines[0]!.endsWith("join name=alice"));
+ * assert.ok(lines[0]!.endsWith("join name=alice"));
  * ```
  */
 export function createLogger(options: LoggerOptions): Logger {

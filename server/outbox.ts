@@ -5,6 +5,8 @@
  * @module
  */
 
+import { joinBytes } from "./outgoing.ts";
+
 /** Queued frames are joined into writes of at most this size. */
 const MAX_WRITE_BYTES = 64 * 1024;
 
@@ -35,6 +37,7 @@ export interface OutboxOptions {
  *
  * @example Queue two frames; they reach the writer in order
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Outbox } from "./outbox.ts";
  * const written: number[] = [];
  * const outbox = new Outbox({ write: async (b) => (written.push(...b), b.length) }, {
@@ -44,7 +47,7 @@ export interface OutboxOptions {
  * outbox.enqueue(new Uint8Array([1, 2]));
  * outbox.enqueue(new Uint8Array([3]));
  * await outbox.drained();
- * console.assert(written.join() === "1,2,3");
+ * assert.ok(written.join() === "1,2,3");
  * ```
  */
 export class Outbox {
@@ -159,14 +162,7 @@ export class Outbox {
       count++;
     }
     this.#queuedBytes -= total;
-    if (count === 1) return queue.shift()!;
-    const joined = new Uint8Array(total);
-    let offset = 0;
-    for (const part of queue.splice(0, count)) {
-      joined.set(part, offset);
-      offset += part.length;
-    }
-    return joined;
+    return joinBytes(queue.splice(0, count));
   }
 
   #fail(failure: OutboxFailure, error?: unknown): void {

@@ -23,9 +23,10 @@ const EMPTY = new Uint8Array(0);
  *
  * @example Encode an event for a line client
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Outgoing } from "./outgoing.ts";
  * const out = new Outgoing({ type: "join", name: "bob", ts: "2026-01-01T00:00:00.000Z", online: 2 });
- * console.assert(new TextDecoder().decode(out.bytesFor("line")).startsWith("* bob joined"));
+ * assert.ok(new TextDecoder().decode(out.bytesFor("line")).startsWith("* bob joined"));
  * ```
  */
 export class Outgoing {
@@ -68,12 +69,30 @@ export class Outgoing {
 export function encodePlain(lines: readonly string[]): Uint8Array {
   if (lines.length === 0) return EMPTY;
   if (lines.length === 1) return encodeTextFrame(lines[0]!);
-  const frames = lines.map(encodeTextFrame);
-  const joined = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
+  return joinBytes(lines.map(encodeTextFrame));
+}
+
+/**
+ * Joins byte arrays into one; a single one is returned as it is, without a copy.
+ *
+ * @param parts the arrays, in order
+ * @returns their bytes, one after another
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { joinBytes } from "./outgoing.ts";
+ * assert.deepEqual(joinBytes([new Uint8Array([1]), new Uint8Array([2, 3])]), new Uint8Array([1, 2, 3]));
+ * ```
+ */
+export function joinBytes(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  let total = 0;
+  for (const part of parts) total += part.length;
+  const joined = new Uint8Array(total);
   let offset = 0;
-  for (const frame of frames) {
-    joined.set(frame, offset);
-    offset += frame.length;
+  for (const part of parts) {
+    joined.set(part, offset);
+    offset += part.length;
   }
   return joined;
 }

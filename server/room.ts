@@ -16,7 +16,7 @@ import type {
 } from "../protocol/events.ts";
 import { PROTOCOL_VERSION } from "../protocol/events.ts";
 import { nameKey } from "../protocol/names.ts";
-import { type ClientStyle, encodeFor, Outgoing } from "./outgoing.ts";
+import { type ClientStyle, encodeFor, joinBytes, Outgoing } from "./outgoing.ts";
 
 /** What the room needs of a member: how it is spoken to, and a way to hand it bytes. */
 export interface RoomMember {
@@ -77,6 +77,7 @@ const defaultSchedule: (flush: () => void, delayMs: number) => void = (() => {
  *
  * @example Two members, one message
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Room } from "./room.ts";
  * const got: string[] = [];
  * const member = (tag: string) => ({
@@ -95,7 +96,7 @@ const defaultSchedule: (flush: () => void, delayMs: number) => void = (() => {
  * room.join(bob, "bob");
  * room.say(alice, "hi", "say");
  * room.flush();
- * console.assert(got.includes("bob:alice: hi\n"));
+ * assert.ok(got.includes("bob:alice: hi\n"));
  * ```
  */
 export class Room {
@@ -316,12 +317,12 @@ export class Room {
     for (const { except } of pending) if (except !== null) excepted.add(except);
     for (const member of this.#names.keys()) {
       if (excepted.has(member)) {
-        member.deliver(joinFor(pending, member));
+        member.deliver(joinFor(pending, member.style, member));
         continue;
       }
       let bytes = shared.get(member.style);
       if (bytes === undefined) {
-        bytes = joinFor(pending, null, member.style);
+        bytes = joinFor(pending, member.style, null);
         shared.set(member.style, bytes);
       }
       member.deliver(bytes);
@@ -358,28 +359,12 @@ function nameTaken(name: string): ProtocolError {
 /** Joins the pending broadcasts one member should get (all but those that except it). */
 function joinFor(
   pending: readonly PendingBroadcast[],
+  style: ClientStyle,
   member: RoomMember | null,
-  style: ClientStyle = member!.style,
 ): Uint8Array {
-  if (pending.length === 1) {
-    return pending[0]!.except === member && member !== null
-      ? new Uint8Array(0)
-      : pending[0]!.out.bytesFor(style);
-  }
   const parts: Uint8Array[] = [];
-  let total = 0;
   for (const { out, except } of pending) {
-    if (member !== null && except === member) continue;
-    const bytes = out.bytesFor(style);
-    parts.push(bytes);
-    total += bytes.length;
+    if (member === null || except !== member) parts.push(out.bytesFor(style));
   }
-  if (parts.length === 1) return parts[0]!;
-  const joined = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    joined.set(part, offset);
-    offset += part.length;
-  }
-  return joined;
+  return joinBytes(parts);
 }

@@ -16,7 +16,13 @@ import { validateName } from "../protocol/names.ts";
 import { isBlank, sanitizeText } from "../protocol/sanitize.ts";
 import { parseTextInput, type TextCommand } from "../protocol/text_commands.ts";
 import { decodeUtf8 } from "../protocol/utf8.ts";
-import { type CommandTarget, runCommand } from "./commands.ts";
+import {
+  type CommandArguments,
+  type CommandName,
+  COMMANDS,
+  type CommandTarget,
+  runCommand,
+} from "./commands.ts";
 import { ErrorBudget } from "./error_budget.ts";
 import { FloodControl } from "./flood_control.ts";
 import type { Logger } from "./log.ts";
@@ -39,7 +45,6 @@ export const CLOSE_FLUSH_MS = 2000;
 const LINGER_QUIET_MS = 200;
 const SMALL_READ_BYTES = 512;
 const LARGE_READ_BYTES = 64 * 1024;
-const DISCONNECT_TEXT = "!DISCONNECT FROM SERVER";
 
 /** The limits a session enforces, in the units it uses (bytes, milliseconds). */
 export interface SessionLimits {
@@ -414,13 +419,12 @@ export class Session implements RoomMember, CommandTarget {
       throw error;
     }
     if (!this.#joined) return this.#textHandshake(text);
-    if (text.trim() === DISCONNECT_TEXT) return this.quit();
     this.#runText(parseTextInput(text));
   }
 
   #textHandshake(text: string): void {
     const candidate = text.trim();
-    if (candidate === DISCONNECT_TEXT || candidate === "/quit") return this.quit();
+    if (parseTextInput(candidate).kind === "quit") return this.quit();
     if (candidate === "") return;
     const result = validateName(candidate);
     if (!result.ok) return this.#refuseName(result.error);
@@ -433,15 +437,15 @@ export class Session implements RoomMember, CommandTarget {
         return this.#refuseEvent(command.error);
       case "say":
       case "me":
-        return this.#counted(() => runCommand(this, command.kind, { text: command.text }));
+        return this.#run(command.kind, command);
       case "dm":
-        return this.#counted(() => runCommand(this, "dm", command));
+        return this.#run("dm", command);
       case "nick":
-        return this.#counted(() => runCommand(this, "nick", command));
+        return this.#run("nick", command);
       case "who":
       case "help":
       case "quit":
-        return runCommand(this, command.kind, {});
+        return this.#run(command.kind, {});
     }
   }
 
@@ -468,23 +472,24 @@ export class Session implements RoomMember, CommandTarget {
         );
       case "say":
       case "me":
-        return this.#counted(() => runCommand(this, event.type, event));
+        return this.#run(event.type, event);
       case "dm":
-        return this.#counted(() => runCommand(this, "dm", event));
+        return this.#run("dm", event);
       case "nick":
-        return this.#counted(() => runCommand(this, "nick", event));
+        return this.#run("nick", event);
       case "who":
-        return runCommand(this, "who", {});
+        return this.#run("who", {});
       case "bye":
-        return runCommand(this, "quit", {});
+        return this.#run("quit", {});
     }
   }
 
-  /** Runs an action that flood control counts (say, me, dm, nick). */
-  #counted(action: () => void): void {
+  /** Runs a command from the registry, through flood control when the registry says it counts. */
+  #run<N extends CommandName>(name: N, args: CommandArguments[N]): void {
+    if (!COMMANDS[name].counted) return runCommand(this, name, args);
     switch (this.#flood.take(Date.now())) {
       case "allow":
-        return action();
+        return runCommand(this, name, args);
       case "refuse":
         return;
       case "refuse_and_notify":

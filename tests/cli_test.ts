@@ -4,33 +4,17 @@
 
 import assert from "node:assert/strict";
 import config from "../deno.json" with { type: "json" };
+import { type ChatRun, runChat } from "./support/net.ts";
 
-const ROOT = new URL("..", import.meta.url);
+/** Runs `main.ts ...args` as a process. */
+const chat = (...args: string[]): Promise<ChatRun> => runChat(args);
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs `deno run -A main.ts ...args` from the repository root, for at most 30 s. */
-async function chat(...args: string[]): Promise<Run> {
-  const command = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts", ...args],
-    cwd: ROOT,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-    signal: AbortSignal.timeout(30_000),
-  });
-  const { code, stdout, stderr } = await command.output();
-  const decoder = new TextDecoder();
-  return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
-}
-
-/** Checks a usage mistake: exit 2, nothing on stdout, and on stderr exactly three lines. */
-function assertUsageError(run: Run, sentence: RegExp, usage: string, helpCommand: string): void {
+function assertUsageError(
+  run: ChatRun,
+  sentence: RegExp,
+  usage: string,
+  helpCommand: string,
+): void {
   assert.equal(run.code, 2, run.stderr);
   assert.equal(run.stdout, "");
   const lines = run.stderr.trimEnd().split("\n");
