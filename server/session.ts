@@ -277,7 +277,6 @@ export class Session implements RoomMember, CommandTarget {
     const room = this.#host.room;
     const name = room.nameOf(this);
     if (name !== undefined) {
-      room.flush();
       room.leave(this, reason, options.announce ?? true);
       this.#host.log.info("leave", { name, peer: this.peer, reason, online: room.online });
     }
@@ -579,8 +578,8 @@ export class Session implements RoomMember, CommandTarget {
   }
 
   #sendBytes(bytes: Uint8Array): void {
-    if (this.#joined) this.#host.room.flush();
-    this.#outbox.enqueue(bytes);
+    if (this.#joined) this.#host.room.sendBytesTo(this, bytes);
+    else this.#outbox.enqueue(bytes);
   }
 
   #refuseName(error: ProtocolError): void {
