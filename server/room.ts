@@ -5,7 +5,6 @@
  * @module
  */
 
-import process from "node:process";
 import { ProtocolError } from "../protocol/errors.ts";
 import type {
   DirectMessageEvent,
@@ -17,21 +16,13 @@ import type {
 } from "../protocol/events.ts";
 import { PROTOCOL_VERSION } from "../protocol/events.ts";
 import { nameKey } from "../protocol/names.ts";
-import { type ClientStyle, encodeFor, joinBytes, Outgoing } from "./outgoing.ts";
+import { FanOut, type FanOutOptions, type RoomMember } from "./fanout.ts";
+import { encodeFor, Outgoing } from "./outgoing.ts";
 
-/** What the room needs of a member: how it is spoken to, and a way to hand it bytes. */
-export interface RoomMember {
-  /** The member's client style, which decides the encoding it is sent. */
-  readonly style: ClientStyle;
-  /**
-   * Takes bytes to send. Must not call back into the room synchronously (a member that cannot
-   * keep up reports it on a later turn).
-   */
-  deliver(bytes: Uint8Array): void;
-}
+export type { RoomMember } from "./fanout.ts";
 
 /** Options of a {@linkcode Room}. */
-export interface RoomOptions {
+export interface RoomOptions extends FanOutOptions {
   /** How many recent messages to keep and replay on join. */
   readonly historySize: number;
   /** The server name sent in `welcome`. */
@@ -42,60 +33,12 @@ export interface RoomOptions {
   readonly motd?: string | undefined;
   /** The clock; a test may fix it. */
   readonly now?: () => Date;
-  /**
-   * Runs a flush after a delay in milliseconds (0: once the current turn of the event loop is
-   * done, so that every frame read in that turn leaves in one write per member).
-   */
-  readonly schedule?: (flush: () => void, delayMs: number) => void;
-  /** A monotonic clock in milliseconds, for pacing flushes. */
-  readonly monotonicNow?: () => number;
-  /** The CPU time this process has used, in milliseconds, for pacing flushes. */
-  readonly cpuNow?: () => number;
 }
 
 /**
- * How busy fan-out may keep the server: after a flush, the next one waits until the CPU time used
- * since the previous flush is at most this share of the time passed. A write costs about 12 µs
- * here (8 in the kernel), so a flush to 1000 members costs about 12 ms: a busy large room then
- * gathers more messages into each write instead of saturating its core, and reading keeps up.
- */
-export const FLUSH_MAX_BUSY = 0.85;
-
-/** The longest pause between flushes, whatever the load: the bound on added latency. */
-export const MAX_FLUSH_PAUSE_MS = 50;
-
-/**
- * Pauses shorter than this are not taken: a timer cannot wait less than about this long in
- * Deno, so a short pause would only add latency. Small rooms therefore flush every turn.
- */
-export const MIN_FLUSH_PAUSE_MS = 2;
-
-interface PendingBroadcast {
-  readonly out: Outgoing;
-  readonly except: RoomMember | null;
-}
-
-/**
- * Runs a flush after `delayMs`, or, with no delay, once the reads that completed in this turn of
- * the event loop have all been handled: `setImmediate` does that in Deno without the ~2 ms a
- * `setTimeout(0)` costs here.
- */
-const defaultSchedule: (flush: () => void, delayMs: number) => void = (() => {
-  const immediate = (globalThis as { setImmediate?: (callback: () => void) => unknown })
-    .setImmediate;
-  return (flush: () => void, delayMs: number) => {
-    if (delayMs > 0 || immediate === undefined) setTimeout(flush, delayMs);
-    else immediate(flush);
-  };
-})();
-
-/**
- * A chat room. Broadcasts are gathered until the next flush (the end of the turn, or later when
- * the server is busy; see {@linkcode FLUSH_MAX_BUSY}) and leave together: each event is encoded
- * once per client style, the events are joined once per style, and every member that should get
- * all of them is handed the same shared bytes. A private send (welcome, a reply, an error, a
- * private message) first hands that one member what is pending for it, so each member sees
- * events in order without a flush to everyone.
+ * A chat room: names, the message sequence and history, and the events of chat. Handing events
+ * to the members is left to {@linkcode FanOut}, which gathers broadcasts into shared writes and
+ * keeps each member's events in order.
  *
  * @example Two members, one message
  * ```ts
@@ -124,33 +67,16 @@ const defaultSchedule: (flush: () => void, delayMs: number) => void = (() => {
 export class Room {
   #options: RoomOptions;
   #now: () => Date;
-  #schedule: (flush: () => void, delayMs: number) => void;
-  #monotonicNow: () => number;
-  #cpuNow: () => number;
-  /** When the next flush may run; see {@linkcode FLUSH_MAX_BUSY}. */
-  #nextFlushAt = 0;
-  /** The CPU time used when the last flush started. */
-  #lastFlushCpu = 0;
+  #fanOut: FanOut;
   #names = new Map<RoomMember, string>();
   #byKey = new Map<string, RoomMember>();
   #history: MessageEvent[] = [];
   #nextId = 1;
-  #pending: PendingBroadcast[] = [];
-  /**
-   * Members that must not be handed the first N pending broadcasts: they joined after those, or
-   * were already handed them ahead of a private send.
-   */
-  #pendingSkipped = new Map<RoomMember, number>();
-  #flushScheduled = false;
-
   /** @param options history size, server name, limits, motd */
   constructor(options: RoomOptions) {
     this.#options = options;
     this.#now = options.now ?? (() => new Date());
-    this.#schedule = options.schedule ?? defaultSchedule;
-    this.#monotonicNow = options.monotonicNow ?? (() => performance.now());
-    this.#cpuNow = options.cpuNow ?? processCpuMs;
-    this.#lastFlushCpu = this.#cpuNow();
+    this.#fanOut = new FanOut(options);
   }
 
   /** How many members are in the room. */
@@ -193,8 +119,7 @@ export class Room {
   join(member: RoomMember, name: string): ProtocolError | undefined {
     const key = nameKey(name);
     if (this.#byKey.has(key)) return nameTaken(name);
-    // What is pending was sent before this member joined, so it goes to the others only.
-    if (this.#pending.length > 0) this.#pendingSkipped.set(member, this.#pending.length);
+    this.#fanOut.add(member);
     this.#byKey.set(key, member);
     this.#names.set(member, name);
     const welcome: WelcomeEvent = {
@@ -225,9 +150,7 @@ export class Room {
   leave(member: RoomMember, reason: LeaveReason, announce = true): void {
     const name = this.#names.get(member);
     if (name === undefined) return;
-    // What was said before it left still reaches it (a last notice follows it).
-    this.#catchUp(member);
-    this.#pendingSkipped.delete(member);
+    this.#fanOut.remove(member);
     this.#names.delete(member);
     this.#byKey.delete(nameKey(name));
     if (announce) {
@@ -322,7 +245,7 @@ export class Room {
   }
 
   /**
-   * Sends one event to one member, after everything already pending for it.
+   * Sends one event to one member, after everything broadcast before.
    *
    * @param member the recipient
    * @param event the event
@@ -332,14 +255,13 @@ export class Room {
   }
 
   /**
-   * Sends bytes already encoded for one member, after everything already pending for it.
+   * Sends bytes already encoded for one member, after everything broadcast before.
    *
    * @param member the recipient
    * @param bytes the bytes, in the member's style
    */
   sendBytesTo(member: RoomMember, bytes: Uint8Array): void {
-    this.#catchUp(member);
-    member.deliver(bytes);
+    this.#fanOut.sendTo(member, bytes);
   }
 
   /**
@@ -351,62 +273,14 @@ export class Room {
     this.#broadcast(new Outgoing(event), null);
   }
 
-  /** Hands everything pending to the members now. Safe to call at any time. */
+  /** Hands everything broadcast so far to the members now. Safe to call at any time. */
   flush(): void {
-    const pending = this.#pending;
-    if (pending.length === 0) return;
-    this.#pending = [];
-    const skipped = this.#pendingSkipped;
-    this.#pendingSkipped = new Map();
-    // The CPU used since the last flush is mostly the cost of its writes: the next flush waits
-    // until that is at most FLUSH_MAX_BUSY of the time passed (see FLUSH_MAX_BUSY).
-    const cpu = this.#cpuNow();
-    const pause = Math.min(MAX_FLUSH_PAUSE_MS, (cpu - this.#lastFlushCpu) / FLUSH_MAX_BUSY);
-    this.#lastFlushCpu = cpu;
-    this.#nextFlushAt = this.#monotonicNow() + pause;
-    const shared = new Map<ClientStyle, Uint8Array>();
-    const excepted = new Set<RoomMember>();
-    for (const { except } of pending) if (except !== null) excepted.add(except);
-    for (const member of this.#names.keys()) {
-      const from = skipped.get(member) ?? 0;
-      if (from > 0 || excepted.has(member)) {
-        const bytes = joinFor(pending, member.style, member, from);
-        if (bytes.length > 0) member.deliver(bytes);
-        continue;
-      }
-      let bytes = shared.get(member.style);
-      if (bytes === undefined) {
-        bytes = joinFor(pending, member.style, null, 0);
-        shared.set(member.style, bytes);
-      }
-      member.deliver(bytes);
-    }
-  }
-
-  /** Hands one member now what is pending for it, so that a private send can follow. */
-  #catchUp(member: RoomMember): void {
-    if (!this.#names.has(member)) return;
-    const pending = this.#pending;
-    const from = this.#pendingSkipped.get(member) ?? 0;
-    if (from >= pending.length) return;
-    this.#pendingSkipped.set(member, pending.length);
-    const bytes = joinFor(pending, member.style, member, from);
-    if (bytes.length > 0) member.deliver(bytes);
+    this.#fanOut.flush();
   }
 
   #broadcast(out: Outgoing, except: RoomMember | null): void {
-    this.#pending.push({ out, except });
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      const delay = this.#nextFlushAt - this.#monotonicNow();
-      this.#schedule(this.#scheduledFlush, delay >= MIN_FLUSH_PAUSE_MS ? Math.ceil(delay) : 0);
-    }
+    this.#fanOut.broadcast(out, except);
   }
-
-  #scheduledFlush = (): void => {
-    this.#flushScheduled = false;
-    this.flush();
-  };
 
   #timestamp(): string {
     return this.#now().toISOString();
@@ -415,28 +289,4 @@ export class Room {
 
 function nameTaken(name: string): ProtocolError {
   return new ProtocolError("name_taken", `The name "${name}" is taken: choose another`);
-}
-
-/**
- * Joins the pending broadcasts one member should get: those from index `from` on, but those that
- * except it.
- */
-function joinFor(
-  pending: readonly PendingBroadcast[],
-  style: ClientStyle,
-  member: RoomMember | null,
-  from: number,
-): Uint8Array {
-  const parts: Uint8Array[] = [];
-  for (let index = from; index < pending.length; index++) {
-    const { out, except } = pending[index]!;
-    if (member === null || except !== member) parts.push(out.bytesFor(style));
-  }
-  return joinBytes(parts);
-}
-
-/** The CPU time (user and system) this process has used, in milliseconds. */
-function processCpuMs(): number {
-  const usage = process.cpuUsage();
-  return (usage.user + usage.system) / 1000;
 }

@@ -3,7 +3,7 @@ import { ProtocolError } from "../protocol/errors.ts";
 import type { ServerEvent, ServerLimits } from "../protocol/events.ts";
 import { Frame64Parser } from "../protocol/frame64_parser.ts";
 import type { ClientStyle } from "./outgoing.ts";
-import { FLUSH_MAX_BUSY, MAX_FLUSH_PAUSE_MS, Room, type RoomMember } from "./room.ts";
+import { Room, type RoomMember } from "./room.ts";
 
 const LIMITS: ServerLimits = {
   maxMessageBytes: 4096,
@@ -349,51 +349,4 @@ Deno.test("Room.leave hands the leaver what was pending, and nothing after", () 
     b.events().map((e) => e.type === "message" ? e.text : e.type),
     ["before", "pong"],
   );
-});
-
-Deno.test("Room paces flushes by the CPU the last one cost, within bounds", () => {
-  let cpu = 0;
-  let clock = 1000;
-  const delays: number[] = [];
-  const scheduled: (() => void)[] = [];
-  const room = new Room({
-    historySize: 0,
-    serverName: "unit",
-    limits: LIMITS,
-    now: () => new Date(TS),
-    monotonicNow: () => clock,
-    cpuNow: () => cpu,
-    schedule: (flush, delayMs) => {
-      delays.push(delayMs);
-      scheduled.push(flush);
-    },
-  });
-  const a = new FakeMember("json");
-  room.join(a, "a");
-  const say = (text: string) => {
-    room.say(a, text, "say");
-    for (const flush of scheduled.splice(0)) flush();
-  };
-  say("quiet");
-  assert.equal(delays.at(-1), 0, "an idle server flushes at once");
-  cpu += 17; // the writes of that flush cost 17 ms of CPU
-  say("busy");
-  assert.equal(delays.at(-1), 0, "the pause starts at the flush, which is long past");
-  cpu += 17;
-  clock += 1;
-  say("soon after");
-  assert.equal(delays.at(-1), Math.ceil(17 / FLUSH_MAX_BUSY - 1), "waits for the CPU spent");
-  cpu += 1000;
-  clock += 1;
-  say("saturated");
-  clock += 1;
-  say("still");
-  assert.equal(delays.at(-1), MAX_FLUSH_PAUSE_MS - 1, "never longer than the bound");
-  cpu += 1;
-  clock += 1000;
-  say("later");
-  clock += 1;
-  say("cheap");
-  assert.equal(delays.at(-1), 0, "a pause under the timer's resolution is not taken");
-  assert.equal(a.events().filter((e) => e.type === "message").length, 7, "nothing lost");
 });

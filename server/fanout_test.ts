@@ -1,0 +1,142 @@
+import assert from "node:assert/strict";
+import {
+  FanOut,
+  FLUSH_MAX_BUSY,
+  MAX_FLUSH_PAUSE_MS,
+  MEMBERS_PER_TICK,
+  type RoomMember,
+} from "./fanout.ts";
+import { Outgoing } from "./outgoing.ts";
+
+const decoder = new TextDecoder();
+
+/** A line-style member that records what it is handed. */
+class Recorder implements RoomMember {
+  readonly style = "line" as const;
+  readonly deliveries: Uint8Array[] = [];
+  deliver(bytes: Uint8Array): void {
+    this.deliveries.push(bytes);
+  }
+  lines(): string[] {
+    return this.deliveries.flatMap((bytes) => decoder.decode(bytes).split("\n"))
+      .filter((line) => line !== "")
+      .map((line) => line.replace(/^\* server shutting down: /, ""));
+  }
+}
+
+/** A fan-out whose ticks run when the test says, with clocks the test moves. */
+function makeFanOut() {
+  const clocks = { cpu: 0, wall: 1000 };
+  const delays: number[] = [];
+  const ticks: (() => void)[] = [];
+  const fanOut = new FanOut({
+    monotonicNow: () => clocks.wall,
+    cpuNow: () => clocks.cpu,
+    schedule: (tick, delayMs) => {
+      delays.push(delayMs);
+      ticks.push(tick);
+    },
+  });
+  const runTick = () => {
+    const tick = ticks.shift();
+    assert.ok(tick !== undefined, "a tick is scheduled");
+    tick();
+  };
+  return { fanOut, clocks, delays, ticks, runTick };
+}
+
+const notice = (text: string) => new Outgoing({ type: "shutdown", message: text });
+
+Deno.test("FanOut serves a large room a slice per tick; each member gets each broadcast once", () => {
+  const { fanOut, ticks, runTick } = makeFanOut();
+  const members = Array.from({ length: MEMBERS_PER_TICK * 2 + 10 }, () => new Recorder());
+  for (const member of members) fanOut.add(member);
+  fanOut.broadcast(notice("one"), null);
+  runTick();
+  assert.equal(members.filter((m) => m.deliveries.length === 1).length, MEMBERS_PER_TICK);
+  fanOut.broadcast(notice("two"), null);
+  let count = 1;
+  for (; ticks.length > 0; count++) runTick();
+  assert.equal(count, 4, "the rest of the first round, then the second for the first slice");
+  for (const member of members) assert.deepEqual(member.lines(), ["one", "two"]);
+  const first = members[0]!.deliveries[0]!;
+  assert.equal(members[MEMBERS_PER_TICK - 1]!.deliveries[0], first, "one slice shares one buffer");
+  const late = members.at(-1)!;
+  assert.equal(late.deliveries.length, 1, "the last slice got both in one write");
+  assert.equal(late.deliveries[0], members.at(-2)!.deliveries[0]);
+});
+
+Deno.test("FanOut: a member added mid-round gets only what is broadcast after it", () => {
+  const { fanOut, runTick, ticks } = makeFanOut();
+  const members = Array.from({ length: MEMBERS_PER_TICK + 5 }, () => new Recorder());
+  for (const member of members) fanOut.add(member);
+  fanOut.broadcast(notice("before"), null);
+  runTick();
+  const newcomer = new Recorder();
+  fanOut.add(newcomer);
+  fanOut.broadcast(notice("after"), null);
+  while (ticks.length > 0) runTick();
+  assert.deepEqual(newcomer.lines(), ["after"]);
+  for (const member of members) assert.deepEqual(member.lines(), ["before", "after"]);
+});
+
+Deno.test("FanOut.sendTo and remove catch one member up first, and nothing is handed twice", () => {
+  const { fanOut, runTick, ticks } = makeFanOut();
+  const [a, b, c] = [new Recorder(), new Recorder(), new Recorder()];
+  fanOut.add(a);
+  fanOut.add(b);
+  fanOut.add(c);
+  fanOut.broadcast(notice("hello"), null);
+  fanOut.sendTo(b, new TextEncoder().encode("private\n"));
+  fanOut.remove(c);
+  fanOut.broadcast(notice("later"), null);
+  assert.deepEqual(a.lines(), [], "the others wait for the tick");
+  while (ticks.length > 0) runTick();
+  assert.deepEqual(a.lines(), ["hello", "later"]);
+  assert.deepEqual(b.lines(), ["hello", "private", "later"]);
+  assert.deepEqual(c.lines(), ["hello"], "the leaver got what came before it left");
+});
+
+Deno.test("FanOut leaves out the excepted member, and only for that broadcast", () => {
+  const { fanOut, runTick } = makeFanOut();
+  const [a, b] = [new Recorder(), new Recorder()];
+  fanOut.add(a);
+  fanOut.add(b);
+  fanOut.broadcast(notice("not for a"), a);
+  fanOut.broadcast(notice("for all"), null);
+  runTick();
+  assert.deepEqual(a.lines(), ["for all"]);
+  assert.deepEqual(b.lines(), ["not for a", "for all"]);
+});
+
+Deno.test("FanOut paces ticks by the CPU the last one cost, within bounds", () => {
+  const { fanOut, clocks, delays, runTick } = makeFanOut();
+  const member = new Recorder();
+  fanOut.add(member);
+  const send = (text: string) => {
+    fanOut.broadcast(notice(text), null);
+    runTick();
+  };
+  send("quiet");
+  assert.equal(delays.at(-1), 0, "an idle server hands out at once");
+  clocks.cpu += 17; // the writes of that tick cost 17 ms of CPU
+  send("busy");
+  assert.equal(delays.at(-1), 0, "the pause counts from the last tick, long past");
+  clocks.cpu += 17;
+  clocks.wall += 1;
+  send("soon after");
+  assert.equal(delays.at(-1), Math.ceil(17 / FLUSH_MAX_BUSY - 1), "waits for the CPU spent");
+  clocks.cpu += 1000;
+  clocks.wall += 1;
+  send("saturated");
+  clocks.wall += 1;
+  send("still");
+  assert.equal(delays.at(-1), MAX_FLUSH_PAUSE_MS - 1, "never longer than the bound");
+  clocks.cpu += 1;
+  clocks.wall += 1000;
+  send("later");
+  clocks.wall += 1;
+  send("cheap");
+  assert.equal(delays.at(-1), 0, "a pause under the timer's resolution is not taken");
+  assert.equal(member.lines().length, 7, "nothing lost");
+});
