@@ -108,9 +108,15 @@ export class Room {
   #nextFlushAt = 0;
   #names = new Map<RoomMember, string>();
   #byKey = new Map<string, RoomMember>();
-  #history: MessageEvent[] = [];
+  /** Recent messages as replayed on join (`history: true`), each encoded once per style. */
+  #history: Outgoing[] = [];
   #nextId = 1;
   #pending: PendingBroadcast[] = [];
+  /**
+   * Members that joined while broadcasts were pending, each with the index in `#pending` of the
+   * first broadcast it gets: what was pending when it joined went out before it was there.
+   */
+  #joinedAt = new Map<RoomMember, number>();
   #flushScheduled = false;
 
   /** @param options history size, server name, limits, motd */
@@ -161,8 +167,9 @@ export class Room {
   join(member: RoomMember, name: string): ProtocolError | undefined {
     const key = nameKey(name);
     if (this.#byKey.has(key)) return nameTaken(name);
-    // What is pending was sent before this member joined, so it goes to the others only.
-    this.flush();
+    // What is pending was sent before this member joined, so it goes to the others only. It is
+    // not flushed here: a burst of joins in one turn still leaves in one write per member.
+    if (this.#pending.length > 0) this.#joinedAt.set(member, this.#pending.length);
     this.#byKey.set(key, member);
     this.#names.set(member, name);
     const welcome: WelcomeEvent = {
@@ -175,7 +182,9 @@ export class Room {
       ...(this.#options.motd === undefined ? {} : { motd: this.#options.motd }),
     };
     this.sendTo(member, welcome);
-    for (const message of this.#history) this.sendTo(member, { ...message, history: true });
+    // Nothing is pending for the new member, so the replay needs no flush; its bytes are shared
+    // by every member that joins while the message is in the history.
+    for (const entry of this.#history) member.deliver(entry.bytesFor(member.style));
     this.#broadcast(
       new Outgoing({ type: "join", name, ts: this.#timestamp(), online: this.online }),
       member,
@@ -194,6 +203,7 @@ export class Room {
     const name = this.#names.get(member);
     if (name === undefined) return;
     this.#names.delete(member);
+    this.#joinedAt.delete(member);
     this.#byKey.delete(nameKey(name));
     if (announce) {
       this.#broadcast(
@@ -228,7 +238,7 @@ export class Room {
       kind,
     };
     if (this.#options.historySize > 0) {
-      this.#history.push(message);
+      this.#history.push(new Outgoing({ ...message, history: true }));
       if (this.#history.length > this.#options.historySize) this.#history.shift();
     }
     this.#broadcast(new Outgoing(message), member.style === "json" ? null : member);
@@ -293,7 +303,8 @@ export class Room {
    * @param event the event
    */
   sendTo(member: RoomMember, event: ServerEvent): void {
-    this.flush();
+    // Only what is pending for this member must leave first (nothing, for one that just joined).
+    if ((this.#joinedAt.get(member) ?? 0) < this.#pending.length) this.flush();
     member.deliver(encodeFor(event, member.style, this.#names.get(member)));
   }
 
@@ -311,13 +322,17 @@ export class Room {
     const pending = this.#pending;
     if (pending.length === 0) return;
     this.#pending = [];
+    const joinedAt = this.#joinedAt;
+    if (joinedAt.size > 0) this.#joinedAt = new Map();
     const started = this.#monotonicNow();
     const shared = new Map<ClientStyle, Uint8Array>();
     const excepted = new Set<RoomMember>();
     for (const { except } of pending) if (except !== null) excepted.add(except);
     for (const member of this.#names.keys()) {
-      if (excepted.has(member)) {
-        member.deliver(joinFor(pending, member.style, member));
+      const from = joinedAt.get(member);
+      if (from !== undefined || excepted.has(member)) {
+        const own = joinFor(pending, member.style, member, from ?? 0);
+        if (own.length > 0) member.deliver(own);
         continue;
       }
       let bytes = shared.get(member.style);
@@ -356,14 +371,19 @@ function nameTaken(name: string): ProtocolError {
   return new ProtocolError("name_taken", `The name "${name}" is taken: choose another`);
 }
 
-/** Joins the pending broadcasts one member should get (all but those that except it). */
+/**
+ * Joins the pending broadcasts one member should get: those from index `from` on (queued after
+ * it joined), except those that except it.
+ */
 function joinFor(
   pending: readonly PendingBroadcast[],
   style: ClientStyle,
   member: RoomMember | null,
+  from = 0,
 ): Uint8Array {
   const parts: Uint8Array[] = [];
-  for (const { out, except } of pending) {
+  for (let i = from; i < pending.length; i++) {
+    const { out, except } = pending[i]!;
     if (member === null || except !== member) parts.push(out.bytesFor(style));
   }
   return joinBytes(parts);

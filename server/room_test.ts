@@ -313,3 +313,51 @@ Deno.test("Room.join delivers pending broadcasts to the others only", () => {
   assert.deepEqual(b.events().map((e) => e.type), ["welcome"]);
   assert.deepEqual(a.events().map((e) => e.type), ["welcome", "message", "join"]);
 });
+
+Deno.test("Room gathers a burst of joins in one turn into one delivery per earlier member", () => {
+  const { room, runScheduled } = makeRoom({ historySize: 0 });
+  const early = [new FakeMember("json"), new FakeMember("json")];
+  early.forEach((member, i) => room.join(member, `e${i}`));
+  runScheduled();
+  for (const member of early) member.clear();
+  const late = [new FakeMember("json"), new FakeMember("json"), new FakeMember("json")];
+  late.forEach((member, i) => room.join(member, `l${i}`));
+  for (const member of late) {
+    assert.deepEqual(member.events().map((e) => e.type), ["welcome"], "welcome at once");
+  }
+  runScheduled();
+  for (const member of early) {
+    assert.equal(member.deliveries.length, 1, "one buffer for the whole burst");
+    assert.equal(member.deliveries[0], early[0]!.deliveries[0], "shared by every earlier member");
+    assert.deepEqual(member.events().map((e) => e.type === "join" && e.name), ["l0", "l1", "l2"]);
+  }
+  // Each newcomer hears only of those that joined after it.
+  assert.deepEqual(late.map((m) => m.events().slice(1).map((e) => e.type === "join" && e.name)), [
+    ["l1", "l2"],
+    ["l2"],
+    [],
+  ]);
+  assert.equal(late[2]!.deliveries.length, 1, "no empty delivery");
+});
+
+Deno.test("Room replays the history with buffers shared by every newcomer", () => {
+  const { room, runScheduled } = makeRoom({ historySize: 2 });
+  const a = new FakeMember("json");
+  room.join(a, "a");
+  room.say(a, "one", "say");
+  runScheduled();
+  const b = new FakeMember("json");
+  const c = new FakeMember("json");
+  room.join(b, "b");
+  room.join(c, "c");
+  assert.equal(b.deliveries[1], c.deliveries[1], "the same history buffer");
+  assert.deepEqual(b.events()[1], {
+    type: "message",
+    id: 1,
+    ts: TS,
+    from: "a",
+    text: "one",
+    kind: "say",
+    history: true,
+  });
+});
