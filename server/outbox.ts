@@ -9,6 +9,12 @@ import { joinBytes } from "./outgoing.ts";
 
 /** Queued frames are joined into writes of at most this size. */
 const MAX_WRITE_BYTES = 64 * 1024;
+/**
+ * A queued buffer at least this large is written on its own rather than copied into a joined
+ * write: it is usually shared by many members (one flush of a busy room), and a copy per member
+ * of such buffers is what made the memory of a join storm grow with the number of members.
+ */
+const OWN_WRITE_BYTES = 4 * 1024;
 
 /** The one operation an {@linkcode Outbox} needs from a socket. */
 export interface ByteWriter {
@@ -148,16 +154,19 @@ export class Outbox {
   }
 
   /**
-   * Takes what to write next: the queued frames joined into one buffer, up to
-   * {@linkcode MAX_WRITE_BYTES} (a lone frame, however large, is written as it is, without a
-   * copy). So a member that fell behind catches up in a few large writes, and no member copies
-   * an unbounded backlog into a buffer of its own.
+   * Takes what to write next: the small queued frames joined into one buffer, up to
+   * {@linkcode MAX_WRITE_BYTES}; a buffer of {@linkcode OWN_WRITE_BYTES} or more is written as it
+   * is, without a copy. So a member that fell behind catches up in a few large writes, and no
+   * member copies an unbounded backlog, or large shared buffers, into a buffer of its own.
    */
   #takeNext(): Uint8Array {
     const queue = this.#queue;
     let count = 1;
     let total = queue[0]!.length;
-    while (count < queue.length && total + queue[count]!.length <= MAX_WRITE_BYTES) {
+    while (
+      count < queue.length && total < OWN_WRITE_BYTES && queue[count]!.length < OWN_WRITE_BYTES &&
+      total + queue[count]!.length <= MAX_WRITE_BYTES
+    ) {
       total += queue[count]!.length;
       count++;
     }

@@ -64,6 +64,26 @@ Deno.test("Outbox coalesces what is queued during a write into the next single w
   assert.equal(writer.writes.length, 2);
 });
 
+Deno.test("Outbox writes a large queued buffer on its own, never copying it", async () => {
+  const writer = new ManualWriter();
+  const outbox = new Outbox(writer, { maxQueuedBytes: 1 << 20, onFailure: () => {} });
+  const large = new Uint8Array(4096).fill(7);
+  outbox.enqueue(bytes(1));
+  outbox.enqueue(bytes(2));
+  outbox.enqueue(large);
+  outbox.enqueue(bytes(3));
+  outbox.enqueue(bytes(4));
+  await writer.complete();
+  assert.deepEqual([...writer.writes[1]!], [2], "small frames are not joined to a large one");
+  await writer.complete();
+  assert.equal(writer.writes[2], large, "the shared buffer itself");
+  await writer.complete();
+  assert.deepEqual([...writer.writes[3]!], [3, 4], "small frames after it are joined again");
+  await writer.complete();
+  await outbox.drained();
+  assert.equal(writer.writes.length, 4);
+});
+
 Deno.test("Outbox finishes partial writes in order", async () => {
   const writer = new ManualWriter();
   const outbox = new Outbox(writer, { maxQueuedBytes: 100, onFailure: () => {} });
