@@ -17,6 +17,7 @@ import type {
 import { PROTOCOL_VERSION } from "../protocol/events.ts";
 import { nameKey } from "../protocol/names.ts";
 import { type ClientStyle, encodeFor, joinBytes, Outgoing } from "./outgoing.ts";
+import { encodeJsonWelcome, UserListJson, welcomeTail } from "./welcome.ts";
 
 /** What the room needs of a member: how it is spoken to, and a way to hand it bytes. */
 export interface RoomMember {
@@ -108,6 +109,9 @@ export class Room {
   #nextFlushAt = 0;
   #names = new Map<RoomMember, string>();
   #byKey = new Map<string, RoomMember>();
+  /** The `users` of `welcome` as JSON bytes, kept up to date as members join. */
+  #userList = new UserListJson();
+  #welcomeTail: Uint8Array;
   /** Recent messages as replayed on join (`history: true`), each encoded once per style. */
   #history: Outgoing[] = [];
   #nextId = 1;
@@ -125,6 +129,11 @@ export class Room {
     this.#now = options.now ?? (() => new Date());
     this.#schedule = options.schedule ?? defaultSchedule;
     this.#monotonicNow = options.monotonicNow ?? (() => performance.now());
+    this.#welcomeTail = welcomeTail(
+      options.motd === undefined
+        ? { limits: options.limits }
+        : { limits: options.limits, motd: options.motd },
+    );
   }
 
   /** How many members are in the room. */
@@ -172,16 +181,26 @@ export class Room {
     if (this.#pending.length > 0) this.#joinedAt.set(member, this.#pending.length);
     this.#byKey.set(key, member);
     this.#names.set(member, name);
-    const welcome: WelcomeEvent = {
-      type: "welcome",
-      name,
-      server: this.#options.serverName,
-      protocol: PROTOCOL_VERSION,
-      users: this.users(),
-      limits: this.#options.limits,
-      ...(this.#options.motd === undefined ? {} : { motd: this.#options.motd }),
-    };
-    this.sendTo(member, welcome);
+    this.#userList.add(name);
+    const server = this.#options.serverName;
+    if (member.style === "json") {
+      // The users list is shared, not copied for each newcomer: in a room of thousands it is
+      // most of the frame, and a join storm would otherwise build it once per join.
+      const users = this.#userList.bytes(this.#names.values());
+      const welcome = { type: "welcome", name, server, protocol: PROTOCOL_VERSION } as const;
+      for (const part of encodeJsonWelcome(welcome, users, this.#welcomeTail)) member.deliver(part);
+    } else {
+      const welcome: WelcomeEvent = {
+        type: "welcome",
+        name,
+        server,
+        protocol: PROTOCOL_VERSION,
+        users: this.users(),
+        limits: this.#options.limits,
+        ...(this.#options.motd === undefined ? {} : { motd: this.#options.motd }),
+      };
+      this.sendTo(member, welcome);
+    }
     // Nothing is pending for the new member, so the replay needs no flush; its bytes are shared
     // by every member that joins while the message is in the history.
     for (const entry of this.#history) member.deliver(entry.bytesFor(member.style));
@@ -205,6 +224,7 @@ export class Room {
     this.#names.delete(member);
     this.#joinedAt.delete(member);
     this.#byKey.delete(nameKey(name));
+    this.#userList.invalidate();
     if (announce) {
       this.#broadcast(
         new Outgoing({
@@ -289,6 +309,7 @@ export class Room {
     this.#byKey.delete(nameKey(old));
     this.#byKey.set(key, member);
     this.#names.set(member, name);
+    this.#userList.invalidate();
     this.#broadcast(
       new Outgoing({ type: "nick", from: old, to: name, ts: this.#timestamp() }),
       null,
