@@ -9,6 +9,7 @@ import { ProtocolError } from "../protocol/errors.ts";
 import type { ServerLimits } from "../protocol/events.ts";
 import type { ServeConfig } from "./config.ts";
 import { type Logger, SILENT_LOGGER } from "./log.ts";
+import { IdleGc, memoryReducingGc } from "./idle_gc.ts";
 import { Room } from "./room.ts";
 import { CLOSE_FLUSH_MS, Session, type SessionHost, type SessionLimits } from "./session.ts";
 
@@ -22,6 +23,11 @@ const MAX_REFUSING = 256;
 export interface StartOptions {
   /** Where the log goes; silent by default. */
   readonly log?: Logger;
+  /**
+   * Whether to give memory back when the server goes quiet after a burst (see
+   * `server/idle_gc.ts`); off by default, on for `chat serve`.
+   */
+  readonly idleGc?: boolean;
 }
 
 /**
@@ -73,9 +79,10 @@ export class ChatServer implements SessionHost {
   #closing: Promise<void> | null = null;
   #acceptLoop: Promise<void>;
   #allClosed: (() => void) | null = null;
+  #idleGc: IdleGc | undefined;
 
   /** Use {@linkcode startServer}. */
-  constructor(config: ServeConfig, listener: Deno.TcpListener, log: Logger) {
+  constructor(config: ServeConfig, listener: Deno.TcpListener, log: Logger, idleGc = false) {
     this.#config = config;
     this.#listener = listener;
     this.log = log;
@@ -110,6 +117,25 @@ export class ChatServer implements SessionHost {
       this.limits.writeTimeoutMs,
     );
     const interval = Math.max(10, Math.min(250, shortest / 4));
+    const collect = idleGc ? memoryReducingGc() : undefined;
+    if (collect !== undefined) {
+      this.#idleGc = new IdleGc({
+        collect: () => {
+          const before = Deno.memoryUsage();
+          const started = performance.now();
+          collect();
+          const after = Deno.memoryUsage();
+          this.log.info("memory_trim", {
+            ms: Math.round(performance.now() - started),
+            heap_mb_before: mb(before.heapTotal),
+            heap_mb_after: mb(after.heapTotal),
+            rss_mb_before: mb(before.rss),
+            rss_mb_after: mb(after.rss),
+            connections: this.#sessions.size,
+          });
+        },
+      });
+    }
     this.#sweeper = setInterval(() => this.#sweep(), interval);
     this.#acceptLoop = this.#accept();
     this.finished = this.#acceptLoop.then(() => this.#closing ?? undefined);
@@ -251,6 +277,7 @@ export class ChatServer implements SessionHost {
   #sweep(): void {
     const now = Date.now();
     for (const session of this.#sessions) session.checkDeadlines(now);
+    this.#idleGc?.check(performance.now());
   }
 }
 
@@ -274,7 +301,9 @@ export class ChatServer implements SessionHost {
 export function startServer(config: ServeConfig, options: StartOptions = {}): Promise<ChatServer> {
   try {
     const listener = listen(config.host, config.port);
-    return Promise.resolve(new ChatServer(config, listener, options.log ?? SILENT_LOGGER));
+    return Promise.resolve(
+      new ChatServer(config, listener, options.log ?? SILENT_LOGGER, options.idleGc ?? false),
+    );
   } catch (error) {
     // A promise-returning function reports failure as a rejection, never by throwing.
     return Promise.reject(error);
@@ -291,4 +320,8 @@ function listen(hostname: string, port: number): Deno.TcpListener {
     }
     throw error;
   }
+}
+
+function mb(bytes: number): number {
+  return Math.round(bytes / (1024 * 1024));
 }

@@ -9,6 +9,17 @@ import { joinBytes } from "./outgoing.ts";
 
 /** Queued frames are joined into writes of at most this size. */
 const MAX_WRITE_BYTES = 64 * 1024;
+/**
+ * A queued buffer at least this large is written on its own rather than copied into a joined
+ * write: it is usually shared by many members (one flush of a busy room), and a copy per member
+ * of such buffers is what made the memory of a join storm grow with the number of members.
+ */
+const OWN_WRITE_BYTES = 4 * 1024;
+/** A drained queue array longer than this is dropped rather than kept for reuse. */
+const KEEP_QUEUE_SLOTS = 16;
+/** Taken slots at the front of a queue that is not drained before it is moved down. */
+const COMPACT_AFTER_SLOTS = 1024;
+const EMPTY = new Uint8Array(0);
 
 /** The one operation an {@linkcode Outbox} needs from a socket. */
 export interface ByteWriter {
@@ -54,7 +65,14 @@ export class Outbox {
   #writer: ByteWriter;
   #options: OutboxOptions;
   #now: () => number;
+  /**
+   * The queued buffers are `#queue[#head]` to `#queue[#tail - 1]`. Taking from the front moves
+   * `#head` instead of shifting the array: a lagging member's queue of hundreds of shared
+   * buffers was copied on every write, which made most of a join storm's garbage.
+   */
   #queue: Uint8Array[] = [];
+  #head = 0;
+  #tail = 0;
   #queuedBytes = 0;
   #writing = false;
   #failed = false;
@@ -80,7 +98,7 @@ export class Outbox {
 
   /** True while a write is under way or bytes are queued. */
   get busy(): boolean {
-    return this.#writing || this.#queue.length > 0;
+    return this.#writing || this.#head < this.#tail;
   }
 
   /**
@@ -107,7 +125,7 @@ export class Outbox {
       this.#fail("overflow");
       return false;
     }
-    this.#queue.push(bytes);
+    this.#queue[this.#tail++] = bytes;
     if (!this.#writing) void this.#pump();
     return true;
   }
@@ -121,15 +139,14 @@ export class Outbox {
   /** Drops whatever is queued and refuses more; a write under way is left to finish or fail. */
   close(): void {
     this.#closed = true;
-    this.#queue = [];
-    this.#queuedBytes = 0;
+    this.#clearQueue();
     this.#settleDrained();
   }
 
   async #pump(): Promise<void> {
     this.#writing = true;
     try {
-      while (this.#queue.length > 0 && !this.#failed) {
+      while (this.#head < this.#tail && !this.#failed) {
         const data = this.#takeNext();
         this.#progressAt = this.#now();
         let offset = 0;
@@ -148,28 +165,50 @@ export class Outbox {
   }
 
   /**
-   * Takes what to write next: the queued frames joined into one buffer, up to
-   * {@linkcode MAX_WRITE_BYTES} (a lone frame, however large, is written as it is, without a
-   * copy). So a member that fell behind catches up in a few large writes, and no member copies
-   * an unbounded backlog into a buffer of its own.
+   * Takes what to write next: the small queued frames joined into one buffer, up to
+   * {@linkcode MAX_WRITE_BYTES}; a buffer of {@linkcode OWN_WRITE_BYTES} or more is written as it
+   * is, without a copy. So a member that fell behind catches up in a few large writes, and no
+   * member copies an unbounded backlog, or large shared buffers, into a buffer of its own.
    */
   #takeNext(): Uint8Array {
     const queue = this.#queue;
-    let count = 1;
-    let total = queue[0]!.length;
-    while (count < queue.length && total + queue[count]!.length <= MAX_WRITE_BYTES) {
-      total += queue[count]!.length;
-      count++;
+    const head = this.#head;
+    let end = head + 1;
+    let total = queue[head]!.length;
+    while (
+      end < this.#tail && total < OWN_WRITE_BYTES && queue[end]!.length < OWN_WRITE_BYTES &&
+      total + queue[end]!.length <= MAX_WRITE_BYTES
+    ) {
+      total += queue[end]!.length;
+      end++;
     }
     this.#queuedBytes -= total;
-    return joinBytes(queue.splice(0, count));
+    const data = end === head + 1 ? queue[head]! : joinBytes(queue.slice(head, end));
+    for (let i = head; i < end; i++) queue[i] = EMPTY;
+    this.#head = end;
+    if (end === this.#tail) {
+      this.#head = this.#tail = 0;
+      if (queue.length > KEEP_QUEUE_SLOTS) this.#queue = [];
+    } else if (end >= COMPACT_AFTER_SLOTS && end * 2 >= this.#tail) {
+      // A queue that never drains is moved down now and then, so it does not grow without end.
+      queue.copyWithin(0, end, this.#tail);
+      queue.length = this.#tail - end;
+      this.#tail -= end;
+      this.#head = 0;
+    }
+    return data;
+  }
+
+  #clearQueue(): void {
+    this.#queue = [];
+    this.#head = this.#tail = 0;
+    this.#queuedBytes = 0;
   }
 
   #fail(failure: OutboxFailure, error?: unknown): void {
     if (this.#failed) return;
     this.#failed = true;
-    this.#queue = [];
-    this.#queuedBytes = 0;
+    this.#clearQueue();
     this.#settleDrained();
     // Reported on a later turn, so a caller iterating over many outboxes is never re-entered.
     queueMicrotask(() => this.#options.onFailure(failure, error));

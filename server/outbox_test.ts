@@ -64,6 +64,44 @@ Deno.test("Outbox coalesces what is queued during a write into the next single w
   assert.equal(writer.writes.length, 2);
 });
 
+Deno.test("Outbox writes a large queued buffer on its own, never copying it", async () => {
+  const writer = new ManualWriter();
+  const outbox = new Outbox(writer, { maxQueuedBytes: 1 << 20, onFailure: () => {} });
+  const large = new Uint8Array(4096).fill(7);
+  outbox.enqueue(bytes(1));
+  outbox.enqueue(bytes(2));
+  outbox.enqueue(large);
+  outbox.enqueue(bytes(3));
+  outbox.enqueue(bytes(4));
+  await writer.complete();
+  assert.deepEqual([...writer.writes[1]!], [2], "small frames are not joined to a large one");
+  await writer.complete();
+  assert.equal(writer.writes[2], large, "the shared buffer itself");
+  await writer.complete();
+  assert.deepEqual([...writer.writes[3]!], [3, 4], "small frames after it are joined again");
+  await writer.complete();
+  await outbox.drained();
+  assert.equal(writer.writes.length, 4);
+});
+
+Deno.test("Outbox keeps order for a reader that stays behind through thousands of frames", async () => {
+  const writer = new ManualWriter();
+  const outbox = new Outbox(writer, { maxQueuedBytes: 1 << 24, onFailure: () => {} });
+  const large = (n: number) => new Uint8Array(4096).fill(n % 251);
+  let sent = 0;
+  outbox.enqueue(large(sent++));
+  // Each turn, two more frames arrive while one write completes: the queue never drains.
+  for (let turn = 0; turn < 3000; turn++) {
+    outbox.enqueue(large(sent++));
+    outbox.enqueue(large(sent++));
+    await writer.complete();
+  }
+  while (writer.waiting > 0) await writer.complete();
+  await outbox.drained();
+  assert.equal(writer.writes.length, sent);
+  writer.writes.forEach((bytes, i) => assert.equal(bytes[0], i % 251, `write ${i} in order`));
+});
+
 Deno.test("Outbox finishes partial writes in order", async () => {
   const writer = new ManualWriter();
   const outbox = new Outbox(writer, { maxQueuedBytes: 100, onFailure: () => {} });

@@ -18,6 +18,7 @@ import { PROTOCOL_VERSION } from "../protocol/events.ts";
 import { nameKey } from "../protocol/names.ts";
 import { FanOut, type FanOutOptions, type RoomMember } from "./fanout.ts";
 import { encodeFor, Outgoing } from "./outgoing.ts";
+import { encodeJsonWelcome, UserListJson, welcomeTail } from "./welcome.ts";
 
 export type { RoomMember } from "./fanout.ts";
 
@@ -70,13 +71,22 @@ export class Room {
   #fanOut: FanOut;
   #names = new Map<RoomMember, string>();
   #byKey = new Map<string, RoomMember>();
-  #history: MessageEvent[] = [];
+  /** The `users` of `welcome` as JSON bytes, kept up to date as members join. */
+  #userList = new UserListJson();
+  #welcomeTail: Uint8Array;
+  /** Recent messages as replayed on join (`history: true`), each encoded once per style. */
+  #history: Outgoing[] = [];
   #nextId = 1;
   /** @param options history size, server name, limits, motd */
   constructor(options: RoomOptions) {
     this.#options = options;
     this.#now = options.now ?? (() => new Date());
     this.#fanOut = new FanOut(options);
+    this.#welcomeTail = welcomeTail(
+      options.motd === undefined
+        ? { limits: options.limits }
+        : { limits: options.limits, motd: options.motd },
+    );
   }
 
   /** How many members are in the room. */
@@ -122,17 +132,29 @@ export class Room {
     this.#fanOut.add(member);
     this.#byKey.set(key, member);
     this.#names.set(member, name);
-    const welcome: WelcomeEvent = {
-      type: "welcome",
-      name,
-      server: this.#options.serverName,
-      protocol: PROTOCOL_VERSION,
-      users: this.users(),
-      limits: this.#options.limits,
-      ...(this.#options.motd === undefined ? {} : { motd: this.#options.motd }),
-    };
-    this.sendTo(member, welcome);
-    for (const message of this.#history) this.sendTo(member, { ...message, history: true });
+    this.#userList.add(name);
+    const server = this.#options.serverName;
+    if (member.style === "json") {
+      // The users list is shared, not copied for each newcomer: in a room of thousands it is
+      // most of the frame, and a join storm would otherwise build it once per join.
+      const users = this.#userList.bytes(this.#names.values());
+      const welcome = { type: "welcome", name, server, protocol: PROTOCOL_VERSION } as const;
+      for (const part of encodeJsonWelcome(welcome, users, this.#welcomeTail)) member.deliver(part);
+    } else {
+      const welcome: WelcomeEvent = {
+        type: "welcome",
+        name,
+        server,
+        protocol: PROTOCOL_VERSION,
+        users: this.users(),
+        limits: this.#options.limits,
+        ...(this.#options.motd === undefined ? {} : { motd: this.#options.motd }),
+      };
+      this.sendTo(member, welcome);
+    }
+    // Nothing is pending for the new member, so the replay needs no flush; its bytes are shared
+    // by every member that joins while the message is in the history.
+    for (const entry of this.#history) member.deliver(entry.bytesFor(member.style));
     this.#broadcast(
       new Outgoing({ type: "join", name, ts: this.#timestamp(), online: this.online }),
       member,
@@ -153,6 +175,7 @@ export class Room {
     this.#fanOut.remove(member);
     this.#names.delete(member);
     this.#byKey.delete(nameKey(name));
+    this.#userList.invalidate();
     if (announce) {
       this.#broadcast(
         new Outgoing({
@@ -186,7 +209,7 @@ export class Room {
       kind,
     };
     if (this.#options.historySize > 0) {
-      this.#history.push(message);
+      this.#history.push(new Outgoing({ ...message, history: true }));
       if (this.#history.length > this.#options.historySize) this.#history.shift();
     }
     this.#broadcast(new Outgoing(message), member.style === "json" ? null : member);
@@ -237,6 +260,7 @@ export class Room {
     this.#byKey.delete(nameKey(old));
     this.#byKey.set(key, member);
     this.#names.set(member, name);
+    this.#userList.invalidate();
     this.#broadcast(
       new Outgoing({ type: "nick", from: old, to: name, ts: this.#timestamp() }),
       null,

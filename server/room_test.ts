@@ -22,17 +22,23 @@ class FakeMember implements RoomMember {
   deliver(bytes: Uint8Array): void {
     this.deliveries.push(bytes);
   }
-  /** Everything received, as JSON events (json style) or text lines/bodies (text styles). */
+  /**
+   * Everything received, as JSON events (json style) or text lines/bodies (text styles). The
+   * deliveries are one byte stream, as on the wire: a frame may span several of them.
+   */
   items(): string[] {
     const items: string[] = [];
+    const parser = new Frame64Parser((body) => items.push(decoder.decode(body)), {
+      maxBodyBytes: 1 << 20,
+    });
     for (const bytes of this.deliveries) {
       if (this.style === "line") {
         items.push(...decoder.decode(bytes).split("\n").filter((l) => l !== ""));
       } else {
-        new Frame64Parser((body) => items.push(decoder.decode(body)), { maxBodyBytes: 1 << 20 })
-          .push(bytes);
+        parser.push(bytes);
       }
     }
+    assert.equal(parser.inFrame, false, "no frame left unfinished");
     return items;
   }
   events(): ServerEvent[] {
@@ -349,4 +355,80 @@ Deno.test("Room.leave hands the leaver what was pending, and nothing after", () 
     b.events().map((e) => e.type === "message" ? e.text : e.type),
     ["before", "pong"],
   );
+});
+
+Deno.test("Room gathers a burst of joins in one turn into one delivery per earlier member", () => {
+  const { room, runScheduled } = makeRoom({ historySize: 0 });
+  const early = [new FakeMember("json"), new FakeMember("json")];
+  early.forEach((member, i) => room.join(member, `e${i}`));
+  runScheduled();
+  for (const member of early) member.clear();
+  const late = [new FakeMember("json"), new FakeMember("json"), new FakeMember("json")];
+  late.forEach((member, i) => room.join(member, `l${i}`));
+  for (const member of late) {
+    assert.deepEqual(member.events().map((e) => e.type), ["welcome"], "welcome at once");
+  }
+  runScheduled();
+  for (const member of early) {
+    assert.equal(member.deliveries.length, 1, "one buffer for the whole burst");
+    assert.equal(member.deliveries[0], early[0]!.deliveries[0], "shared by every earlier member");
+    assert.deepEqual(member.events().map((e) => e.type === "join" && e.name), ["l0", "l1", "l2"]);
+  }
+  // Each newcomer hears only of those that joined after it.
+  assert.deepEqual(late.map((m) => m.events().slice(1).map((e) => e.type === "join" && e.name)), [
+    ["l1", "l2"],
+    ["l2"],
+    [],
+  ]);
+  late[2]!.clear();
+  runScheduled();
+  assert.equal(late[2]!.deliveries.length, 0, "no empty delivery");
+});
+
+Deno.test("Room replays the history with buffers shared by every newcomer", () => {
+  const { room, runScheduled } = makeRoom({ historySize: 2 });
+  const a = new FakeMember("json");
+  room.join(a, "a");
+  room.say(a, "one", "say");
+  runScheduled();
+  const b = new FakeMember("json");
+  const c = new FakeMember("json");
+  room.join(b, "b");
+  room.join(c, "c");
+  assert.equal(b.deliveries.at(-1), c.deliveries.at(-1), "the same history buffer");
+  assert.deepEqual(b.events()[1], {
+    type: "message",
+    id: 1,
+    ts: TS,
+    from: "a",
+    text: "one",
+    kind: "say",
+    history: true,
+  });
+});
+
+Deno.test("Room's welcome lists the members as they are after leaves and renames", () => {
+  const { room, runScheduled } = makeRoom({ motd: "hi" });
+  const a = new FakeMember("json");
+  const b = new FakeMember("json");
+  room.join(a, "a");
+  room.join(b, "b");
+  room.leave(b, "quit");
+  room.rename(a, "z");
+  runScheduled();
+  const c = new FakeMember("json");
+  room.join(c, "c");
+  const d = new FakeMember("json");
+  room.join(d, "d");
+  assert.deepEqual(c.events()[0], {
+    type: "welcome",
+    name: "c",
+    server: "unit",
+    protocol: 1,
+    users: ["z", "c"],
+    limits: LIMITS,
+    motd: "hi",
+  });
+  const welcome = d.events()[0];
+  assert.deepEqual(welcome?.type === "welcome" && welcome.users, ["z", "c", "d"]);
 });

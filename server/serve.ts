@@ -27,7 +27,7 @@ export async function runServe(config: ServeConfig): Promise<number> {
   });
   let server;
   try {
-    server = await startServer(config, { log });
+    server = await startServer(config, { log, idleGc: true });
   } catch (error) {
     const where = `${config.host === "::" ? "" : config.host}:${config.port}`;
     const reason = error instanceof Deno.errors.AddrInUse

@@ -104,17 +104,18 @@ export class Session implements RoomMember, CommandTarget {
   #lineParser: LineParser | null = null;
   #joined = false;
   #closed = false;
-  #flood: FloodControl;
-  #errors: ErrorBudget;
+  /** Made on the first counted command: an idle connection needs none. */
+  #flood: FloodControl | null = null;
+  /** Made on the first error. */
+  #errors: ErrorBudget | null = null;
   #connectedAt: number;
   #heardAt: number;
   #pingSentAt = 0;
   #pingCounter = 0;
   #frameStartedAt = 0;
   #closeReason: LeaveReason | undefined;
-  /** Resolves when the read loop has ended (the peer closed, or the socket failed). */
-  #inputEnded: Promise<void>;
-  #endInput!: () => void;
+  /** Called when the read loop has ended (the peer closed, or the socket failed). */
+  #onInputEnded: (() => void) | null = null;
   #inputDone = false;
   /** A refused connection (server full) is read only until its framing is known. */
   #refusal: ProtocolError | undefined;
@@ -134,12 +135,6 @@ export class Session implements RoomMember, CommandTarget {
     this.#limits = host.limits;
     this.#connectedAt = now;
     this.#heardAt = now;
-    this.#flood = new FloodControl({
-      burst: this.#limits.rateBurst,
-      perSecond: this.#limits.ratePerSecond,
-    });
-    this.#errors = new ErrorBudget(PRE_JOIN_ERROR_LIMIT, ERROR_WINDOW_MS);
-    this.#inputEnded = new Promise((resolve) => this.#endInput = resolve);
     this.#outbox = new Outbox(socket, {
       maxQueuedBytes: this.#limits.sendQueueBytes,
       onFailure: (failure) => this.close(failure === "overflow" ? "slow" : "closed"),
@@ -221,7 +216,7 @@ export class Session implements RoomMember, CommandTarget {
       }
     } finally {
       this.#inputDone = true;
-      this.#endInput();
+      this.#onInputEnded?.();
     }
   }
 
@@ -298,11 +293,12 @@ export class Session implements RoomMember, CommandTarget {
       try {
         await this.#socket.closeWrite();
         this.#heardAt = Date.now();
+        const inputEnded = this.#inputEnded();
         while (!this.#inputDone) {
           const now = Date.now();
           const wait = Math.min(deadline - now, this.#heardAt + LINGER_QUIET_MS - now);
           if (wait <= 0) break;
-          await this.#until(this.#inputEnded, wait);
+          await this.#until(inputEnded, wait);
         }
       } catch {
         // The peer is gone already.
@@ -314,6 +310,12 @@ export class Session implements RoomMember, CommandTarget {
       // Already closed by the peer or by an error.
     }
     this.#host.sessionClosed(this);
+  }
+
+  /** Resolves when the read loop has ended (made only when closing: idle sessions need none). */
+  #inputEnded(): Promise<void> {
+    if (this.#inputDone) return Promise.resolve();
+    return new Promise((resolve) => this.#onInputEnded = resolve);
   }
 
   /** Waits for a promise, or at most `ms` milliseconds. */
@@ -486,7 +488,11 @@ export class Session implements RoomMember, CommandTarget {
   /** Runs a command from the registry, through flood control when the registry says it counts. */
   #run<N extends CommandName>(name: N, args: CommandArguments[N]): void {
     if (!COMMANDS[name].counted) return runCommand(this, name, args);
-    switch (this.#flood.take(Date.now())) {
+    const flood = this.#flood ??= new FloodControl({
+      burst: this.#limits.rateBurst,
+      perSecond: this.#limits.ratePerSecond,
+    });
+    switch (flood.take(Date.now())) {
       case "allow":
         return runCommand(this, name, args);
       case "refuse":
@@ -514,7 +520,7 @@ export class Session implements RoomMember, CommandTarget {
     const refused = room.join(this, name);
     if (refused !== undefined) return this.#refuseName(refused);
     this.#joined = true;
-    this.#errors.limit = JOINED_ERROR_LIMIT;
+    if (this.#errors !== null) this.#errors.limit = JOINED_ERROR_LIMIT;
     if (this.#frameParser !== null) this.#frameParser.maxBodyBytes = this.#limits.maxMessageBytes;
     if (this.#lineParser !== null) this.#lineParser.maxLineBytes = this.#limits.maxMessageBytes;
     this.#host.log.info("join", {
@@ -591,7 +597,11 @@ export class Session implements RoomMember, CommandTarget {
 
   #refuseEvent(error: ProtocolError): void {
     this.#host.log.info("client_error", { peer: this.peer, code: error.code });
-    if (!this.#errors.spend(Date.now())) {
+    const errors = this.#errors ??= new ErrorBudget(
+      this.#joined ? JOINED_ERROR_LIMIT : PRE_JOIN_ERROR_LIMIT,
+      ERROR_WINDOW_MS,
+    );
+    if (!errors.spend(Date.now())) {
       this.close("error", {
         notice: {
           type: "error",

@@ -1,0 +1,84 @@
+import assert from "node:assert/strict";
+import { type HeapFigures, IdleGc, memoryReducingGc } from "./idle_gc.ts";
+
+const MB = 1024 * 1024;
+
+/** A heap the test moves by hand, and a collection that shrinks it to `live`. */
+function fakeHeap(live = 10 * MB) {
+  let figures: HeapFigures = { allocated: 0, heapSize: live };
+  const trims: number[] = [];
+  let now = 0;
+  const idle = new IdleGc({
+    collect: () => {
+      trims.push(now);
+      figures = { ...figures, heapSize: live };
+    },
+    heap: () => figures,
+  });
+  return {
+    trims,
+    /** Advances the clock by `ms`, allocating `bytes` and growing the heap by `grow`, then checks. */
+    step(ms: number, bytes: number, grow = 0): boolean {
+      now += ms;
+      figures = { allocated: figures.allocated + bytes, heapSize: figures.heapSize + grow };
+      return idle.check(now);
+    },
+  };
+}
+
+Deno.test("IdleGc trims once the heap has grown and allocation has been quiet for 500 ms", () => {
+  const heap = fakeHeap();
+  heap.step(250, 0);
+  for (let i = 0; i < 8; i++) heap.step(250, 40 * MB, 10 * MB); // a burst: 160 MB/s
+  assert.deepEqual(heap.trims, [], "never while busy");
+  heap.step(250, 1 * MB);
+  heap.step(250, 1 * MB);
+  assert.deepEqual(heap.trims, [], "not before 500 ms of quiet");
+  assert.equal(heap.step(250, 1 * MB), true);
+  assert.equal(heap.trims.length, 1);
+  for (let i = 0; i < 20; i++) heap.step(250, 1 * MB);
+  assert.equal(heap.trims.length, 1, "not again until the heap grows again");
+});
+
+Deno.test("IdleGc leaves a heap that has not grown much alone, however quiet", () => {
+  const heap = fakeHeap();
+  for (let i = 0; i < 40; i++) heap.step(250, 0, i < 10 ? 3 * MB : 0);
+  assert.deepEqual(heap.trims, [], "30 MB of growth is not worth a trim");
+  heap.step(250, 0, 3 * MB);
+  for (let i = 0; i < 3; i++) heap.step(250, 0);
+  assert.equal(heap.trims.length, 1, "33 MB is");
+});
+
+Deno.test("IdleGc never trims without an allocation counter", () => {
+  let size = 10 * MB;
+  let trims = 0;
+  const idle = new IdleGc({
+    collect: () => trims++,
+    heap: () => ({ allocated: NaN, heapSize: size }),
+  });
+  for (let t = 0; t < 5000; t += 250) {
+    size += 10 * MB;
+    idle.check(t);
+  }
+  assert.equal(trims, 0);
+});
+
+Deno.test("memoryReducingGc is available on this Deno and shrinks the heap", () => {
+  const collect = memoryReducingGc();
+  assert.equal(typeof collect, "function");
+  // Grow the heap (young generation included) with objects that survive a while, then drop them.
+  let keep: unknown[][] = [];
+  for (let round = 0; round < 40; round++) {
+    keep.push(Array.from({ length: 20_000 }, (_, i) => ({ i, round })));
+    if (keep.length > 10) keep.shift();
+  }
+  keep = [];
+  const before = Deno.memoryUsage();
+  collect!();
+  const after = Deno.memoryUsage();
+  assert.ok(after.heapUsed < before.heapUsed, "garbage was collected");
+  assert.ok(
+    after.heapTotal < before.heapTotal,
+    `the heap shrank: ${before.heapTotal} -> ${after.heapTotal}`,
+  );
+});
