@@ -16,6 +16,7 @@ import { clockTicksPerSecond } from "./proc.ts";
 import { renderTables, type RunRecord } from "./report.ts";
 import { type RunEnvironment, runScenario } from "./run.ts";
 import { BENCH_SERVER_FLAGS, benchServeArgs, SCENARIO_GROUPS, scenariosFor } from "./scenarios.ts";
+import { V8_FLAGS } from "../tools/compile.ts";
 
 /** The open-file limit the benchmark asks for, for the server and the load process alike. */
 export const NOFILE_WANTED = 65536;
@@ -138,7 +139,7 @@ export async function runBench(args: BenchArgs, log: (text: string) => void): Pr
   const lines = [
     `chat ${VERSION} benchmark${args.quick ? " (--quick)" : ""}: Deno ${Deno.version.deno}, ` +
     `${cores} cores (${_cpuModel() ?? "unknown CPU"})`,
-    `Server: deno run -A main.ts ${benchServeArgs().join(" ")}`,
+    `Server: deno run --v8-flags=${V8_FLAGS.join(",")} -A main.ts ${benchServeArgs().join(" ")}`,
     pinned
       ? "Pinned: server to core 0, load process to core 1 (taskset)"
       : `Not pinned (${args.pin ? "taskset or a second core is missing" : "--no-pin"}): ` +

@@ -10,6 +10,7 @@ import type { LoadEvent, LoadResult } from "./load.ts";
 import { type ProcSample, readSlabKb, sampleProcess } from "./proc.ts";
 import type { KernelStats, LoadProcessStats, RunRecord, ServerStats } from "./report.ts";
 import { benchServeArgs, type Scenario } from "./scenarios.ts";
+import { V8_FLAGS } from "../tools/compile.ts";
 
 /** Where things are and how to run them; the same for every run of one benchmark. */
 export interface RunEnvironment {
@@ -163,7 +164,14 @@ export async function runScenario(scenario: Scenario, env: RunEnvironment): Prom
   let server: BenchProcess;
   try {
     server = BenchProcess.spawn({
-      argv: [env.deno, "run", "-A", `${env.root}main.ts`, ...benchServeArgs()],
+      argv: [
+        env.deno,
+        "run",
+        `--v8-flags=${V8_FLAGS.join(",")}`,
+        "-A",
+        `${env.root}main.ts`,
+        ...benchServeArgs(),
+      ],
       cpu: env.serverCpu,
       nofile: env.nofileAsked,
       cwd: env.root,
