@@ -152,8 +152,8 @@ export class Room {
       };
       this.sendTo(member, welcome);
     }
-    // Nothing is pending for the new member, so the replay needs no flush; its bytes are shared
-    // by every member that joins while the message is in the history.
+    // Nothing has been broadcast to the new member yet, so the replay goes straight to it; its
+    // bytes are shared by every member that joins while the message is in the history.
     for (const entry of this.#history) member.deliver(entry.bytesFor(member.style));
     this.#broadcast(
       new Outgoing({ type: "join", name, ts: this.#timestamp(), online: this.online }),
