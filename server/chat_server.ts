@@ -9,7 +9,7 @@ import { ProtocolError } from "../protocol/errors.ts";
 import type { ServerLimits } from "../protocol/events.ts";
 import type { ServeConfig } from "./config.ts";
 import { type Logger, SILENT_LOGGER } from "./log.ts";
-import { IdleGc, memoryReducingGc } from "./idle_gc.ts";
+import { IDLE_GC_CHECK_MS, IdleGc, memoryReducingGc } from "./idle_gc.ts";
 import { Room } from "./room.ts";
 import { CLOSE_FLUSH_MS, Session, type SessionHost, type SessionLimits } from "./session.ts";
 
@@ -79,7 +79,8 @@ export class ChatServer implements SessionHost {
   #closing: Promise<void> | null = null;
   #acceptLoop: Promise<void>;
   #allClosed: (() => void) | null = null;
-  #idleGc: IdleGc | undefined;
+  /** Checks whether to give memory back (see `server/idle_gc.ts`), when that is on. */
+  #idleGcTimer: ReturnType<typeof setInterval> | undefined;
 
   /** Use {@linkcode startServer}. */
   constructor(config: ServeConfig, listener: Deno.TcpListener, log: Logger, idleGc = false) {
@@ -119,7 +120,7 @@ export class ChatServer implements SessionHost {
     const interval = Math.max(10, Math.min(250, shortest / 4));
     const collect = idleGc ? memoryReducingGc() : undefined;
     if (collect !== undefined) {
-      this.#idleGc = new IdleGc({
+      const trimmer = new IdleGc({
         collect: () => {
           const before = Deno.memoryUsage();
           const started = performance.now();
@@ -135,6 +136,7 @@ export class ChatServer implements SessionHost {
           });
         },
       });
+      this.#idleGcTimer = setInterval(() => trimmer.check(performance.now()), IDLE_GC_CHECK_MS);
     }
     this.#sweeper = setInterval(() => this.#sweep(), interval);
     this.#acceptLoop = this.#accept();
@@ -174,6 +176,7 @@ export class ChatServer implements SessionHost {
       // Already closed.
     }
     clearInterval(this.#sweeper);
+    clearInterval(this.#idleGcTimer);
     this.room.flush();
     const notice = { type: "shutdown", message } as const;
     const allClosed = new Promise<void>((resolve) => this.#allClosed = resolve);
@@ -277,7 +280,6 @@ export class ChatServer implements SessionHost {
   #sweep(): void {
     const now = Date.now();
     for (const session of this.#sessions) session.checkDeadlines(now);
-    this.#idleGc?.check(performance.now());
   }
 }
 

@@ -26,17 +26,18 @@ function fakeHeap(live = 10 * MB) {
   };
 }
 
-Deno.test("IdleGc trims once the heap has grown and allocation has been quiet for 500 ms", () => {
+Deno.test("IdleGc trims once the heap has grown and allocation has been quiet for 200 ms", () => {
   const heap = fakeHeap();
-  heap.step(250, 0);
-  for (let i = 0; i < 8; i++) heap.step(250, 40 * MB, 10 * MB); // a burst: 160 MB/s
+  heap.step(100, 0);
+  for (let i = 0; i < 20; i++) heap.step(100, 16 * MB, 4 * MB); // a burst: 160 MB/s
   assert.deepEqual(heap.trims, [], "never while busy");
-  heap.step(250, 1 * MB);
-  heap.step(250, 1 * MB);
-  assert.deepEqual(heap.trims, [], "not before 500 ms of quiet");
-  assert.equal(heap.step(250, 1 * MB), true);
+  heap.step(100, 0.3 * MB); // 3 MB/s: quiet from here
+  heap.step(100, 0.3 * MB);
+  assert.deepEqual(heap.trims, [], "not before 200 ms of quiet");
+  assert.equal(heap.step(100, 0.3 * MB), true);
   assert.equal(heap.trims.length, 1);
-  for (let i = 0; i < 20; i++) heap.step(250, 1 * MB);
+  heap.step(100, 16 * MB); // a short burst, then quiet again
+  for (let i = 0; i < 50; i++) heap.step(100, 0.3 * MB);
   assert.equal(heap.trims.length, 1, "not again until the heap grows again");
 });
 

@@ -43,8 +43,12 @@ export const CLOSE_FLUSH_MS = 2000;
 
 /** While closing, how long a peer may stay quiet before the socket is closed without its EOF. */
 const LINGER_QUIET_MS = 200;
-const SMALL_READ_BYTES = 512;
-const LARGE_READ_BYTES = 64 * 1024;
+/** The read buffer an idle connection waits with (see {@linkcode nextReadBuffer}). */
+export const SMALL_READ_BYTES = 128;
+/** The read buffer after a small one filled up. */
+export const MEDIUM_READ_BYTES = 4 * 1024;
+/** The read buffer of a busy sender. */
+export const LARGE_READ_BYTES = 64 * 1024;
 
 /** The limits a session enforces, in the units it uses (bytes, milliseconds). */
 export interface SessionLimits {
@@ -184,7 +188,6 @@ export class Session implements RoomMember, CommandTarget {
   /** Reads until the connection ends; resolves when it has closed. Never rejects. */
   async run(): Promise<void> {
     let buffer = new Uint8Array(SMALL_READ_BYTES);
-    let shortReads = 0;
     try {
       for (;;) {
         const count = await this.#socket.read(buffer);
@@ -199,15 +202,7 @@ export class Session implements RoomMember, CommandTarget {
         }
         this.#heardAt = Date.now();
         this.#receive(buffer.subarray(0, count));
-        // A busy reader gets a large buffer; it goes back to a small one once traffic calms.
-        if (count === buffer.length && buffer.length === SMALL_READ_BYTES) {
-          buffer = new Uint8Array(LARGE_READ_BYTES);
-          shortReads = 0;
-        } else if (buffer.length === LARGE_READ_BYTES && count <= SMALL_READ_BYTES) {
-          if (++shortReads >= 32) buffer = new Uint8Array(SMALL_READ_BYTES);
-        } else {
-          shortReads = 0;
-        }
+        buffer = nextReadBuffer(buffer, count);
       }
     } catch (error) {
       if (!this.#closed) {
@@ -638,6 +633,38 @@ function firstNonSpace(body: Uint8Array): number {
     (body[i] === 0x20 || body[i] === 0x0a || body[i] === 0x0d || body[i] === 0x09)
   ) i++;
   return i;
+}
+
+/**
+ * The buffer for a connection's next read. Every connection waits in a read holding its buffer,
+ * so an idle one waits with a small one (a hello or a pong fits in it). A read that fills its
+ * buffer moves up one size, so a busy sender soon reads 64 KiB at a time; a read that would have
+ * fitted in the small one moves straight back down, so a connection that goes quiet after a burst
+ * does not wait with a large buffer.
+ *
+ * @param buffer the buffer of the last read
+ * @param count how many bytes that read returned
+ * @returns `buffer` itself, or a new buffer of another size
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { LARGE_READ_BYTES, nextReadBuffer, SMALL_READ_BYTES } from "./session.ts";
+ * const small = new Uint8Array(SMALL_READ_BYTES);
+ * assert.ok(nextReadBuffer(small, 40) === small);
+ * assert.ok(nextReadBuffer(new Uint8Array(LARGE_READ_BYTES), 40).length === SMALL_READ_BYTES);
+ * ```
+ */
+export function nextReadBuffer(
+  buffer: Uint8Array<ArrayBuffer>,
+  count: number,
+): Uint8Array<ArrayBuffer> {
+  if (count === buffer.length && buffer.length < LARGE_READ_BYTES) {
+    return new Uint8Array(buffer.length < MEDIUM_READ_BYTES ? MEDIUM_READ_BYTES : LARGE_READ_BYTES);
+  }
+  if (count <= SMALL_READ_BYTES && buffer.length > SMALL_READ_BYTES) {
+    return new Uint8Array(SMALL_READ_BYTES);
+  }
+  return buffer;
 }
 
 function errorText(error: unknown): string {

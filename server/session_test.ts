@@ -4,7 +4,16 @@ import { encodeFrame } from "../protocol/frame64.ts";
 import { Frame64Parser } from "../protocol/frame64_parser.ts";
 import { createLogger } from "./log.ts";
 import { Room } from "./room.ts";
-import { Session, type SessionHost, type SessionLimits, type SessionSocket } from "./session.ts";
+import {
+  LARGE_READ_BYTES,
+  MEDIUM_READ_BYTES,
+  nextReadBuffer,
+  Session,
+  type SessionHost,
+  type SessionLimits,
+  type SessionSocket,
+  SMALL_READ_BYTES,
+} from "./session.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -369,4 +378,25 @@ Deno.test("Session closes a quiet peer shortly after FIN without waiting for its
   assert.ok(took < 1500, `closed ${took} ms after FIN`);
   assert.equal(socket.closed, true);
   await running;
+});
+
+Deno.test("nextReadBuffer grows a filled buffer a size at a time and shrinks after a small read", () => {
+  let buffer = new Uint8Array(SMALL_READ_BYTES);
+  const sizes: number[] = [];
+  for (const count of [40, 128, 4096, 2000, 4096, 65536, 30000, 128, 100, 129]) {
+    buffer = nextReadBuffer(buffer, Math.min(count, buffer.length));
+    sizes.push(buffer.length);
+  }
+  assert.deepEqual(sizes, [
+    SMALL_READ_BYTES, // 40 bytes: stays small
+    MEDIUM_READ_BYTES, // filled
+    LARGE_READ_BYTES, // filled
+    LARGE_READ_BYTES, // 2000 bytes: a busy reader keeps its buffer
+    LARGE_READ_BYTES,
+    LARGE_READ_BYTES, // filled, but there is no larger size
+    LARGE_READ_BYTES,
+    SMALL_READ_BYTES, // 128 bytes would have fitted in the small one
+    SMALL_READ_BYTES,
+    MEDIUM_READ_BYTES, // 129 asked, 128 read: filled
+  ]);
 });
