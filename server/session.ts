@@ -29,6 +29,7 @@ import type { Logger } from "./log.ts";
 import { type ClientStyle, encodeFor, encodeLines, encodePlain } from "./outgoing.ts";
 import { Outbox } from "./outbox.ts";
 import type { Room, RoomMember } from "./room.ts";
+import { SlabPool } from "./slab_pool.ts";
 
 /** The largest frame or line accepted before a client has joined. */
 export const PRE_JOIN_MAX_BYTES = 1024;
@@ -49,6 +50,8 @@ export const SMALL_READ_BYTES = 128;
 export const MEDIUM_READ_BYTES = 4 * 1024;
 /** The read buffer of a busy sender. */
 export const LARGE_READ_BYTES = 64 * 1024;
+/** Where small read buffers come from: slots of shared 128 KiB slabs (see `slab_pool.ts`). */
+const SMALL_READ_BUFFERS = new SlabPool(SMALL_READ_BYTES, 1024);
 
 /** The limits a session enforces, in the units it uses (bytes, milliseconds). */
 export interface SessionLimits {
@@ -187,7 +190,7 @@ export class Session implements RoomMember, CommandTarget {
 
   /** Reads until the connection ends; resolves when it has closed. Never rejects. */
   async run(): Promise<void> {
-    let buffer = new Uint8Array(SMALL_READ_BYTES);
+    let buffer = SMALL_READ_BUFFERS.take();
     try {
       for (;;) {
         const count = await this.#socket.read(buffer);
@@ -202,7 +205,7 @@ export class Session implements RoomMember, CommandTarget {
         }
         this.#heardAt = Date.now();
         this.#receive(buffer.subarray(0, count));
-        buffer = nextReadBuffer(buffer, count);
+        buffer = nextReadBuffer(buffer, count, SMALL_READ_BUFFERS);
       }
     } catch (error) {
       if (!this.#closed) {
@@ -210,6 +213,7 @@ export class Session implements RoomMember, CommandTarget {
         this.close("closed");
       }
     } finally {
+      SMALL_READ_BUFFERS.give(buffer);
       this.#inputDone = true;
       this.#onInputEnded?.();
     }
@@ -642,28 +646,34 @@ function firstNonSpace(body: Uint8Array): number {
  * fitted in the small one moves straight back down, so a connection that goes quiet after a burst
  * does not wait with a large buffer.
  *
- * @param buffer the buffer of the last read
+ * @param buffer the buffer of the last read; a small one goes back to `small` when replaced
  * @param count how many bytes that read returned
- * @returns `buffer` itself, or a new buffer of another size
+ * @param small where small buffers come from
+ * @returns `buffer` itself, or a buffer of another size
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { LARGE_READ_BYTES, nextReadBuffer, SMALL_READ_BYTES } from "./session.ts";
- * const small = new Uint8Array(SMALL_READ_BYTES);
- * assert.ok(nextReadBuffer(small, 40) === small);
- * assert.ok(nextReadBuffer(new Uint8Array(LARGE_READ_BYTES), 40).length === SMALL_READ_BYTES);
+ * import { SlabPool } from "./slab_pool.ts";
+ * const pool = new SlabPool(SMALL_READ_BYTES, 4);
+ * const small = pool.take();
+ * assert.ok(nextReadBuffer(small, 40, pool) === small);
+ * assert.ok(nextReadBuffer(new Uint8Array(LARGE_READ_BYTES), 40, pool).length === SMALL_READ_BYTES);
  * ```
  */
 export function nextReadBuffer(
   buffer: Uint8Array<ArrayBuffer>,
   count: number,
+  small: SlabPool,
 ): Uint8Array<ArrayBuffer> {
   if (count === buffer.length && buffer.length < LARGE_READ_BYTES) {
-    return new Uint8Array(buffer.length < MEDIUM_READ_BYTES ? MEDIUM_READ_BYTES : LARGE_READ_BYTES);
+    if (buffer.length === SMALL_READ_BYTES) {
+      small.give(buffer);
+      return new Uint8Array(MEDIUM_READ_BYTES);
+    }
+    return new Uint8Array(LARGE_READ_BYTES);
   }
-  if (count <= SMALL_READ_BYTES && buffer.length > SMALL_READ_BYTES) {
-    return new Uint8Array(SMALL_READ_BYTES);
-  }
+  if (count <= SMALL_READ_BYTES && buffer.length > SMALL_READ_BYTES) return small.take();
   return buffer;
 }
 

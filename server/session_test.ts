@@ -4,6 +4,7 @@ import { encodeFrame } from "../protocol/frame64.ts";
 import { Frame64Parser } from "../protocol/frame64_parser.ts";
 import { createLogger } from "./log.ts";
 import { Room } from "./room.ts";
+import { SlabPool } from "./slab_pool.ts";
 import {
   LARGE_READ_BYTES,
   MEDIUM_READ_BYTES,
@@ -381,10 +382,11 @@ Deno.test("Session closes a quiet peer shortly after FIN without waiting for its
 });
 
 Deno.test("nextReadBuffer grows a filled buffer a size at a time and shrinks after a small read", () => {
-  let buffer = new Uint8Array(SMALL_READ_BYTES);
+  const pool = new SlabPool(SMALL_READ_BYTES, 2);
+  let buffer = pool.take();
   const sizes: number[] = [];
   for (const count of [40, 128, 4096, 2000, 4096, 65536, 30000, 128, 100, 129]) {
-    buffer = nextReadBuffer(buffer, Math.min(count, buffer.length));
+    buffer = nextReadBuffer(buffer, Math.min(count, buffer.length), pool);
     sizes.push(buffer.length);
   }
   assert.deepEqual(sizes, [
@@ -399,4 +401,7 @@ Deno.test("nextReadBuffer grows a filled buffer a size at a time and shrinks aft
     SMALL_READ_BYTES,
     MEDIUM_READ_BYTES, // 129 asked, 128 read: filled
   ]);
+  const again = [pool.take(), pool.take()];
+  assert.notEqual(again[0]!.byteOffset, again[1]!.byteOffset);
+  assert.equal(pool.slabCount, 1, "both slots of the first slab were free again");
 });
