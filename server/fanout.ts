@@ -62,6 +62,9 @@ interface LoggedBroadcast {
   readonly except: RoomMember | null;
 }
 
+/** The bytes made in one pass over the members, by client style and by starting place in the log. */
+type SharedBytes = Map<ClientStyle, Map<number, Uint8Array>>;
+
 /** Where a member stands in the broadcast log. */
 interface Position {
   /** The sequence number of the first broadcast it has not been handed. */
@@ -143,12 +146,15 @@ export class FanOut {
   }
 
   /**
-   * Removes a member after handing it what it has not had yet (a last notice may follow).
+   * Removes a member, first handing it what it has not had yet (a last notice may follow), unless
+   * nobody will read it. That hand-over is the member's own copy of its part of the log, so when a
+   * wave of N members leaves at once (each leave logged for the rest) it would copy N²/2 events.
    *
    * @param member the member; nothing happens if it is not one
+   * @param handOver false when the member's connection is not read any more
    */
-  remove(member: RoomMember): void {
-    this.#catchUp(member);
+  remove(member: RoomMember, handOver = true): void {
+    if (handOver) this.#catchUp(member, null);
     this.#members.delete(member);
   }
 
@@ -174,13 +180,17 @@ export class FanOut {
    * @param bytes the bytes, in the member's style
    */
   sendTo(member: RoomMember, bytes: Uint8Array): void {
-    this.#catchUp(member);
+    this.#catchUp(member, null);
     member.deliver(bytes);
   }
 
-  /** Hands every member everything broadcast so far, now. Safe to call at any time. */
+  /**
+   * Hands every member everything broadcast so far, now, sharing the bytes among members that stand
+   * at the same place as a tick does. Safe to call at any time.
+   */
   flush(): void {
-    for (const member of this.#members.keys()) this.#catchUp(member);
+    const shared: SharedBytes = new Map();
+    for (const member of this.#members.keys()) this.#catchUp(member, shared);
     this.#logStart = this.#logEnd;
     this.#log = [];
     this.#roundStart = this.#logStart;
@@ -207,7 +217,7 @@ export class FanOut {
     this.#lastTickCpu = cpu;
     this.#nextTickAt = this.#monotonicNow() + pause;
     const end = this.#logEnd;
-    const shared = new Map<ClientStyle, Map<number, Uint8Array>>();
+    const shared: SharedBytes = new Map();
     let written = 0;
     for (let visited = 0; visited < this.#members.size; visited++) {
       if (written === MEMBERS_PER_TICK) {
@@ -247,11 +257,11 @@ export class FanOut {
   }
 
   /** Hands one member now what it has not had yet. */
-  #catchUp(member: RoomMember): void {
+  #catchUp(member: RoomMember, shared: SharedBytes | null): void {
     const position = this.#members.get(member);
     const end = this.#logEnd;
     if (position === undefined || position.next >= end) return;
-    member.deliver(this.#bytesFor(member, position, end, null));
+    member.deliver(this.#bytesFor(member, position, end, shared));
     position.next = end;
   }
 
@@ -263,7 +273,7 @@ export class FanOut {
     member: RoomMember,
     position: Position,
     end: number,
-    shared: Map<ClientStyle, Map<number, Uint8Array>> | null,
+    shared: SharedBytes | null,
   ): Uint8Array {
     const style = member.style;
     const excepted = position.exceptedAt >= position.next;

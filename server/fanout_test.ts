@@ -97,6 +97,31 @@ Deno.test("FanOut.sendTo and remove catch one member up first, and nothing is ha
   assert.deepEqual(c.lines(), ["hello"], "the leaver got what came before it left");
 });
 
+Deno.test("FanOut.remove without hand-over drops a member that nobody reads any more", () => {
+  const { fanOut, runTick, ticks } = makeFanOut();
+  const [a, gone] = [new Recorder(), new Recorder()];
+  fanOut.add(a);
+  fanOut.add(gone);
+  fanOut.broadcast(notice("hello"), null);
+  fanOut.remove(gone, false);
+  while (ticks.length > 0) runTick();
+  assert.deepEqual(gone.deliveries, [], "nothing is copied for a closed connection");
+  assert.deepEqual(a.lines(), ["hello"]);
+});
+
+Deno.test("FanOut.flush shares one buffer among members at the same place", () => {
+  const { fanOut } = makeFanOut();
+  const members = [new Recorder(), new Recorder(), new Recorder()];
+  for (const member of members) fanOut.add(member);
+  fanOut.broadcast(notice("one"), null);
+  fanOut.broadcast(notice("two"), null);
+  fanOut.flush();
+  const [first, ...others] = members.map((member) => member.deliveries);
+  assert.equal(first!.length, 1);
+  for (const deliveries of others) assert.equal(deliveries[0], first![0], "the very same bytes");
+  assert.deepEqual(members[2]!.lines(), ["one", "two"]);
+});
+
 Deno.test("FanOut leaves out the excepted member, and only for that broadcast", () => {
   const { fanOut, runTick } = makeFanOut();
   const [a, b] = [new Recorder(), new Recorder()];

@@ -163,7 +163,9 @@ export class Room {
   }
 
   /**
-   * Removes a member and tells everyone else; does nothing for a member not in the room.
+   * Removes a member and tells everyone else; does nothing for a member not in the room. A member
+   * whose connection ended or could not keep up is not handed the broadcasts it has not had yet:
+   * nobody would read them.
    *
    * @param member the member leaving
    * @param reason why it left
@@ -172,7 +174,7 @@ export class Room {
   leave(member: RoomMember, reason: LeaveReason, announce = true): void {
     const name = this.#names.get(member);
     if (name === undefined) return;
-    this.#fanOut.remove(member);
+    this.#fanOut.remove(member, reason !== "closed" && reason !== "slow");
     this.#names.delete(member);
     this.#byKey.delete(nameKey(name));
     this.#userList.invalidate();

@@ -294,6 +294,30 @@ Deno.test("Room.leave announces with the count and reason, or leaves silently", 
   assert.equal(room.nameOf(c), undefined);
 });
 
+Deno.test("Room.leave hands pending broadcasts to a member that quits, not to a closed one", () => {
+  const { room, runScheduled } = makeRoom();
+  const [a, quitter, closed, slow] = [
+    new FakeMember("json"),
+    new FakeMember("json"),
+    new FakeMember("json"),
+    new FakeMember("json"),
+  ];
+  room.join(a, "a");
+  room.join(quitter, "q");
+  room.join(closed, "c");
+  room.join(slow, "s");
+  runScheduled();
+  for (const member of [quitter, closed, slow]) member.clear();
+  room.say(a, "pending", "say");
+  room.leave(quitter, "quit");
+  room.leave(closed, "closed");
+  room.leave(slow, "slow");
+  runScheduled();
+  assert.deepEqual(quitter.events().map((event) => event.type), ["message"]);
+  assert.deepEqual(closed.events(), [], "its connection ended: nobody reads it");
+  assert.deepEqual(slow.events(), [], "it could not keep up");
+});
+
 Deno.test("Room.sendTo delivers after what is already pending, keeping order", () => {
   const { room, runScheduled } = makeRoom();
   const a = new FakeMember("json");
