@@ -63,7 +63,13 @@ function makeRoom(options: { historySize?: number; motd?: string } = {}) {
   const runScheduled = () => {
     for (const flush of scheduled.splice(0)) flush();
   };
-  return { room, scheduled, runScheduled };
+  /** Joins each member under its name, hands out the joins, and forgets what they received. */
+  const joinAll = (...entries: [FakeMember, string][]) => {
+    for (const [member, name] of entries) room.join(member, name);
+    runScheduled();
+    for (const [member] of entries) member.clear();
+  };
+  return { room, scheduled, runScheduled, joinAll };
 }
 
 Deno.test("Room.join sends welcome, then history, and tells only the others", () => {
@@ -165,15 +171,11 @@ Deno.test("Room gathers the broadcasts of one turn into one delivery per member"
 });
 
 Deno.test("Room never sends a text member its own chat lines, but sends it the rest", () => {
-  const { room, runScheduled } = makeRoom();
+  const { room, runScheduled, joinAll } = makeRoom();
   const json = new FakeMember("json");
   const line = new FakeMember("line");
   const plain = new FakeMember("plain");
-  room.join(json, "alice");
-  room.join(line, "bob");
-  room.join(plain, "carol");
-  runScheduled();
-  for (const m of [json, line, plain]) m.clear();
+  joinAll([json, "alice"], [line, "bob"], [plain, "carol"]);
 
   room.say(line, "from bob", "say");
   room.say(json, "from alice", "say");
@@ -189,15 +191,11 @@ Deno.test("Room never sends a text member its own chat lines, but sends it the r
 });
 
 Deno.test("Room.dm reaches the recipient by any case, echoes to the sender, shares ids", () => {
-  const { room, runScheduled } = makeRoom();
+  const { room, runScheduled, joinAll } = makeRoom();
   const alice = new FakeMember("json");
   const bob = new FakeMember("json");
   const carol = new FakeMember("line");
-  room.join(alice, "alice");
-  room.join(bob, "Bob");
-  room.join(carol, "carol");
-  runScheduled();
-  for (const m of [alice, bob, carol]) m.clear();
+  joinAll([alice, "alice"], [bob, "Bob"], [carol, "carol"]);
 
   const said = room.say(alice, "public", "say");
   const dm = room.dm(alice, "bOB", "private");
@@ -274,14 +272,9 @@ Deno.test("Room.rename tells everyone, refuses a taken name, and frees the old o
 });
 
 Deno.test("Room.leave announces with the count and reason, or leaves silently", () => {
-  const { room, runScheduled } = makeRoom();
+  const { room, runScheduled, joinAll } = makeRoom();
   const [a, b, c] = [new FakeMember("json"), new FakeMember("json"), new FakeMember("line")];
-  room.join(a, "a");
-  room.join(b, "b");
-  room.join(c, "c");
-  runScheduled();
-  a.clear();
-  c.clear();
+  joinAll([a, "a"], [b, "b"], [c, "c"]);
   room.leave(b, "slow");
   room.leave(b, "quit");
   runScheduled();
@@ -295,19 +288,14 @@ Deno.test("Room.leave announces with the count and reason, or leaves silently", 
 });
 
 Deno.test("Room.leave hands pending broadcasts to a member that quits, not to a closed one", () => {
-  const { room, runScheduled } = makeRoom();
+  const { room, runScheduled, joinAll } = makeRoom();
   const [a, quitter, closed, slow] = [
     new FakeMember("json"),
     new FakeMember("json"),
     new FakeMember("json"),
     new FakeMember("json"),
   ];
-  room.join(a, "a");
-  room.join(quitter, "q");
-  room.join(closed, "c");
-  room.join(slow, "s");
-  runScheduled();
-  for (const member of [quitter, closed, slow]) member.clear();
+  joinAll([a, "a"], [quitter, "q"], [closed, "c"], [slow, "s"]);
   room.say(a, "pending", "say");
   room.leave(quitter, "quit");
   room.leave(closed, "closed");

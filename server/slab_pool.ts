@@ -15,6 +15,8 @@ interface Slab {
   readonly memory: ArrayBuffer;
   /** Indexes of the free slots. */
   readonly free: number[];
+  /** 1 for each slot handed out, so a slot given back twice is noticed at once. */
+  readonly taken: Uint8Array;
 }
 
 /**
@@ -76,11 +78,13 @@ export class SlabPool {
       slab = {
         memory: new ArrayBuffer(this.slotBytes * count),
         free: Array.from({ length: count }, (_, index) => count - 1 - index),
+        taken: new Uint8Array(count),
       };
       this.#slabs.set(slab.memory, slab);
       this.#withRoom.add(slab);
     }
     const index = slab.free.pop()!;
+    slab.taken[index] = 1;
     if (slab.free.length === 0) this.#withRoom.delete(slab);
     return new Uint8Array(slab.memory, index * this.slotBytes, this.slotBytes);
   }
@@ -95,7 +99,8 @@ export class SlabPool {
     const slab = this.#slabs.get(buffer.buffer as ArrayBuffer);
     if (slab === undefined || buffer.length !== this.slotBytes) return;
     const index = buffer.byteOffset / this.slotBytes;
-    if (slab.free.includes(index)) return;
+    if (slab.taken[index] !== 1) return;
+    slab.taken[index] = 0;
     slab.free.push(index);
     this.#withRoom.add(slab);
     if (slab.free.length === this.#slotsPerSlab && this.#withRoom.size > 1) {
