@@ -128,7 +128,8 @@ async function _forEachLine(
  * const child = BenchProcess.spawn({
  *   argv: ["echo", "hi"], cpu: null, nofile: null, onLine: (line) => lines.push(line),
  * });
- * await child.stop(1000);
+ * // Wait for it to exit by itself: a stop() now could end it before it has printed.
+ * await child.status;
  * await child.drained;
  * assert.ok(lines[0] === "hi");
  * ```

@@ -11,6 +11,7 @@
  * @module
  */
 
+import process from "node:process";
 import { parseFlags } from "../cli/flags.ts";
 import { UsageError } from "../cli/usage_error.ts";
 import { parseNumber } from "../cli/values.ts";
@@ -167,6 +168,12 @@ export interface LoadEvent {
   readonly event: string;
   /** ms since the run started. */
   readonly t: number;
+  /**
+   * The load process's own CPU time (user plus system) so far, in µs. It is reported with the
+   * event because the process may have exited before its parent reads the line, and then
+   * `/proc` has nothing left to sample.
+   */
+  readonly cpuUs: number;
   readonly [key: string]: unknown;
 }
 
@@ -363,7 +370,13 @@ class _LoadRun {
   }
 
   #emit(event: string, detail: Record<string, unknown> = {}): void {
-    this.#onEvent({ event, t: Math.round(performance.now() - this.#t0), ...detail });
+    const cpu = process.cpuUsage();
+    this.#onEvent({
+      event,
+      t: Math.round(performance.now() - this.#t0),
+      cpuUs: cpu.user + cpu.system,
+      ...detail,
+    });
   }
 
   #notify(): void {

@@ -47,6 +47,15 @@ interface _PhaseSample {
   readonly load: ProcSample | null;
 }
 
+/**
+ * The load process's CPU time as it reported it with a phase event, in the shape of a sample
+ * (its `at` is on the load's own clock, which only matters for differences between its events).
+ */
+function _selfReported(event: Partial<LoadEvent>, ticks: number): ProcSample | null {
+  if (typeof event.t !== "number" || typeof event.cpuUs !== "number") return null;
+  return { at: event.t, cpuTicks: (event.cpuUs * ticks) / 1e6, rssKb: 0, hwmKb: 0, threads: 0 };
+}
+
 /** The command-line arguments of `bench/load.ts` for a scenario. */
 function _loadArgs(scenario: Scenario, port: number): string[] {
   const l = scenario.load;
@@ -231,7 +240,7 @@ export async function runScenario(scenario: Scenario, env: RunEnvironment): Prom
       if (typeof message.event !== "string") return;
       phases.set(message.event, {
         server: keep(sampleProcess(server.pid), samples),
-        load: load === null ? null : keep(sampleProcess(load.pid), loadSamples),
+        load: _selfReported(message, env.clockTicks),
       });
       if (message.event === "hold_start") {
         joinedTimer = setTimeout(() => {
