@@ -10,8 +10,8 @@
  */
 
 import { JOIN_HELP, JOIN_USAGE, parseJoinArgs } from "./client/config.ts";
-import { UsageError } from "./cli/usage_error.ts";
-import { VERSION } from "./cli/version.ts";
+import { UsageError } from "./flags/usage_error.ts";
+import { VERSION } from "./flags/version.ts";
 import { parseServeArgs, SERVE_HELP, SERVE_USAGE } from "./server/config.ts";
 
 /** Where `main` writes: one call per block of text, each printed with a final newline. */

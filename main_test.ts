@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { CHAT_HELP, type CliOutput, main } from "./main.ts";
-import { VERSION } from "./cli/version.ts";
+import { VERSION } from "./flags/version.ts";
 import { SERVE_HELP } from "./server/config.ts";
 
 /** Runs main in-process and collects what it prints. */

@@ -12,9 +12,9 @@
  */
 
 import process from "node:process";
-import { parseFlags } from "../cli/flags.ts";
-import { UsageError } from "../cli/usage_error.ts";
-import { parseNumber } from "../cli/values.ts";
+import { parseFlags } from "../flags/flags.ts";
+import { UsageError } from "../flags/usage_error.ts";
+import { parseNumber } from "../flags/values.ts";
 import { encodeTextFrame } from "../protocol/frame64.ts";
 import { Frame64Parser } from "../protocol/frame64_parser.ts";
 import { bytesEqual, bytesEqualAscii, newEventFields, scanEvent } from "./json_scan.ts";

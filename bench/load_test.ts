@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { UsageError } from "../cli/usage_error.ts";
+import { UsageError } from "../flags/usage_error.ts";
 import { encodeTextFrame } from "../protocol/frame64.ts";
 import { Frame64Parser } from "../protocol/frame64_parser.ts";
 import { DEFAULT_SERVE_CONFIG, startServer } from "../server/mod.ts";

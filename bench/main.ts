@@ -8,15 +8,15 @@
  */
 
 import { dirname, resolve } from "node:path";
-import { parseFlags } from "../cli/flags.ts";
-import { UsageError } from "../cli/usage_error.ts";
-import { VERSION } from "../cli/version.ts";
+import { parseFlags } from "../flags/flags.ts";
+import { UsageError } from "../flags/usage_error.ts";
+import { VERSION } from "../flags/version.ts";
 import { canPin, effectiveNofile } from "./child.ts";
 import { clockTicksPerSecond } from "./proc.ts";
 import { renderTables, type RunRecord } from "./report.ts";
 import { type RunEnvironment, runScenario } from "./run.ts";
 import { BENCH_SERVER_FLAGS, benchServeArgs, SCENARIO_GROUPS, scenariosFor } from "./scenarios.ts";
-import { V8_FLAGS } from "../tools/compile.ts";
+import { V8_FLAGS } from "../tools/runtime_flags.ts";
 
 /** The open-file limit the benchmark asks for, for the server and the load process alike. */
 export const NOFILE_WANTED = 65536;

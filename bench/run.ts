@@ -10,7 +10,7 @@ import type { LoadEvent, LoadResult } from "./load.ts";
 import { type ProcSample, readSlabKb, sampleProcess } from "./proc.ts";
 import type { KernelStats, LoadProcessStats, RunRecord, ServerStats } from "./report.ts";
 import { benchServeArgs, type Scenario } from "./scenarios.ts";
-import { V8_FLAGS } from "../tools/compile.ts";
+import { V8_FLAGS } from "../tools/runtime_flags.ts";
 
 /** Where things are and how to run them; the same for every run of one benchmark. */
 export interface RunEnvironment {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { UsageError } from "../cli/usage_error.ts";
+import { UsageError } from "../flags/usage_error.ts";
 import { BENCH_HELP, parseBenchArgs } from "./main.ts";
 import { type RunEnvironment, runScenario } from "./run.ts";
 import { BENCH_SERVER_FLAGS, benchServeArgs, type Scenario, scenariosFor } from "./scenarios.ts";

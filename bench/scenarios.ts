@@ -5,7 +5,7 @@
  * @module
  */
 
-import { UsageError } from "../cli/usage_error.ts";
+import { UsageError } from "../flags/usage_error.ts";
 import { DEFAULT_SERVE_CONFIG } from "../server/config.ts";
 import { DEFAULT_LOAD_OPTIONS, type LoadOptions } from "./load.ts";
 

@@ -11,9 +11,9 @@
  * @module
  */
 
-import { parseFlags } from "../cli/flags.ts";
-import { UsageError } from "../cli/usage_error.ts";
-import { parseNumber } from "../cli/values.ts";
+import { parseFlags } from "../flags/flags.ts";
+import { UsageError } from "../flags/usage_error.ts";
+import { parseNumber } from "../flags/values.ts";
 import { BenchProcess, canPin, effectiveNofile } from "./child.ts";
 import type { LoadResult } from "./load.ts";
 import { clockTicksPerSecond, sampleProcess } from "./proc.ts";

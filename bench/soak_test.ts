@@ -3,7 +3,7 @@
  */
 
 import assert from "node:assert/strict";
-import { UsageError } from "../cli/usage_error.ts";
+import { UsageError } from "../flags/usage_error.ts";
 import { DEFAULT_SOAK_OPTIONS, judgeFlatness, parseSoakArgs, type SoakSample } from "./soak.ts";
 
 const curve = (mib: readonly number[], step = 10): SoakSample[] =>

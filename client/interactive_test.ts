@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { FakeTerminal, Recorder, startTestServer, waitFor } from "./_testing.ts";
+import {
+  FakeTerminal,
+  Recorder,
+  startTestServer,
+  waitFor,
+} from "../tests/support/client_harness.ts";
 import { runInteractive } from "./interactive.ts";
 import { BRACKETED_PASTE_OFF, BRACKETED_PASTE_ON } from "./keys.ts";
 import { ChatSession } from "./session.ts";

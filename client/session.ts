@@ -7,7 +7,7 @@
  * @module
  */
 
-import { VERSION } from "../cli/version.ts";
+import { VERSION } from "../flags/version.ts";
 import type { ClientEvent, ServerEvent, ServerLimits, WelcomeEvent } from "../protocol/events.ts";
 import { PROTOCOL_VERSION } from "../protocol/events.ts";
 import { nameKey } from "../protocol/names.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { Transport } from "./connection.ts";
-import { Recorder, startTestServer, waitFor } from "./_testing.ts";
+import { Recorder, startTestServer, waitFor } from "../tests/support/client_harness.ts";
 import { ChatSession, NameRefusedError } from "./session.ts";
 
 const HOST = "127.0.0.1";

@@ -5,9 +5,9 @@
  * @module
  */
 
-import { type FlagSpecs, parseFlags } from "../cli/flags.ts";
-import { UsageError } from "../cli/usage_error.ts";
-import { isHost, type NumberRule, parseChoice, parseNumber } from "../cli/values.ts";
+import { type FlagSpecs, parseFlags } from "../flags/flags.ts";
+import { UsageError } from "../flags/usage_error.ts";
+import { isHost, type NumberRule, parseChoice, parseNumber } from "../flags/values.ts";
 
 /** The settings of a chat server. Durations are in seconds and may have fractions. */
 export interface ServeConfig {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { UsageError } from "../cli/usage_error.ts";
+import { UsageError } from "../flags/usage_error.ts";
 import {
   DEFAULT_SERVE_CONFIG,
   defaultServerName,

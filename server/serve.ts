@@ -5,7 +5,7 @@
  * @module
  */
 
-import { VERSION } from "../cli/version.ts";
+import { VERSION } from "../flags/version.ts";
 import { bannerLines, joinAddresses } from "./banner.ts";
 import { startServer } from "./chat_server.ts";
 import type { ServeConfig } from "./config.ts";

@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { Recorder, startTestServer, waitFor } from "../client/_testing.ts";
+import { Recorder, startTestServer, waitFor } from "./support/client_harness.ts";
 import { ChatSession } from "../client/session.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;

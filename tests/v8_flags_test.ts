@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import config from "../deno.json" with { type: "json" };
-import { V8_FLAGS } from "../tools/compile.ts";
+import { V8_FLAGS } from "../tools/runtime_flags.ts";
 
 Deno.test("the chat and serve tasks run with the V8 flags the executable is built with", () => {
   const flag = `--v8-flags=${V8_FLAGS.join(",")}`;

@@ -14,9 +14,10 @@
  */
 
 import { dirname, resolve } from "node:path";
-import { parseFlags } from "../cli/flags.ts";
-import { UsageError } from "../cli/usage_error.ts";
-import { VERSION } from "../cli/version.ts";
+import { parseFlags } from "../flags/flags.ts";
+import { UsageError } from "../flags/usage_error.ts";
+import { VERSION } from "../flags/version.ts";
+import { V8_FLAGS } from "./runtime_flags.ts";
 
 /** The target `deno compile` builds for unless told otherwise. */
 export const DEFAULT_TARGET = "x86_64-unknown-linux-gnu";
@@ -31,16 +32,6 @@ export const COMPILE_PERMISSIONS: readonly string[] = Object.freeze([
   "--allow-sys",
   "--allow-read",
 ]);
-
-/**
- * The V8 flags compiled into the executable, and given by the `chat` and `serve` tasks: a young
- * generation of at most 8 MB per semi-space instead of V8's default here (32 MB, which a join
- * storm fills and V8 then keeps). Scenario (c) of the bench harness, 5000 idle clients, 1 s after
- * the last join: ~24 -> ~16 KB of RSS per connection; scenarios (a) and (b) unchanged within
- * noise. A plain `deno run main.ts serve` does not get them (Deno gives a program no way to set
- * its own V8 flags): pass `--v8-flags=--max-semi-space-size=8` there.
- */
-export const V8_FLAGS: readonly string[] = Object.freeze(["--max-semi-space-size=8"]);
 
 /** What to build. */
 export interface CompileOptions {

@@ -5,11 +5,11 @@
  * @module
  */
 
-import type { ServerEvent } from "../protocol/events.ts";
-import { DEFAULT_SERVE_CONFIG, type ServeConfig } from "../server/config.ts";
-import { type ChatServer, startServer } from "../server/mod.ts";
-import type { SessionHandlers, SessionStatus } from "./session.ts";
-import type { Terminal } from "./terminal.ts";
+import type { ServerEvent } from "../../protocol/events.ts";
+import { DEFAULT_SERVE_CONFIG, type ServeConfig } from "../../server/config.ts";
+import { type ChatServer, startServer } from "../../server/mod.ts";
+import type { SessionHandlers, SessionStatus } from "../../client/session.ts";
+import type { Terminal } from "../../client/terminal.ts";
 
 /**
  * Starts a quiet server on 127.0.0.1 and an ephemeral port.
