@@ -79,6 +79,7 @@ const _LEAVE_WORDS: Readonly<Record<LeaveReason, string>> = {
   error: "was disconnected (protocol errors)",
   shutdown: "left (server shutting down)",
   kicked: "was kicked",
+  moved: "went to another room",
 };
 
 /**
@@ -246,6 +247,17 @@ export class Renderer {
         );
       case "who":
         return this.#notice(this.#userList(event.users));
+      case "moved":
+        return this.#notice(
+          `You are now in ${c.bold(sanitizeLine(event.room))}. ${this.#userList(event.users)}`,
+        );
+      case "rooms":
+        return this.#notice(
+          `Rooms (${event.rooms.length}): ${
+            event.rooms.map((room) => `${c.bold(sanitizeLine(room.name))} (${room.online})`)
+              .join(", ")
+          }`,
+        );
       case "welcome": {
         const lines = [
           ...this.#notice(

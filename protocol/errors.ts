@@ -21,6 +21,8 @@ export const ERROR_CODES = [
   "server_full",
   "timeout",
   "bad_command",
+  "bad_room",
+  "too_many_rooms",
 ] as const;
 
 /** One of the documented error codes. */

@@ -59,6 +59,15 @@ export interface PongEvent {
 export interface ByeEvent {
   readonly type: "bye";
 }
+/** `room`: move to a room, creating it when missing. */
+export interface RoomMoveEvent {
+  readonly type: "room";
+  readonly name: string;
+}
+/** `rooms`: ask for the list of rooms. */
+export interface RoomsRequestEvent {
+  readonly type: "rooms";
+}
 
 /** Every event a client may send. */
 export type ClientEvent =
@@ -70,7 +79,9 @@ export type ClientEvent =
   | WhoEvent
   | PingEvent
   | PongEvent
-  | ByeEvent;
+  | ByeEvent
+  | RoomMoveEvent
+  | RoomsRequestEvent;
 
 /** The `type` of a client event. */
 export type ClientEventType = ClientEvent["type"];
@@ -93,6 +104,10 @@ export interface WelcomeEvent {
   readonly users: readonly string[];
   readonly limits: ServerLimits;
   readonly motd?: string;
+  /** The room the member is in (absent from a server without rooms). */
+  readonly room?: string;
+  /** What the server offers beyond version 1 (`rooms`, ...). */
+  readonly features?: readonly string[];
 }
 /** `message`: a chat message or action in the room. */
 export interface MessageEvent {
@@ -103,6 +118,8 @@ export interface MessageEvent {
   readonly text: string;
   readonly kind: "say" | "me";
   readonly history?: true;
+  /** The room it was said in. */
+  readonly room?: string;
 }
 /** `dm` from the server: a private message, to its recipient and echoed to its sender. */
 export interface DirectMessageEvent {
@@ -119,6 +136,8 @@ export interface JoinEvent {
   readonly name: string;
   readonly ts: string;
   readonly online: number;
+  /** The room joined. */
+  readonly room?: string;
 }
 /** Why a member left the room. */
 export type LeaveReason =
@@ -129,7 +148,8 @@ export type LeaveReason =
   | "flood"
   | "error"
   | "shutdown"
-  | "kicked";
+  | "kicked"
+  | "moved";
 /** `leave`: someone left. */
 export interface LeaveEvent {
   readonly type: "leave";
@@ -137,6 +157,8 @@ export interface LeaveEvent {
   readonly ts: string;
   readonly online: number;
   readonly reason: LeaveReason;
+  /** The room left. */
+  readonly room?: string;
 }
 /** `nick` from the server: someone was renamed. */
 export interface NickChangeEvent {
@@ -149,6 +171,23 @@ export interface NickChangeEvent {
 export interface WhoListEvent {
   readonly type: "who";
   readonly users: readonly string[];
+}
+/** `moved`: the answer to `room`: the member is now in that room. */
+export interface MovedEvent {
+  readonly type: "moved";
+  readonly room: string;
+  readonly users: readonly string[];
+  readonly topic?: string;
+}
+/** One room in a {@linkcode RoomListEvent}. */
+export interface RoomListEntry {
+  readonly name: string;
+  readonly online: number;
+}
+/** `rooms` from the server: every room with its count. */
+export interface RoomListEvent {
+  readonly type: "rooms";
+  readonly rooms: readonly RoomListEntry[];
 }
 /** `error`: a refusal or protocol error, with a sentence a person can read. */
 export interface ErrorEvent {
@@ -171,6 +210,8 @@ export type ServerEvent =
   | LeaveEvent
   | NickChangeEvent
   | WhoListEvent
+  | MovedEvent
+  | RoomListEvent
   | ErrorEvent
   | PingEvent
   | PongEvent

@@ -80,6 +80,9 @@ export function renderTextLines(event: ServerEvent, viewerName?: string): string
     case "join":
       return [`* ${sanitizeLine(event.name)} joined (${event.online} online)`];
     case "leave": {
+      if (event.reason === "moved") {
+        return [`* ${sanitizeLine(event.name)} went to another room (${event.online} online)`];
+      }
       const why = event.reason === "quit" ? "" : `: ${sanitizeLine(event.reason)}`;
       return [`* ${sanitizeLine(event.name)} left${why} (${event.online} online)`];
     }
@@ -87,6 +90,18 @@ export function renderTextLines(event: ServerEvent, viewerName?: string): string
       return [`* ${sanitizeLine(event.from)} is now known as ${sanitizeLine(event.to)}`];
     case "who":
       return [`* online (${event.users.length}): ${_names(event.users, Infinity)}`];
+    case "moved":
+      return [
+        `* you are now in ${sanitizeLine(event.room)} — ${event.users.length} online: ${
+          _names(event.users, WELCOME_MAX_NAMES)
+        }`,
+      ];
+    case "rooms":
+      return [
+        `* rooms (${event.rooms.length}): ${
+          event.rooms.map((room) => `${sanitizeLine(room.name)} (${room.online})`).join(", ")
+        }`,
+      ];
     case "welcome": {
       const lines = [
         `* welcome, ${sanitizeLine(event.name)} — ${event.users.length} online: ${

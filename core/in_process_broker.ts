@@ -1,0 +1,452 @@
+/**
+ * The in-process broker: the chat's shared state in this process's memory. It is the default
+ * broker and the one a single server uses. Every promise it returns is already settled, and it
+ * hands a published event to the subscribers before `publish` returns, so the node's fan-out
+ * gathers everything published in one turn of the event loop into one write per member.
+ *
+ * @module
+ */
+
+import type { DirectMessageEvent, MessageEvent } from "../protocol/events.ts";
+import { nameKey } from "../protocol/names.ts";
+import {
+  type Broker,
+  type DirectDraft,
+  type EnterResult,
+  type HistoryQuery,
+  MAIN_ROOM,
+  type MemberRef,
+  type NameEntry,
+  type Published,
+  type PublishedDirect,
+  type RoomEvent,
+  type RoomEventDraft,
+  type RoomInfo,
+  type Subscription,
+} from "./broker.ts";
+
+/** Options of an {@linkcode InProcessHub}. */
+export interface InProcessOptions {
+  /** How many recent messages each room keeps (at least the server's `--history`). */
+  readonly keepMessages?: number;
+  /** The clock that stamps events; a test may fix it. */
+  readonly now?: () => Date;
+}
+
+/** How many messages a room keeps unless told otherwise. */
+export const DEFAULT_KEEP_MESSAGES = 100;
+
+interface RoomState {
+  readonly members: Map<string, MemberRef>;
+  /** The members' names in entry order, made when asked for and kept until membership changes. */
+  names: readonly string[] | null;
+  lastId: number;
+  readonly history: MessageEvent[];
+}
+
+function memberKey(member: MemberRef): string {
+  return `${member.node}\u0000${member.id}`;
+}
+
+const SETTLED = Promise.resolve();
+
+/**
+ * The state that the nodes of one in-process chat share. A server makes one with one node
+ * ({@linkcode InProcessBroker}); tests make several nodes on one hub to check what crosses
+ * nodes.
+ */
+export class InProcessHub {
+  readonly #keep: number;
+  readonly #now: () => Date;
+  /** Name key to entry. */
+  readonly #names = new Map<string, NameEntry>();
+  /** Member key to the key of the name it holds. */
+  readonly #nameOf = new Map<string, string>();
+  readonly #rooms = new Map<string, RoomState>();
+  /** Member key to the room it is in. */
+  readonly #roomOf = new Map<string, string>();
+  /** Room to the listeners subscribed to it; a subscription outlives the room being forgotten. */
+  readonly #subscribers = new Map<string, Set<(published: Published) => void>>();
+  /** Node to the listeners of its members' private messages. */
+  readonly #direct = new Map<string, Set<(published: PublishedDirect) => void>>();
+
+  /** @param options how much history to keep, and the clock */
+  constructor(options: InProcessOptions = {}) {
+    this.#keep = options.keepMessages ?? DEFAULT_KEEP_MESSAGES;
+    this.#now = options.now ?? (() => new Date());
+    this.#rooms.set(MAIN_ROOM, newRoom());
+  }
+
+  /**
+   * A broker for one node of this hub.
+   *
+   * @param node the node's id, unique on this hub
+   * @returns the node's broker
+   */
+  node(node: string): InProcessBroker {
+    return new InProcessBroker(this, node);
+  }
+
+  /** @internal */
+  claimName(name: string, holder: MemberRef): boolean {
+    const key = nameKey(name);
+    const entry = this.#names.get(key);
+    if (entry !== undefined) {
+      if (!sameMember(entry.holder, holder)) return false;
+      if (entry.name === name) return true;
+    }
+    const mine = memberKey(holder);
+    const old = this.#nameOf.get(mine);
+    if (old !== undefined && old !== key) this.#names.delete(old);
+    this.#names.set(key, { name, holder });
+    this.#nameOf.set(mine, key);
+    this.#namesChanged(mine);
+    return true;
+  }
+
+  /** @internal */
+  renameName(from: string, to: string, holder: MemberRef): boolean {
+    const current = this.#names.get(nameKey(from));
+    if (current === undefined || !sameMember(current.holder, holder)) return false;
+    return this.claimName(to, holder);
+  }
+
+  /** @internal */
+  releaseName(name: string, holder: MemberRef): void {
+    const key = nameKey(name);
+    const entry = this.#names.get(key);
+    if (entry === undefined || !sameMember(entry.holder, holder)) return;
+    this.#names.delete(key);
+    this.#nameOf.delete(memberKey(holder));
+    this.#namesChanged(memberKey(holder));
+  }
+
+  /** @internal */
+  lookupName(name: string): NameEntry | undefined {
+    return this.#names.get(nameKey(name));
+  }
+
+  /** @internal */
+  enter(room: string, member: MemberRef, maxRooms: number): EnterResult {
+    const key = memberKey(member);
+    const current = this.#roomOf.get(key);
+    let state = this.#rooms.get(room);
+    let created = false;
+    if (state === undefined) {
+      // The room the member leaves is forgotten when it was its last member, which frees a place.
+      const freed = current !== undefined && current !== MAIN_ROOM &&
+          this.#rooms.get(current)?.members.size === 1
+        ? 1
+        : 0;
+      if (this.#rooms.size - freed >= maxRooms) return { ok: false, reason: "too_many_rooms" };
+    }
+    const left = current !== undefined && current !== room
+      ? { room: current, online: this.leave(current, member) }
+      : null;
+    if (state === undefined) {
+      state = newRoom();
+      this.#rooms.set(room, state);
+      created = true;
+    }
+    if (!state.members.has(key)) {
+      state.members.set(key, member);
+      state.names = null;
+    }
+    this.#roomOf.set(key, room);
+    return { ok: true, online: state.members.size, created, left };
+  }
+
+  /** @internal */
+  leave(room: string, member: MemberRef): number {
+    const state = this.#rooms.get(room);
+    if (state === undefined) return 0;
+    const key = memberKey(member);
+    if (state.members.delete(key)) {
+      state.names = null;
+      if (this.#roomOf.get(key) === room) this.#roomOf.delete(key);
+    }
+    // An empty room other than #main is forgotten (history and id sequence with it).
+    if (state.members.size === 0 && room !== MAIN_ROOM) this.#rooms.delete(room);
+    return state.members.size;
+  }
+
+  /** @internal */
+  roomOf(member: MemberRef): string | undefined {
+    return this.#roomOf.get(memberKey(member));
+  }
+
+  /** @internal */
+  members(room: string): readonly string[] {
+    const state = this.#rooms.get(room);
+    if (state === undefined) return [];
+    if (state.names === null) {
+      const names: string[] = [];
+      for (const key of state.members.keys()) {
+        const nameKeyOf = this.#nameOf.get(key);
+        const entry = nameKeyOf === undefined ? undefined : this.#names.get(nameKeyOf);
+        if (entry !== undefined) names.push(entry.name);
+      }
+      state.names = Object.freeze(names);
+    }
+    return state.names;
+  }
+
+  /** @internal */
+  rooms(): RoomInfo[] {
+    const list: RoomInfo[] = [];
+    for (const [name, state] of this.#rooms) list.push({ name, online: state.members.size });
+    return list.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  }
+
+  /** @internal */
+  nextId(room: string): number {
+    return ++this.#room(room).lastId;
+  }
+
+  /** @internal */
+  publish(room: string, draft: RoomEventDraft, origin: MemberRef | null): Published {
+    const state = this.#room(room);
+    const ts = this.#now().toISOString();
+    let event: RoomEvent;
+    if (draft.type === "message") {
+      const message: MessageEvent = { ...draft, id: ++state.lastId, ts, room };
+      if (this.#keep > 0) {
+        state.history.push(message);
+        if (state.history.length > this.#keep) state.history.shift();
+      }
+      event = message;
+    } else if (draft.type === "nick") {
+      event = { ...draft, ts };
+    } else {
+      event = { ...draft, ts, room };
+    }
+    const published: Published = { room, event, origin };
+    const listeners = this.#subscribers.get(room);
+    if (listeners !== undefined) { for (const listener of listeners) listener(published); }
+    return published;
+  }
+
+  /** @internal */
+  sendDirect(room: string, draft: DirectDraft, origin: MemberRef, to: MemberRef): PublishedDirect {
+    const event: DirectMessageEvent = {
+      type: "dm",
+      id: this.nextId(room),
+      ts: this.#now().toISOString(),
+      from: draft.from,
+      to: draft.to,
+      text: draft.text,
+    };
+    const published: PublishedDirect = { event, room, origin, to };
+    const listeners = this.#direct.get(to.node);
+    if (listeners !== undefined) { for (const listener of listeners) listener(published); }
+    return published;
+  }
+
+  /** @internal */
+  history(room: string, query: HistoryQuery): MessageEvent[] {
+    const state = this.#rooms.get(room);
+    if (state === undefined || query.limit <= 0) return [];
+    const after = query.after ?? 0;
+    let start = state.history.length;
+    while (start > 0 && state.history[start - 1]!.id > after) start--;
+    return state.history.slice(Math.max(start, state.history.length - query.limit));
+  }
+
+  /** @internal */
+  subscribe(room: string, listener: (published: Published) => void): Subscription {
+    let listeners = this.#subscribers.get(room);
+    if (listeners === undefined) this.#subscribers.set(room, listeners = new Set());
+    listeners.add(listener);
+    return once(() => {
+      listeners.delete(listener);
+      if (listeners.size === 0 && this.#subscribers.get(room) === listeners) {
+        this.#subscribers.delete(room);
+      }
+    });
+  }
+
+  /** @internal */
+  subscribeDirect(node: string, listener: (published: PublishedDirect) => void): Subscription {
+    let listeners = this.#direct.get(node);
+    if (listeners === undefined) this.#direct.set(node, listeners = new Set());
+    listeners.add(listener);
+    return once(() => listeners.delete(listener));
+  }
+
+  /** @internal */
+  dropNode(node: string): void {
+    const prefix = node + "\u0000";
+    for (const [key, room] of [...this.#roomOf]) {
+      if (key.startsWith(prefix)) this.leave(room, this.#rooms.get(room)!.members.get(key)!);
+    }
+    for (const [key, entry] of [...this.#names]) {
+      if (entry.holder.node !== node) continue;
+      this.#names.delete(key);
+      this.#nameOf.delete(memberKey(entry.holder));
+    }
+    this.#direct.delete(node);
+  }
+
+  /**
+   * The state of a room. A room that does not exist (its last member has just left, and the
+   * `leave` is being published) gets a state that is not kept: its event reaches the
+   * subscribers, and nothing is remembered.
+   */
+  #room(room: string): RoomState {
+    return this.#rooms.get(room) ?? newRoom();
+  }
+
+  /** A member's name changed: the presence list of its room is stale. */
+  #namesChanged(member: string): void {
+    const room = this.#roomOf.get(member);
+    if (room !== undefined) {
+      const state = this.#rooms.get(room);
+      if (state !== undefined) state.names = null;
+    }
+  }
+}
+
+function newRoom(): RoomState {
+  return { members: new Map(), names: null, lastId: 0, history: [] };
+}
+
+/** A subscription that ends once, however often it is ended. */
+function once(end: () => void): Subscription {
+  let active = true;
+  return {
+    unsubscribe() {
+      if (active) {
+        active = false;
+        end();
+      }
+      return SETTLED;
+    },
+  };
+}
+
+function sameMember(a: MemberRef, b: MemberRef): boolean {
+  return a.node === b.node && a.id === b.id;
+}
+
+/**
+ * The default {@linkcode Broker}: one node on its own {@linkcode InProcessHub}.
+ *
+ * @example A message published reaches the room's subscriber
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { InProcessBroker } from "./in_process_broker.ts";
+ * const broker = new InProcessBroker();
+ * const seen: string[] = [];
+ * await broker.subscribe("#main", (p) => seen.push(p.event.type));
+ * const alice = { node: broker.node, id: 1 };
+ * assert.ok(await broker.claimName("alice", alice));
+ * await broker.enter("#main", alice, 1000);
+ * const published = await broker.publish("#main", { type: "message", from: "alice", text: "hi", kind: "say" }, alice);
+ * assert.ok(published.event.type === "message" && published.event.id === 1);
+ * assert.deepEqual(seen, ["message"]);
+ * ```
+ */
+export class InProcessBroker implements Broker {
+  /** This node's id. */
+  readonly node: string;
+  readonly #hub: InProcessHub;
+  readonly #subscriptions = new Set<Subscription>();
+  #closed = false;
+
+  /**
+   * @param hub the shared state (a new one by default)
+   * @param node this node's id
+   */
+  constructor(hub: InProcessHub = new InProcessHub(), node = "local") {
+    this.#hub = hub;
+    this.node = node;
+  }
+
+  /** Makes a broker on a hub of its own, with options. */
+  static create(options: InProcessOptions = {}): InProcessBroker {
+    return new InProcessBroker(new InProcessHub(options));
+  }
+
+  claimName(name: string, holder: MemberRef): Promise<boolean> {
+    return Promise.resolve(this.#hub.claimName(name, holder));
+  }
+
+  renameName(from: string, to: string, holder: MemberRef): Promise<boolean> {
+    return Promise.resolve(this.#hub.renameName(from, to, holder));
+  }
+
+  releaseName(name: string, holder: MemberRef): Promise<void> {
+    this.#hub.releaseName(name, holder);
+    return SETTLED;
+  }
+
+  lookupName(name: string): Promise<NameEntry | undefined> {
+    return Promise.resolve(this.#hub.lookupName(name));
+  }
+
+  enter(room: string, member: MemberRef, maxRooms: number): Promise<EnterResult> {
+    return Promise.resolve(this.#hub.enter(room, member, maxRooms));
+  }
+
+  leave(room: string, member: MemberRef): Promise<number> {
+    return Promise.resolve(this.#hub.leave(room, member));
+  }
+
+  roomOf(member: MemberRef): Promise<string | undefined> {
+    return Promise.resolve(this.#hub.roomOf(member));
+  }
+
+  members(room: string): Promise<readonly string[]> {
+    return Promise.resolve(this.#hub.members(room));
+  }
+
+  rooms(): Promise<readonly RoomInfo[]> {
+    return Promise.resolve(this.#hub.rooms());
+  }
+
+  nextId(room: string): Promise<number> {
+    return Promise.resolve(this.#hub.nextId(room));
+  }
+
+  publish(room: string, draft: RoomEventDraft, origin: MemberRef | null): Promise<Published> {
+    return Promise.resolve(this.#hub.publish(room, draft, origin));
+  }
+
+  sendDirect(
+    room: string,
+    draft: DirectDraft,
+    origin: MemberRef,
+    to: MemberRef,
+  ): Promise<PublishedDirect> {
+    return Promise.resolve(this.#hub.sendDirect(room, draft, origin, to));
+  }
+
+  history(room: string, query: HistoryQuery): Promise<readonly MessageEvent[]> {
+    return Promise.resolve(this.#hub.history(room, query));
+  }
+
+  subscribe(room: string, listener: (published: Published) => void): Promise<Subscription> {
+    return Promise.resolve(this.#track(this.#hub.subscribe(room, listener)));
+  }
+
+  subscribeDirect(listener: (published: PublishedDirect) => void): Promise<Subscription> {
+    return Promise.resolve(this.#track(this.#hub.subscribeDirect(this.node, listener)));
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const subscription of [...this.#subscriptions]) await subscription.unsubscribe();
+    this.#hub.dropNode(this.node);
+  }
+
+  #track(subscription: Subscription): Subscription {
+    this.#subscriptions.add(subscription);
+    return {
+      unsubscribe: () => {
+        this.#subscriptions.delete(subscription);
+        return subscription.unsubscribe();
+      },
+    };
+  }
+}
