@@ -1,15 +1,21 @@
 /**
- * What the client does with a line the user typed: the shared text commands of
- * `protocol/text_commands.ts` plus the client's own (`/reply`), the `/help` text, and Tab
- * completion of commands and names.
+ * What the client does with a line the user typed: the commands of the one command table
+ * (`core/commands.ts`) plus the client's own (`/reply`), the `/help` text, and Tab completion
+ * of commands, names and rooms.
  *
  * @module
  */
 
+import {
+  COMMAND_NAMES,
+  COMMAND_WORDS as TABLE_WORDS,
+  COMMANDS,
+  eventOfCommand,
+  parseTextInput,
+} from "../core/commands.ts";
 import type { ClientEvent } from "../protocol/events.ts";
 import { nameKey } from "../protocol/names.ts";
 import { isBlank } from "../protocol/sanitize.ts";
-import { parseTextInput, TEXT_COMMAND_HELP } from "../protocol/text_commands.ts";
 
 /** What to do with one submitted line. */
 export type InputAction =
@@ -19,24 +25,20 @@ export type InputAction =
   | { readonly kind: "error"; readonly message: string }
   | { readonly kind: "none" };
 
-/** The commands Tab completes, in the order they are offered. */
+/** The commands Tab completes, in the order they are offered: the table's, then the client's. */
 export const COMMAND_WORDS: readonly string[] = Object.freeze([
-  "/help",
-  "/me",
-  "/msg",
-  "/dm",
-  "/nick",
-  "/quit",
+  ...[...TABLE_WORDS].sort(),
   "/reply",
-  "/who",
 ]);
 
-/** The `/help` text of the interactive client. */
+/** The `/help` text of the interactive client, from the command table. */
 export const HELP_TEXT: string = [
   "Commands:",
-  ...TEXT_COMMAND_HELP.map(({ usage, summary }) => `  ${usage.padEnd(16)} ${summary}`),
+  ...COMMAND_NAMES.map((name) => COMMANDS[name]).filter((c) => c.words.length > 0)
+    .map(({ usage, summary }) => `  ${usage.padEnd(16)} ${summary}`),
   `  ${"/reply TEXT".padEnd(16)} answer the last private message (also /r TEXT)`,
-  "Keys: Enter sends; Up/Down recall earlier lines; Tab completes names and commands;",
+  `  ${"//TEXT".padEnd(16)} send TEXT starting with "/"`,
+  "Keys: Enter sends; Up/Down recall earlier lines; Tab completes names, rooms and commands;",
   "  Ctrl-A/Ctrl-E start/end of line, Ctrl-U/Ctrl-K delete to start/end, Ctrl-W deletes a word;",
   "  a pasted block of several lines is sent as one message; Ctrl-C or Ctrl-D leaves.",
 ].join("\n");
@@ -75,34 +77,34 @@ export function interpretInput(line: string, replyTo: string | undefined): Input
       return isBlank(command.text)
         ? { kind: "none" }
         : { kind: "send", event: { type: "say", text: command.text } };
-    case "me":
-      return { kind: "send", event: { type: "me", text: command.text } };
-    case "dm":
-      return { kind: "send", event: { type: "dm", to: command.to, text: command.text } };
-    case "nick":
-      return { kind: "send", event: { type: "nick", name: command.name } };
-    case "who":
-      return { kind: "send", event: { type: "who" } };
     case "help":
       return { kind: "help" };
     case "quit":
       return { kind: "quit" };
     case "invalid":
       return { kind: "error", message: command.error.message };
+    default: {
+      const event = eventOfCommand(command);
+      return event === null ? { kind: "none" } : { kind: "send", event };
+    }
   }
 }
 
 /** Commands whose first argument is a name. */
 const _NAME_ARGUMENT = /^\/(msg|dm)[ \t]+$/i;
+/** Commands whose first argument is a room. */
+const _ROOM_ARGUMENT = /^\/join[ \t]+$/i;
 
 /**
- * Tab completion: a command at the start of the line, otherwise a name of someone online (the
- * first word of a line becomes `name: `, as is usual in chat; `@` before a name is kept).
+ * Tab completion: a command at the start of the line, a room after `/join` or for a word that
+ * starts with `#`, otherwise a name of someone online (the first word of a line becomes
+ * `name: `, as is usual in chat; `@` before a name is kept).
  *
  * @param before the text before the word being completed
  * @param word the word being completed
  * @param names the names online
  * @param myName the user's own name, which is not offered
+ * @param rooms the rooms known (from the last `/rooms` and the user's own)
  * @returns the replacements for the word, in order
  * @example
  * ```ts
@@ -111,6 +113,7 @@ const _NAME_ARGUMENT = /^\/(msg|dm)[ \t]+$/i;
  * assert.ok(completeInput("", "/ms", [], "me")[0] === "/msg ");
  * assert.ok(completeInput("", "bo", ["bob", "me"], "me")[0] === "bob: ");
  * assert.ok(completeInput("/msg ", "B", ["bob"], "me")[0] === "bob ");
+ * assert.ok(completeInput("/join ", "#r", [], "me", ["#main", "#rust"])[0] === "#rust ");
  * ```
  */
 export function completeInput(
@@ -118,10 +121,18 @@ export function completeInput(
   word: string,
   names: readonly string[],
   myName: string,
+  rooms: readonly string[] = [],
 ): string[] {
   if (before === "" && word.startsWith("/")) {
     const prefix = word.toLowerCase();
     return COMMAND_WORDS.filter((command) => command.startsWith(prefix)).map((c) => `${c} `);
+  }
+  if (_ROOM_ARGUMENT.test(before) || word.startsWith("#")) {
+    const typed = word.toLowerCase();
+    const prefix = typed.startsWith("#") ? typed : "#" + typed;
+    return [...new Set(rooms)].filter((room) => room.startsWith(prefix)).sort().map((room) =>
+      `${room} `
+    );
   }
   const at = word.startsWith("@") ? "@" : "";
   const prefix = nameKey(word.slice(at.length));

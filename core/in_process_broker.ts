@@ -207,18 +207,31 @@ export class InProcessHub {
   publish(room: string, draft: RoomEventDraft, origin: MemberRef | null): Published {
     const state = this.#room(room);
     const ts = this.#now().toISOString();
+    // Fields in the order of PROTOCOL.md, which is the order they go on the wire.
     let event: RoomEvent;
     if (draft.type === "message") {
-      const message: MessageEvent = { ...draft, id: ++state.lastId, ts, room };
+      const { from, text, kind } = draft;
+      const message: MessageEvent = {
+        type: "message",
+        id: ++state.lastId,
+        ts,
+        from,
+        text,
+        kind,
+        room,
+      };
       if (this.#keep > 0) {
         state.history.push(message);
         if (state.history.length > this.#keep) state.history.shift();
       }
       event = message;
     } else if (draft.type === "nick") {
-      event = { ...draft, ts };
+      event = { type: "nick", from: draft.from, to: draft.to, ts };
+    } else if (draft.type === "join") {
+      event = { type: "join", name: draft.name, ts, online: draft.online, room };
     } else {
-      event = { ...draft, ts, room };
+      const { name, online, reason } = draft;
+      event = { type: "leave", name, ts, online, reason, room };
     }
     const published: Published = { room, event, origin };
     const listeners = this.#subscribers.get(room);

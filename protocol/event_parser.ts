@@ -168,6 +168,10 @@ function _event(type: string, object: Record<string, unknown>, limits: ParseLimi
       return { type };
     case "bye":
       return { type };
+    case "room":
+      return { type, name: _string(object, "name") };
+    case "rooms":
+      return { type };
     case "ping":
     case "pong": {
       const id = _id(object);

@@ -273,3 +273,10 @@ Deno.test("encodeServerEvent writes one line of JSON that parses back", () => {
   assert.ok(!encoded.includes("\n"));
   assert.deepEqual(JSON.parse(encoded), event);
 });
+
+Deno.test("parseClientEvent parses the room events and checks their fields", () => {
+  assert.deepEqual(ok(json({ type: "room", name: "#rust" })), { type: "room", name: "#rust" });
+  assert.deepEqual(ok(json({ type: "rooms" })), { type: "rooms" });
+  fails(json({ type: "room" }), "bad_event", 'Field "name" is missing');
+  fails(json({ type: "room", name: 5 }), "bad_event", 'Field "name" must be a string');
+});

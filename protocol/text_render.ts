@@ -8,7 +8,6 @@
 
 import type { ServerEvent } from "./events.ts";
 import { sanitizeLine, sanitizeText } from "./sanitize.ts";
-import { TEXT_COMMAND_HELP } from "./text_commands.ts";
 
 /** How many names the welcome line lists before it says how many more there are. */
 export const WELCOME_MAX_NAMES = 20;
@@ -124,20 +123,4 @@ export function renderTextLines(event: ServerEvent, viewerName?: string): string
     case "pong":
       return [];
   }
-}
-
-/**
- * The lines a text client sees for `/help`: one per command in
- * {@linkcode TEXT_COMMAND_HELP}.
- *
- * @returns lines such as `* /who — list who is online`
- * @example The first line
- * ```ts
- * import assert from "node:assert/strict";
- * import { renderHelpLines } from "./text_render.ts";
- * assert.ok(renderHelpLines()[0] === "* /nick NEW — change your name");
- * ```
- */
-export function renderHelpLines(): string[] {
-  return TEXT_COMMAND_HELP.map((entry) => `* ${entry.usage} — ${entry.summary}`);
 }

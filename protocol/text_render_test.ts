@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import type { ServerEvent } from "./events.ts";
-import { renderHelpLines, renderTextLines } from "./text_render.ts";
-import { TEXT_COMMAND_HELP } from "./text_commands.ts";
+import { renderTextLines } from "./text_render.ts";
 
 const ts = "2024-01-01T12:00:00.000Z";
 const limits = {
@@ -179,11 +178,4 @@ Deno.test("renderTextLines shows no keepalive and nothing for a blank message", 
   assert.deepEqual(renderTextLines({ type: "pong", id: "x" }), []);
   assert.deepEqual(renderTextLines(say("alice", "")), []);
   assert.deepEqual(renderTextLines(say("alice", "\n\n")), []);
-});
-
-Deno.test("renderHelpLines has one line per command", () => {
-  const lines = renderHelpLines();
-  assert.equal(lines.length, TEXT_COMMAND_HELP.length);
-  assert.ok(lines.includes("* /msg NAME TEXT — send a private message (also /dm NAME TEXT)"));
-  for (const line of lines) assert.match(line, /^\* \/\S+.* — \S/);
 });

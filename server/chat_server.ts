@@ -10,7 +10,10 @@ import type { ServerLimits } from "../protocol/events.ts";
 import type { ServeConfig } from "./config.ts";
 import { type Logger, SILENT_LOGGER } from "./log.ts";
 import { IDLE_GC_CHECK_MS, IdleGc, memoryReducingGc } from "./idle_gc.ts";
-import { Room } from "./room.ts";
+import { Chat } from "../core/chat.ts";
+import type { Broker } from "../core/broker.ts";
+import { InProcessBroker } from "../core/in_process_broker.ts";
+import { NodeDelivery } from "./delivery.ts";
 import { CLOSE_FLUSH_MS, Session, type SessionHost, type SessionLimits } from "./session.ts";
 
 /** How long the accept loop waits after its first failure; it doubles up to a second. */
@@ -28,6 +31,8 @@ export interface StartOptions {
    * `server/idle_gc.ts`); off by default, on for `chat serve`.
    */
   readonly idleGc?: boolean;
+  /** Where the chat's shared state lives; an in-process broker by default. */
+  readonly broker?: Broker;
 }
 
 /**
@@ -62,8 +67,10 @@ export function isLoopback(ip: string): boolean {
  * A running chat server.
  */
 export class ChatServer implements SessionHost {
-  /** The room every client joins. */
-  readonly room: Room;
+  /** The chat core: names, rooms and commands. */
+  readonly chat: Chat<Session>;
+  /** How this server's members are sent their events. */
+  readonly delivery: NodeDelivery;
   /** The limits every session enforces. */
   readonly limits: SessionLimits;
   /** The server log. */
@@ -83,7 +90,13 @@ export class ChatServer implements SessionHost {
   #idleGcTimer: ReturnType<typeof setInterval> | undefined;
 
   /** Use {@linkcode startServer}. */
-  constructor(config: ServeConfig, listener: Deno.TcpListener, log: Logger, idleGc = false) {
+  constructor(
+    config: ServeConfig,
+    listener: Deno.TcpListener,
+    log: Logger,
+    idleGc = false,
+    broker: Broker = InProcessBroker.create({ keepMessages: config.history }),
+  ) {
     this.#config = config;
     this.#listener = listener;
     this.log = log;
@@ -105,12 +118,15 @@ export class ChatServer implements SessionHost {
       pingIntervalSeconds: config.pingInterval,
       idleTimeoutSeconds: config.idleTimeout,
     };
-    this.room = new Room({
+    this.delivery = new NodeDelivery();
+    this.chat = new Chat<Session>({
+      broker,
       historySize: config.history,
+      maxRooms: config.maxRooms,
       serverName: config.serverName,
       limits,
       motd: config.motd,
-    });
+    }, this.delivery);
     const shortest = Math.min(
       this.limits.handshakeTimeoutMs,
       this.limits.frameTimeoutMs,
@@ -177,7 +193,7 @@ export class ChatServer implements SessionHost {
     }
     clearInterval(this.#sweeper);
     clearInterval(this.#idleGcTimer);
-    this.room.flush();
+    this.delivery.flush();
     const notice = { type: "shutdown", message } as const;
     const allClosed = new Promise<void>((resolve) => this.#allClosed = resolve);
     for (const session of [...this.#sessions]) {
@@ -191,6 +207,7 @@ export class ChatServer implements SessionHost {
     ]);
     clearTimeout(timer);
     await this.#acceptLoop;
+    await this.chat.close();
     this.log.info("stopped", { connections: this.#sessions.size });
   }
 
@@ -300,16 +317,20 @@ export class ChatServer implements SessionHost {
  * await server.close();
  * ```
  */
-export function startServer(config: ServeConfig, options: StartOptions = {}): Promise<ChatServer> {
-  try {
-    const listener = listen(config.host, config.port);
-    return Promise.resolve(
-      new ChatServer(config, listener, options.log ?? SILENT_LOGGER, options.idleGc ?? false),
-    );
-  } catch (error) {
-    // A promise-returning function reports failure as a rejection, never by throwing.
-    return Promise.reject(error);
-  }
+export async function startServer(
+  config: ServeConfig,
+  options: StartOptions = {},
+): Promise<ChatServer> {
+  const listener = listen(config.host, config.port);
+  const server = new ChatServer(
+    config,
+    listener,
+    options.log ?? SILENT_LOGGER,
+    options.idleGc ?? false,
+    options.broker,
+  );
+  await server.chat.start();
+  return server;
 }
 
 function listen(hostname: string, port: number): Deno.TcpListener {

@@ -7,6 +7,7 @@
 
 import { type FlagSpecs, parseFlags } from "../flags/flags.ts";
 import { UsageError } from "../flags/usage_error.ts";
+import { DEFAULT_MAX_ROOMS } from "../core/broker.ts";
 import { isHost, type NumberRule, parseChoice, parseNumber } from "../flags/values.ts";
 
 /** The settings of a chat server. Durations are in seconds and may have fractions. */
@@ -15,8 +16,10 @@ export interface ServeConfig {
   readonly host: string;
   /** TCP port to listen on; 0 picks a free one. */
   readonly port: number;
-  /** How many recent messages a new member is sent; 0 for none. */
+  /** How many recent messages a new member (or one that moves) is sent; 0 for none. */
   readonly history: number;
+  /** How many rooms may exist at once, `#main` included. */
+  readonly maxRooms: number;
   /** Message of the day, sent in `welcome`; absent for none. */
   readonly motd?: string;
   /** The server's name, sent in `welcome`. */
@@ -67,6 +70,7 @@ export const DEFAULT_SERVE_CONFIG: ServeConfig = Object.freeze({
   host: "::",
   port: 5050,
   history: 50,
+  maxRooms: DEFAULT_MAX_ROOMS,
   serverName: "chat",
   log: "text",
   quiet: false,
@@ -103,6 +107,7 @@ type _NumberField = {
 const _NUMBER_FLAGS: Readonly<Record<string, readonly [_NumberField, NumberRule]>> = {
   "port": ["port", { integer: true, min: 0, max: 65535 }],
   "history": ["history", { integer: true, min: 0 }],
+  "max-rooms": ["maxRooms", { integer: true, min: 1 }],
   "max-message-bytes": ["maxMessageBytes", { integer: true, min: 64, max: 1048576 }],
   "max-clients": ["maxClients", { integer: true, min: 1 }],
   "max-per-ip": ["maxPerIp", { integer: true, min: 0, zeroMeans: "means no limit" }],
@@ -123,6 +128,7 @@ const _FLAGS = {
   "host": { type: "string" },
   "port": { type: "string", short: "p" },
   "history": { type: "string" },
+  "max-rooms": { type: "string" },
   "motd": { type: "string" },
   "server-name": { type: "string" },
   "log": { type: "string" },
@@ -264,11 +270,13 @@ Network:
                             (default: ${_D.host})
   -p, --port PORT           TCP port, 0 to pick a free one (default: ${_D.port})
 
-Room:
+Rooms:
   --server-name NAME        Name sent to clients on join (default: this machine's host name)
   --motd TEXT               Message of the day sent to each new member (default: none)
-  --history N               Recent messages replayed to each new member, 0 for none
-                            (default: ${_D.history})
+  --history N               Recent messages of a room replayed to each member entering it,
+                            0 for none (default: ${_D.history})
+  --max-rooms N             Most rooms at once, #main included; members make a room with
+                            /join #name (default: ${_D.maxRooms})
 
 Log:
   --log FORMAT              Log format: text or json (default: ${_D.log})

@@ -136,6 +136,11 @@ export class FanOut {
     this.#lastTickCpu = this.#cpuNow();
   }
 
+  /** How many members it has. */
+  get size(): number {
+    return this.#members.size;
+  }
+
   /**
    * Adds a member: it gets the broadcasts made from now on.
    *

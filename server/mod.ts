@@ -11,6 +11,6 @@ export { DEFAULT_SERVE_CONFIG, parseServeArgs } from "./config.ts";
 export type { ServeConfig } from "./config.ts";
 export { createLogger, SILENT_LOGGER } from "./log.ts";
 export type { Logger, LoggerOptions } from "./log.ts";
-export { Room } from "./room.ts";
-export type { RoomMember, RoomOptions } from "./room.ts";
+export { Chat } from "../core/chat.ts";
+export { NodeDelivery } from "./delivery.ts";
 export { runServe } from "./serve.ts";

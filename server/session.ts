@@ -1,57 +1,43 @@
 /**
- * One session per connection: it reads and frames the bytes, performs the handshake, turns
- * events and text commands into room actions, enforces the per-client limits and closes the
- * connection once, whatever ends it.
+ * One session per connection: it joins a {@linkcode Connection} (bytes in and out) and an
+ * {@linkcode InboundParser} (framing and parsing) to the chat core. It performs the handshake,
+ * runs commands from the one command table through flood control, enforces the per-client
+ * deadlines and error budget, and closes once, whatever ends it.
  *
  * @module
  */
 
-import { detectFraming, type Framing } from "../protocol/detect.ts";
+import { type CommandContext, COMMANDS, type ParsedCommand, runCommand } from "../core/commands.ts";
+import type { Chat } from "../core/chat.ts";
+import type { MemberRef } from "../core/broker.ts";
+import type { Framing } from "../protocol/detect.ts";
 import { FramingError, ProtocolError } from "../protocol/errors.ts";
-import { parseClientEvent } from "../protocol/event_parser.ts";
-import type { ClientEvent, LeaveReason, ServerEvent } from "../protocol/events.ts";
-import { Frame64Parser } from "../protocol/frame64_parser.ts";
-import { LineParser } from "../protocol/line_parser.ts";
+import type { LeaveReason, ServerEvent } from "../protocol/events.ts";
 import { validateName } from "../protocol/names.ts";
 import { isBlank, sanitizeText } from "../protocol/sanitize.ts";
-import { parseTextInput, type TextCommand } from "../protocol/text_commands.ts";
-import { decodeUtf8 } from "../protocol/utf8.ts";
-import {
-  type CommandArguments,
-  type CommandName,
-  COMMANDS,
-  type CommandTarget,
-  runCommand,
-} from "./commands.ts";
+import { Connection, type ConnectionSocket } from "./connection.ts";
+import type { DeliveryMember, NodeDelivery } from "./delivery.ts";
 import { ErrorBudget } from "./error_budget.ts";
 import { FloodControl } from "./flood_control.ts";
+import { type Inbound, InboundParser } from "./inbound.ts";
 import type { Logger } from "./log.ts";
 import { type ClientStyle, encodeFor, encodeLines, encodePlain } from "./outgoing.ts";
-import { Outbox } from "./outbox.ts";
-import type { Room, RoomMember } from "./room.ts";
-import { SlabPool } from "./slab_pool.ts";
 
-/** The largest frame or line accepted before a client has joined. */
-export const PRE_JOIN_MAX_BYTES = 1024;
+export {
+  CLOSE_FLUSH_MS,
+  LARGE_READ_BYTES,
+  MEDIUM_READ_BYTES,
+  nextReadBuffer,
+  SMALL_READ_BYTES,
+} from "./connection.ts";
+export { PRE_JOIN_MAX_BYTES } from "./inbound.ts";
+
 /** Errors (other than name refusals) that close a connection before it has joined. */
 export const PRE_JOIN_ERROR_LIMIT = 3;
 /** Errors within {@linkcode ERROR_WINDOW_MS} that close a joined connection. */
 export const JOINED_ERROR_LIMIT = 10;
 /** The window of the error budget. */
 export const ERROR_WINDOW_MS = 60_000;
-/** How long a connection that is being closed may take to receive its last frames. */
-export const CLOSE_FLUSH_MS = 2000;
-
-/** While closing, how long a peer may stay quiet before the socket is closed without its EOF. */
-const LINGER_QUIET_MS = 200;
-/** The read buffer an idle connection waits with (see {@linkcode nextReadBuffer}). */
-export const SMALL_READ_BYTES = 128;
-/** The read buffer after a small one filled up. */
-export const MEDIUM_READ_BYTES = 4 * 1024;
-/** The read buffer of a busy sender. */
-export const LARGE_READ_BYTES = 64 * 1024;
-/** Where small read buffers come from: slots of shared 128 KiB slabs (see `slab_pool.ts`). */
-const SMALL_READ_BUFFERS = new SlabPool(SMALL_READ_BYTES, 1024);
 
 /** The limits a session enforces, in the units it uses (bytes, milliseconds). */
 export interface SessionLimits {
@@ -68,7 +54,10 @@ export interface SessionLimits {
 
 /** What a session needs from its server. */
 export interface SessionHost {
-  readonly room: Room;
+  /** The chat core of this node. */
+  readonly chat: Chat<Session>;
+  /** How this node's members are sent their events. */
+  readonly delivery: NodeDelivery;
   readonly limits: SessionLimits;
   readonly log: Logger;
   /** Called once when the session has closed and its socket is released. */
@@ -76,13 +65,7 @@ export interface SessionHost {
 }
 
 /** The socket operations a session uses; `Deno.Conn` has them all. */
-export interface SessionSocket {
-  read(buffer: Uint8Array): Promise<number | null>;
-  write(bytes: Uint8Array): Promise<number>;
-  close(): void;
-  /** Ends the sending side only (TCP FIN), so the last frames arrive before the close. */
-  closeWrite?(): Promise<void>;
-}
+export type SessionSocket = ConnectionSocket;
 
 /** How a session came to close, for the log. */
 export interface CloseOptions {
@@ -93,39 +76,39 @@ export interface CloseOptions {
 }
 
 /**
- * One client connection.
+ * One client connection, and the member of the chat it becomes.
  */
-export class Session implements RoomMember, CommandTarget {
+export class Session implements DeliveryMember, CommandContext {
   /** The peer's address for display (`1.2.3.4:5678`). */
   readonly peer: string;
   /** The peer's IP address, normalised (`::ffff:` removed). */
   readonly ip: string;
-  #socket: SessionSocket;
-  #host: SessionHost;
-  #limits: SessionLimits;
-  #outbox: Outbox;
-  #framing: Framing | undefined;
-  #style: ClientStyle | undefined;
-  #prefix: Uint8Array | null = null;
-  #frameParser: Frame64Parser | null = null;
-  #lineParser: LineParser | null = null;
+  /** The member's reference in the chat. */
+  readonly ref: MemberRef;
+  readonly #host: SessionHost;
+  readonly #limits: SessionLimits;
+  readonly #connection: Connection;
+  readonly #inbound: InboundParser;
   #joined = false;
+  /** A join under way (the broker is asked whether the name is free). */
+  #joining = false;
   #closed = false;
   /** Made on the first counted command: an idle connection needs none. */
   #flood: FloodControl | null = null;
   /** Made on the first error. */
   #errors: ErrorBudget | null = null;
   #connectedAt: number;
-  #heardAt: number;
   #pingSentAt = 0;
   #pingCounter = 0;
-  #frameStartedAt = 0;
   #closeReason: LeaveReason | undefined;
-  /** Called when the read loop has ended (the peer closed, or the socket failed). */
-  #onInputEnded: (() => void) | null = null;
-  #inputDone = false;
   /** A refused connection (server full) is read only until its framing is known. */
   #refusal: ProtocolError | undefined;
+  /**
+   * The command being carried out when it waits for the broker; the next ones wait for it, so a
+   * member's commands take effect in the order it sent them.
+   */
+  #pending: Promise<void> | null = null;
+  #queue: Inbound[] = [];
 
   /**
    * @param socket the connection
@@ -135,32 +118,50 @@ export class Session implements RoomMember, CommandTarget {
    * @param now the current time in milliseconds
    */
   constructor(socket: SessionSocket, peer: string, ip: string, host: SessionHost, now: number) {
-    this.#socket = socket;
     this.peer = peer;
     this.ip = ip;
     this.#host = host;
     this.#limits = host.limits;
+    this.ref = host.chat.newRef();
     this.#connectedAt = now;
-    this.#heardAt = now;
-    this.#outbox = new Outbox(socket, {
-      maxQueuedBytes: this.#limits.sendQueueBytes,
-      onFailure: (failure) => this.close(failure === "overflow" ? "slow" : "closed"),
+    this.#connection = new Connection(socket, this.#limits.sendQueueBytes, now, {
+      onBytes: (bytes) => this.#receive(bytes),
+      onEnd: () => this.#endOfInput(),
+      onReadError: (error) => {
+        this.#host.log.info("read_error", { peer: this.peer, error: errorText(error) });
+        this.close("closed");
+      },
+      onSendFailure: (failure) => this.close(failure === "overflow" ? "slow" : "closed"),
     });
+    this.#inbound = new InboundParser({
+      onFraming: (framing) => this.#onFraming(framing),
+      onInbound: (item) => this.#onInbound(item),
+    }, this.#limits.maxMessageBytes);
   }
 
   /** How the client is spoken to; JSON until the first frame shows otherwise. */
   get style(): ClientStyle {
-    return this.#style ?? "json";
+    return this.#inbound.style ?? "json";
   }
 
   /** The client's name once it has joined. */
   get name(): string | undefined {
-    return this.#host.room.nameOf(this);
+    return this.#host.chat.nameOf(this);
+  }
+
+  /** The room the client is in, once it has joined. */
+  get room(): string | undefined {
+    return this.#host.chat.roomOf(this);
   }
 
   /** The framing, once known. */
   get framing(): Framing | undefined {
-    return this.#framing;
+    return this.#inbound.framing;
+  }
+
+  /** True while the session is open (the chat core undoes a join that finishes after close). */
+  get active(): boolean {
+    return !this.#closed;
   }
 
   /** True once the session is closing or closed. */
@@ -183,40 +184,14 @@ export class Session implements RoomMember, CommandTarget {
     this.#refusal = error;
   }
 
-  /** Hands bytes to the connection's send queue (the room's side of the bridge). */
+  /** Hands bytes to the connection's send queue (delivery's side of the bridge). */
   deliver(bytes: Uint8Array): void {
-    this.#outbox.enqueue(bytes);
+    this.#connection.send(bytes);
   }
 
   /** Reads until the connection ends; resolves when it has closed. Never rejects. */
-  async run(): Promise<void> {
-    let buffer = SMALL_READ_BUFFERS.take();
-    try {
-      for (;;) {
-        const count = await this.#socket.read(buffer);
-        if (count === null) {
-          if (!this.#closed) this.#endOfInput();
-          break;
-        }
-        // Once closing, input is read and dropped until the peer closes too (see #release).
-        if (this.#closed) {
-          this.#heardAt = Date.now();
-          continue;
-        }
-        this.#heardAt = Date.now();
-        this.#receive(buffer.subarray(0, count));
-        buffer = nextReadBuffer(buffer, count, SMALL_READ_BUFFERS);
-      }
-    } catch (error) {
-      if (!this.#closed) {
-        this.#host.log.info("read_error", { peer: this.peer, error: errorText(error) });
-        this.close("closed");
-      }
-    } finally {
-      SMALL_READ_BUFFERS.give(buffer);
-      this.#inputDone = true;
-      this.#onInputEnded?.();
-    }
+  run(): Promise<void> {
+    return this.#connection.run();
   }
 
   /**
@@ -227,17 +202,18 @@ export class Session implements RoomMember, CommandTarget {
   checkDeadlines(now: number): void {
     if (this.#closed) return;
     const limits = this.#limits;
-    if (this.#outbox.stalledFor(now) > limits.writeTimeoutMs) {
+    if (this.#connection.stalledFor(now) > limits.writeTimeoutMs) {
       this.close("slow");
       return;
     }
-    if (this.#frameStartedAt > 0 && now - this.#frameStartedAt > limits.frameTimeoutMs) {
+    const frameStartedAt = this.#inbound.frameStartedAt;
+    if (frameStartedAt > 0 && now - frameStartedAt > limits.frameTimeoutMs) {
       this.#closeWithError("timeout", "The frame was not finished in time", "timeout");
       return;
     }
     if (!this.#joined) {
       if (now - this.#connectedAt > limits.handshakeTimeoutMs) {
-        if (this.#framing === undefined) {
+        if (this.#inbound.framing === undefined) {
           this.close("timeout");
         } else {
           this.#closeWithError("timeout", "The handshake was not finished in time", "timeout");
@@ -246,18 +222,19 @@ export class Session implements RoomMember, CommandTarget {
       return;
     }
     // Keepalive is for JSON clients only: a classic client would choke on a ping.
-    if (this.#style !== "json") return;
-    const silent = now - this.#heardAt;
+    if (this.style !== "json") return;
+    const heardAt = this.#connection.heardAt;
+    const silent = now - heardAt;
     if (silent > limits.idleTimeoutMs) {
       this.close("timeout");
-    } else if (silent > limits.pingIntervalMs && this.#pingSentAt <= this.#heardAt) {
+    } else if (silent > limits.pingIntervalMs && this.#pingSentAt <= heardAt) {
       this.#pingSentAt = now;
       this.#send({ type: "ping", id: `k${++this.#pingCounter}` });
     }
   }
 
   /**
-   * Closes the session once: leaves the room (announced unless told otherwise), sends a last
+   * Closes the session once: leaves the chat (announced unless told otherwise), sends a last
    * notice if given, lets the queue drain for a moment, and releases the socket.
    *
    * @param reason why, for the room and the log
@@ -267,233 +244,112 @@ export class Session implements RoomMember, CommandTarget {
     if (this.#closed) return;
     this.#closed = true;
     this.#closeReason = reason;
-    this.#frameStartedAt = 0;
-    const room = this.#host.room;
-    const name = room.nameOf(this);
+    this.#inbound.stopTiming();
+    this.#queue = [];
+    const chat = this.#host.chat;
+    const name = chat.nameOf(this);
     if (name !== undefined) {
-      room.leave(this, reason, options.announce ?? true);
-      this.#host.log.info("leave", { name, peer: this.peer, reason, online: room.online });
+      const room = chat.roomOf(this);
+      void chat.leave(this, reason, options.announce ?? true).then((online) => {
+        this.#host.log.info("leave", { name, peer: this.peer, reason, room, online });
+      }, (error) => this.#internalError(error));
     }
-    if (options.notice !== undefined) this.#outbox.enqueue(encodeFor(options.notice, this.style));
-    void this.#release();
-  }
-
-  /** Waits until the session's socket is released. */
-  async #release(): Promise<void> {
-    const deadline = Date.now() + CLOSE_FLUSH_MS;
-    if (this.#outbox.busy) await this.#until(this.#outbox.drained(), CLOSE_FLUSH_MS);
-    const drained = !this.#outbox.busy;
-    this.#outbox.close();
-    // Closing a socket with unread input resets the connection, which destroys the frames still
-    // on their way (a `shutdown` to a client that is still sending). So: send FIN after the last
-    // frame, and drop input until the peer closes too or has been quiet for a moment, within the
-    // same deadline.
-    if (drained && !this.#inputDone && this.#socket.closeWrite !== undefined) {
-      try {
-        await this.#socket.closeWrite();
-        this.#heardAt = Date.now();
-        const inputEnded = this.#inputEnded();
-        while (!this.#inputDone) {
-          const now = Date.now();
-          const wait = Math.min(deadline - now, this.#heardAt + LINGER_QUIET_MS - now);
-          if (wait <= 0) break;
-          await this.#until(inputEnded, wait);
-        }
-      } catch {
-        // The peer is gone already.
-      }
+    if (options.notice !== undefined) {
+      this.#connection.send(encodeFor(options.notice, this.style));
     }
-    try {
-      this.#socket.close();
-    } catch {
-      // Already closed by the peer or by an error.
-    }
-    this.#host.sessionClosed(this);
-  }
-
-  /** Resolves when the read loop has ended (made only when closing: idle sessions need none). */
-  #inputEnded(): Promise<void> {
-    if (this.#inputDone) return Promise.resolve();
-    return new Promise((resolve) => this.#onInputEnded = resolve);
-  }
-
-  /** Waits for a promise, or at most `ms` milliseconds. */
-  async #until(promise: Promise<void>, ms: number): Promise<void> {
-    if (ms <= 0) return;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([promise, new Promise<void>((resolve) => timer = setTimeout(resolve, ms))]);
-    clearTimeout(timer);
+    void this.#connection.close().then(() => this.#host.sessionClosed(this));
   }
 
   // ---- input ----
 
   #receive(bytes: Uint8Array): void {
     try {
-      if (this.#framing === undefined) {
-        bytes = this.#detect(bytes);
-        if (this.#framing === undefined || this.#closed) return;
-      }
-      if (this.#frameParser !== null) {
-        this.#frameParser.push(bytes);
-        this.#trackFrame(this.#frameParser.inFrame);
-      } else {
-        this.#lineParser!.push(bytes);
-        this.#trackFrame(this.#lineParser!.bufferedBytes > 0);
-      }
+      this.#inbound.push(bytes);
     } catch (error) {
       if (error instanceof FramingError) {
-        if (this.#style === undefined && this.#framing === "line") this.#style = "line";
         this.#closeWithError(error.code, error.message, "error");
       } else {
-        this.#host.log.error("internal_error", { peer: this.peer, error: errorText(error) });
-        this.close("error");
+        this.#internalError(error);
       }
     }
   }
 
-  #trackFrame(inFrame: boolean): void {
-    if (!inFrame) {
-      this.#frameStartedAt = 0;
-    } else if (this.#frameStartedAt === 0) {
-      this.#frameStartedAt = Date.now();
-    }
-  }
-
-  /** Gathers the first bytes until the framing is known; returns the bytes to parse. */
-  #detect(bytes: Uint8Array): Uint8Array {
-    let prefix = bytes;
-    if (this.#prefix !== null) {
-      prefix = new Uint8Array(this.#prefix.length + bytes.length);
-      prefix.set(this.#prefix);
-      prefix.set(bytes, this.#prefix.length);
-    }
-    const framing = detectFraming(prefix);
-    if (framing === undefined) {
-      this.#prefix = prefix.slice();
-      this.#trackFrame(true);
-      return new Uint8Array(0);
-    }
-    this.#prefix = null;
-    this.#framing = framing;
+  #onFraming(framing: Framing): void {
     this.#host.log.info("framing", { peer: this.peer, framing });
-    if (framing === "line") {
-      this.#style = "line";
-      this.#lineParser = new LineParser((line) => this.#onText(line), {
-        maxLineBytes: PRE_JOIN_MAX_BYTES,
-      });
-    } else {
-      this.#frameParser = new Frame64Parser((body) => this.#onBody(body), {
-        maxBodyBytes: PRE_JOIN_MAX_BYTES,
-      });
-    }
     if (this.#refusal !== undefined) {
       this.#closeWithError(this.#refusal.code, this.#refusal.message, "error");
     }
-    return prefix;
   }
 
-  #onBody(body: Uint8Array): void {
+  #onInbound(item: Inbound): void {
     if (this.#closed) return;
-    if (this.#style === undefined) {
-      this.#style = body[firstNonSpace(body)] === 0x7b ? "json" : "plain";
+    // Keepalives never wait: they say nothing about the chat.
+    if (item.kind === "pong") return;
+    if (item.kind === "ping") {
+      return this.#send(item.id === undefined ? { type: "pong" } : { type: "pong", id: item.id });
     }
-    if (this.#style === "json") {
-      const result = parseClientEvent(body, { maxTextBytes: this.#limits.maxMessageBytes });
-      if (result.ok) this.#onEvent(result.event);
-      // A name too long to parse is a name refusal like any other: it does not spend the budget.
-      else if (!this.#joined && result.type === "hello" && result.error.code === "bad_name") {
-        this.#refuseName(result.error);
-      } else this.#refuseEvent(result.error);
-    } else {
-      this.#onText(body);
-    }
-  }
-
-  #onText(bytes: Uint8Array): void {
-    if (this.#closed) return;
-    let text: string;
-    try {
-      text = decodeUtf8(bytes);
-    } catch (error) {
-      if (error instanceof ProtocolError) return this.#refuseEvent(error);
-      throw error;
-    }
-    if (!this.#joined) return this.#textHandshake(text);
-    this.#runText(parseTextInput(text));
-  }
-
-  #textHandshake(text: string): void {
-    const candidate = text.trim();
-    if (parseTextInput(candidate).kind === "quit") return this.quit();
-    if (candidate === "") return;
-    const result = validateName(candidate);
-    if (!result.ok) return this.#refuseName(result.error);
-    this.#join(result.name);
-  }
-
-  #runText(command: TextCommand): void {
-    switch (command.kind) {
-      case "invalid":
-        return this.#refuseEvent(command.error);
-      case "say":
-      case "me":
-        return this.#run(command.kind, command);
-      case "dm":
-        return this.#run("dm", command);
-      case "nick":
-        return this.#run("nick", command);
-      case "who":
-      case "help":
-      case "quit":
-        return this.#run(command.kind, {});
-    }
-  }
-
-  #onEvent(event: ClientEvent): void {
-    if (event.type === "ping") {
-      this.#send(event.id === undefined ? { type: "pong" } : { type: "pong", id: event.id });
+    if (this.#pending !== null) {
+      this.#queue.push(item);
       return;
     }
-    if (event.type === "pong") return;
-    if (!this.#joined) {
-      if (event.type !== "hello") {
-        return this.#refuseEvent(
-          new ProtocolError("not_joined", `Send "hello" with your name before "${event.type}"`),
-        );
-      }
-      const result = validateName(event.name);
-      if (!result.ok) return this.#refuseName(result.error);
-      return this.#join(result.name);
+    this.#handle(item);
+  }
+
+  /** Carries out one item; when it waits for the broker, later items queue behind it. */
+  #handle(item: Inbound): void {
+    let result: void | Promise<void>;
+    try {
+      result = this.#dispatch(item);
+    } catch (error) {
+      return this.#internalError(error);
     }
-    switch (event.type) {
-      case "hello":
-        return this.#refuseEvent(
-          new ProtocolError("already_joined", `You have already joined as "${this.name}"`),
-        );
-      case "say":
-      case "me":
-        return this.#run(event.type, event);
-      case "dm":
-        return this.#run("dm", event);
-      case "nick":
-        return this.#run("nick", event);
-      case "who":
-        return this.#run("who", {});
-      case "bye":
-        return this.#run("quit", {});
+    if (result instanceof Promise) {
+      this.#pending = result.catch((error) => this.#internalError(error)).finally(() => {
+        this.#pending = null;
+        const next = this.#queue.shift();
+        if (next !== undefined && !this.#closed) this.#handle(next);
+      });
     }
   }
 
-  /** Runs a command from the registry, through flood control when the registry says it counts. */
-  #run<N extends CommandName>(name: N, args: CommandArguments[N]): void {
-    if (!COMMANDS[name].counted) return runCommand(this, name, args);
+  #dispatch(item: Inbound): void | Promise<void> {
+    switch (item.kind) {
+      case "refused":
+        return item.name ? this.#refuseName(item.error) : this.#refuseEvent(item.error);
+      case "hello": {
+        if (this.#joined || this.#joining) {
+          return this.#refuseEvent(
+            new ProtocolError("already_joined", `You have already joined as "${this.name}"`),
+          );
+        }
+        const result = validateName(item.name);
+        if (!result.ok) return this.#refuseName(result.error);
+        return this.#join(result.name);
+      }
+      case "command":
+        // A command pipelined behind a hello whose name was then refused.
+        if (!this.#joined && item.command.kind !== "quit") {
+          return this.#refuseEvent(
+            new ProtocolError("not_joined", "Join with a name first: that was not sent"),
+          );
+        }
+        return this.#run(item.command);
+      case "ping":
+      case "pong":
+        return;
+    }
+  }
+
+  /** Runs a command from the table, through flood control when the table says it counts. */
+  #run(command: ParsedCommand): void | Promise<void> {
+    if (!COMMANDS[command.kind].counted) return runCommand(this, command);
     const flood = this.#flood ??= new FloodControl({
       burst: this.#limits.rateBurst,
       perSecond: this.#limits.ratePerSecond,
     });
     switch (flood.take(Date.now())) {
       case "allow":
-        return runCommand(this, name, args);
+        return runCommand(this, command);
       case "refuse":
         return;
       case "refuse_and_notify":
@@ -514,60 +370,84 @@ export class Session implements RoomMember, CommandTarget {
     }
   }
 
-  #join(name: string): void {
-    const room = this.#host.room;
-    const refused = room.join(this, name);
-    if (refused !== undefined) return this.#refuseName(refused);
+  async #join(name: string): Promise<void> {
+    this.#joining = true;
+    this.#inbound.setJoined(true);
+    const chat = this.#host.chat;
+    const refused = await chat.join(this, name);
+    this.#joining = false;
+    if (refused !== undefined || this.#closed || chat.nameOf(this) === undefined) {
+      this.#inbound.setJoined(false);
+      if (refused !== undefined) this.#refuseName(refused);
+      return;
+    }
     this.#joined = true;
     if (this.#errors !== null) this.#errors.limit = JOINED_ERROR_LIMIT;
-    if (this.#frameParser !== null) this.#frameParser.maxBodyBytes = this.#limits.maxMessageBytes;
-    if (this.#lineParser !== null) this.#lineParser.maxLineBytes = this.#limits.maxMessageBytes;
     this.#host.log.info("join", {
       name,
       peer: this.peer,
       style: this.style,
-      online: room.online,
+      room: chat.roomOf(this),
     });
   }
 
-  // ---- command target ----
+  // ---- command context ----
 
-  /** Relays a chat message or action from this member. */
-  say(raw: string, kind: "say" | "me"): void {
+  /** Relays a chat message or action from this member to its room. */
+  say(raw: string, kind: "say" | "me"): void | Promise<void> {
     const text = sanitizeText(raw);
     if (isBlank(text)) return;
-    const message = this.#host.room.say(this, text, kind);
-    this.#host.log.message({ from: message.from, id: message.id, kind, text });
+    return this.#host.chat.say(this, text, kind).then((message) => {
+      if (message === undefined) return;
+      this.#host.log.message({ from: message.from, id: message.id, kind, text });
+    });
   }
 
   /** Sends a private message from this member. */
-  directMessage(to: string, raw: string): void {
+  directMessage(to: string, raw: string): void | Promise<void> {
     const text = sanitizeText(raw);
     if (isBlank(text)) return;
-    const result = this.#host.room.dm(this, to, text);
-    if (result instanceof ProtocolError) return this.#refuseEvent(result);
-    this.#host.log.message({ from: result.from, to: result.to, id: result.id, kind: "dm", text });
+    return this.#host.chat.dm(this, to, text).then((result) => {
+      if (result instanceof ProtocolError) return this.#refuseEvent(result);
+      this.#host.log.message({ from: result.from, to: result.to, id: result.id, kind: "dm", text });
+    });
   }
 
   /** Renames this member. */
-  rename(raw: string): void {
+  rename(raw: string): void | Promise<void> {
     const result = validateName(raw);
     if (!result.ok) return this.#refuseEvent(result.error);
     const old = this.name;
-    const refused = this.#host.room.rename(this, result.name);
-    if (refused !== undefined) return this.#refuseEvent(refused);
-    if (old !== result.name) this.#host.log.info("nick", { from: old, to: result.name });
+    return this.#host.chat.rename(this, result.name).then((refused) => {
+      if (refused !== undefined) return this.#refuseEvent(refused);
+      if (old !== result.name) this.#host.log.info("nick", { from: old, to: result.name });
+    });
   }
 
-  /** Sends this member the user list. */
-  sendWho(): void {
-    this.#send({ type: "who", users: this.#host.room.users() });
+  /** Sends this member the names in its room. */
+  who(): Promise<void> {
+    return this.#host.chat.who(this);
+  }
+
+  /** Sends this member the list of rooms. */
+  rooms(): Promise<void> {
+    return this.#host.chat.rooms(this);
+  }
+
+  /** Moves this member to a room. */
+  move(room: string): Promise<void> {
+    const from = this.room;
+    return this.#host.chat.move(this, room).then((refused) => {
+      if (refused !== undefined) return this.#refuseEvent(refused);
+      const to = this.room;
+      if (to !== from) this.#host.log.info("move", { name: this.name, from, to });
+    });
   }
 
   /** Sends this member informational lines (text clients only). */
-  sendInfo(lines: readonly string[]): void {
-    if (this.#style === "plain") this.#sendBytes(encodePlain(lines));
-    else if (this.#style === "line") this.#sendBytes(encodeLines(lines));
+  info(lines: readonly string[]): void {
+    if (this.style === "plain") this.#sendBytes(encodePlain(lines));
+    else if (this.style === "line") this.#sendBytes(encodeLines(lines));
   }
 
   /** Leaves cleanly. */
@@ -578,19 +458,19 @@ export class Session implements RoomMember, CommandTarget {
   // ---- output and errors ----
 
   #send(event: ServerEvent): void {
-    if (this.#joined && !this.#closed) this.#host.room.sendTo(this, event);
-    else this.#outbox.enqueue(encodeFor(event, this.style));
+    if (this.#joined && !this.#closed) this.#host.delivery.send(this, event);
+    else this.#connection.send(encodeFor(event, this.style));
   }
 
   #sendBytes(bytes: Uint8Array): void {
-    if (this.#joined) this.#host.room.sendBytesTo(this, bytes);
-    else this.#outbox.enqueue(bytes);
+    if (this.#joined && !this.#closed) this.#host.delivery.sendBytes(this, bytes);
+    else this.#connection.send(bytes);
   }
 
   #refuseName(error: ProtocolError): void {
     this.#send({ type: "error", code: error.code, message: error.message });
-    if (this.#style !== "json") {
-      this.#sendBytes(this.#style === "plain" ? encodePlain(["name?"]) : encodeLines(["name?"]));
+    if (this.style !== "json") {
+      this.#sendBytes(this.style === "plain" ? encodePlain(["name?"]) : encodeLines(["name?"]));
     }
   }
 
@@ -618,63 +498,15 @@ export class Session implements RoomMember, CommandTarget {
     this.close(reason, { notice: { type: "error", code, message } });
   }
 
+  #internalError(error: unknown): void {
+    this.#host.log.error("internal_error", { peer: this.peer, error: errorText(error) });
+    this.close("error");
+  }
+
   #endOfInput(): void {
-    if (this.#lineParser !== null && !this.#closed) {
-      try {
-        this.#lineParser.flush();
-      } catch {
-        // An unfinished over-long line at the end is dropped with the connection.
-      }
-    }
+    if (!this.#closed) this.#inbound.end();
     this.close("closed");
   }
-}
-
-function firstNonSpace(body: Uint8Array): number {
-  let i = 0;
-  while (
-    i < body.length &&
-    (body[i] === 0x20 || body[i] === 0x0a || body[i] === 0x0d || body[i] === 0x09)
-  ) i++;
-  return i;
-}
-
-/**
- * The buffer for a connection's next read. Every connection waits in a read holding its buffer,
- * so an idle one waits with a small one (a hello or a pong fits in it). A read that fills its
- * buffer moves up one size, so a busy sender soon reads 64 KiB at a time; a read that would have
- * fitted in the small one moves straight back down, so a connection that goes quiet after a burst
- * does not wait with a large buffer.
- *
- * @param buffer the buffer of the last read; a small one goes back to `small` when replaced
- * @param count how many bytes that read returned
- * @param small where small buffers come from
- * @returns `buffer` itself, or a buffer of another size
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { LARGE_READ_BYTES, nextReadBuffer, SMALL_READ_BYTES } from "./session.ts";
- * import { SlabPool } from "./slab_pool.ts";
- * const pool = new SlabPool(SMALL_READ_BYTES, 4);
- * const small = pool.take();
- * assert.ok(nextReadBuffer(small, 40, pool) === small);
- * assert.ok(nextReadBuffer(new Uint8Array(LARGE_READ_BYTES), 40, pool).length === SMALL_READ_BYTES);
- * ```
- */
-export function nextReadBuffer(
-  buffer: Uint8Array<ArrayBuffer>,
-  count: number,
-  small: SlabPool,
-): Uint8Array<ArrayBuffer> {
-  if (count === buffer.length && buffer.length < LARGE_READ_BYTES) {
-    if (buffer.length === SMALL_READ_BYTES) {
-      small.give(buffer);
-      return new Uint8Array(MEDIUM_READ_BYTES);
-    }
-    return new Uint8Array(LARGE_READ_BYTES);
-  }
-  if (count <= SMALL_READ_BYTES && buffer.length > SMALL_READ_BYTES) return small.take();
-  return buffer;
 }
 
 function errorText(error: unknown): string {

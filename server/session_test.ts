@@ -3,7 +3,9 @@ import { ProtocolError } from "../protocol/errors.ts";
 import { encodeFrame } from "../protocol/frame64.ts";
 import { Frame64Parser } from "../protocol/frame64_parser.ts";
 import { createLogger } from "./log.ts";
-import { Room } from "./room.ts";
+import { Chat } from "../core/chat.ts";
+import { InProcessBroker } from "../core/in_process_broker.ts";
+import { NodeDelivery } from "./delivery.ts";
 import { SlabPool } from "./slab_pool.ts";
 import {
   LARGE_READ_BYTES,
@@ -91,9 +93,12 @@ class FakeSocket implements SessionSocket {
 function makeHost(limits: Partial<SessionLimits> = {}) {
   const logLines: string[] = [];
   const closed: Session[] = [];
+  const delivery = new NodeDelivery({ schedule: (flush) => queueMicrotask(flush) });
   const host: SessionHost = {
-    room: new Room({
+    chat: new Chat<Session>({
+      broker: new InProcessBroker(),
       historySize: 10,
+      maxRooms: 10,
       serverName: "unit",
       limits: {
         maxMessageBytes: 4096,
@@ -102,8 +107,8 @@ function makeHost(limits: Partial<SessionLimits> = {}) {
         pingIntervalSeconds: 3,
         idleTimeoutSeconds: 7,
       },
-      schedule: (flush) => queueMicrotask(flush),
-    }),
+    }, delivery),
+    delivery,
     limits: { ...LIMITS, ...limits },
     log: createLogger({
       format: "text",
@@ -293,7 +298,7 @@ Deno.test("Session.refuse answers server_full in the client's framing, then clos
     await settle();
     check(socket);
     assert.equal(session.name, undefined, "never joined");
-    assert.equal(host.room.online, 0);
+    assert.equal(host.chat.size, 0);
     assert.equal(socket.closed, true);
   }
 });
@@ -311,7 +316,7 @@ Deno.test("Session.close is idempotent: one leave, one sessionClosed", async () 
   assert.equal(session.closeReason, "quit");
   assert.deepEqual(closed, [session]);
   assert.equal(logLines.filter((l) => / leave /.test(l)).length, 1);
-  assert.equal(host.room.online, 0);
+  assert.equal(host.chat.size, 0);
 });
 
 Deno.test("Session drops the connection when the peer goes away, as closed", async () => {
@@ -352,7 +357,7 @@ Deno.test("Session sends FIN first and keeps reading until the peer closes", asy
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   assert.equal(socket.closed, false);
-  assert.equal(host.room.online, 0);
+  assert.equal(host.chat.size, 0);
   socket.push(null);
   await running;
   await settle();

@@ -114,16 +114,20 @@ export function encodeJsonWelcome(
 
 /**
  * The bytes after the users list of a `welcome` frame: they depend only on the server's limits
- * and message of the day, so a room makes them once.
+ * and message of the day (and the room and features, when given), so they are made once per
+ * room.
  *
- * @param welcome the event (its `limits` and `motd` are used)
+ * @param welcome the event (its `limits`, `motd`, `room` and `features` are used)
  * @returns the bytes
  */
-export function welcomeTail(welcome: Pick<WelcomeEvent, "limits" | "motd">): Uint8Array {
-  const rest = JSON.stringify(
-    welcome.motd === undefined
-      ? { limits: welcome.limits }
-      : { limits: welcome.limits, motd: welcome.motd },
-  );
+export function welcomeTail(
+  welcome: Pick<WelcomeEvent, "limits" | "motd" | "room" | "features">,
+): Uint8Array {
+  const rest = JSON.stringify({
+    limits: welcome.limits,
+    ...(welcome.motd === undefined ? {} : { motd: welcome.motd }),
+    ...(welcome.room === undefined ? {} : { room: welcome.room }),
+    ...(welcome.features === undefined ? {} : { features: welcome.features }),
+  });
   return encodeUtf8("]," + rest.slice(1));
 }

@@ -263,7 +263,7 @@ Deno.test("piped --no-reconnect: a server shutdown is reported and exits 1", asy
   const server = await startTestServer();
   try {
     const alice = new JoinProcess([`${HOST}:${server.port}`, "--name", "alice", "--no-reconnect"]);
-    await waitFor(() => server.room.online === 1, "alice to join");
+    await waitFor(() => server.chat.size === 1, "alice to join");
     await server.close("Going down");
     await alice.waitForStderr("Connection lost", "the loss");
     assert.equal(await alice.exited(), 1, "it exits by itself, input still open");
@@ -282,7 +282,7 @@ Deno.test("piped: after a lost connection it reconnects under the same name", as
   let second: Awaited<ReturnType<typeof startTestServer>> | undefined;
   try {
     const alice = new JoinProcess([`${HOST}:${port}`, "--name", "alice"]);
-    await waitFor(() => first.room.online === 1, "alice to join");
+    await waitFor(() => first.chat.size === 1, "alice to join");
     await first.close("Restarting");
     await alice.waitForStderr("Reconnecting in", "the reconnect notice");
     second = await startTestServer({ port });
@@ -291,7 +291,7 @@ Deno.test("piped: after a lost connection it reconnects under the same name", as
       await waitFor(
         () =>
           bob.seen.all.some((e) => e.type === "join" && e.name === "alice") ||
-          second!.room.online === 2,
+          second!.chat.size === 2,
         "alice to come back",
         15_000,
       );

@@ -1,5 +1,16 @@
 import assert from "node:assert/strict";
-import { parseTextInput, TEXT_COMMAND_HELP, type TextCommand } from "./text_commands.ts";
+import {
+  COMMAND_WORDS,
+  type CommandContext,
+  commandOfEvent,
+  COMMANDS,
+  eventOfCommand,
+  helpLines,
+  type ParsedCommand,
+  parseTextInput,
+  runCommand,
+  type TextCommand,
+} from "./commands.ts";
 
 function invalid(line: string): string {
   const command = parseTextInput(line);
@@ -105,12 +116,110 @@ Deno.test("parseTextInput takes the classic disconnect message as quit, exactly"
   assert.equal(parseTextInput("!DISCONNECT FROM SERVERS").kind, "say");
 });
 
-Deno.test("TEXT_COMMAND_HELP lists every command parseTextInput knows", () => {
-  const usages = TEXT_COMMAND_HELP.map((entry) => entry.usage);
-  for (const word of ["/nick", "/msg", "/me", "/who", "/help", "/quit"]) {
-    const entry = usages.find((usage) => usage.split(" ")[0] === word);
-    assert.ok(entry, `${word} is listed`);
-    assert.notEqual(parseTextInput(word + " x y").kind, "invalid", word);
+Deno.test("helpLines lists every slash word parseTextInput knows", () => {
+  const help = helpLines().join("\n");
+  for (const word of COMMAND_WORDS) {
+    if (word !== "/dm") assert.ok(help.includes(`  ${word}`), `${word} is listed`);
+    assert.notEqual(parseTextInput(word + " #x y").kind, "invalid", word);
   }
-  for (const entry of TEXT_COMMAND_HELP) assert.ok(entry.summary.length > 0);
+  for (
+    const word of ["/nick", "/msg", "/me", "/who", "/help", "/quit", "/join", "/part", "/rooms"]
+  ) {
+    assert.ok(COMMAND_WORDS.includes(word), word);
+  }
+});
+
+Deno.test("parseTextInput reads the room commands", () => {
+  assert.deepEqual(parseTextInput("/join #rust"), { kind: "join", room: "#rust" });
+  assert.deepEqual(parseTextInput("/JOIN  #Rust  later"), { kind: "join", room: "#Rust" });
+  assert.deepEqual(parseTextInput("/part"), { kind: "part" });
+  assert.deepEqual(parseTextInput("/rooms"), { kind: "rooms" });
+  assert.equal(invalid("/join"), "Usage: /join #ROOM");
+});
+
+/** Records what each command asks of its member. */
+class RecordingContext implements CommandContext {
+  readonly calls: unknown[][] = [];
+  say(text: string, kind: "say" | "me"): void {
+    this.calls.push(["say", text, kind]);
+  }
+  directMessage(to: string, text: string): void {
+    this.calls.push(["dm", to, text]);
+  }
+  rename(name: string): void {
+    this.calls.push(["rename", name]);
+  }
+  who(): void {
+    this.calls.push(["who"]);
+  }
+  rooms(): void {
+    this.calls.push(["rooms"]);
+  }
+  move(room: string): void {
+    this.calls.push(["move", room]);
+  }
+  info(lines: readonly string[]): void {
+    this.calls.push(["info", ...lines]);
+  }
+  quit(): void {
+    this.calls.push(["quit"]);
+  }
+}
+
+Deno.test("runCommand dispatches every command to its action", () => {
+  const context = new RecordingContext();
+  const commands: ParsedCommand[] = [
+    { kind: "say", text: "hi" },
+    { kind: "me", text: "waves" },
+    { kind: "dm", to: "bob", text: "psst" },
+    { kind: "nick", name: "robert" },
+    { kind: "who" },
+    { kind: "join", room: "#rust" },
+    { kind: "part" },
+    { kind: "rooms" },
+    { kind: "quit" },
+    { kind: "help" },
+  ];
+  for (const command of commands) runCommand(context, command);
+  assert.deepEqual(context.calls, [
+    ["say", "hi", "say"],
+    ["say", "waves", "me"],
+    ["dm", "bob", "psst"],
+    ["rename", "robert"],
+    ["who"],
+    ["move", "#rust"],
+    ["move", "#main"],
+    ["rooms"],
+    ["quit"],
+    ["info", ...helpLines()],
+  ]);
+});
+
+Deno.test("a command's JSON event reads back as the same command", () => {
+  const commands: ParsedCommand[] = [
+    { kind: "say", text: "hi" },
+    { kind: "me", text: "waves" },
+    { kind: "dm", to: "bob", text: "psst" },
+    { kind: "nick", name: "robert" },
+    { kind: "who" },
+    { kind: "join", room: "#rust" },
+    { kind: "rooms" },
+    { kind: "quit" },
+  ];
+  for (const command of commands) {
+    const event = eventOfCommand(command);
+    assert.ok(event !== null, command.kind);
+    assert.deepEqual(commandOfEvent(event), command);
+  }
+  assert.deepEqual(commandOfEvent(eventOfCommand({ kind: "part" })!), {
+    kind: "join",
+    room: "#main",
+  });
+  assert.equal(eventOfCommand({ kind: "help" }), null);
+});
+
+Deno.test("flood control counts exactly say, me, dm and nick; no command is op-only yet", () => {
+  const counted = Object.entries(COMMANDS).filter(([, c]) => c.counted).map(([name]) => name);
+  assert.deepEqual(counted.sort(), ["dm", "me", "nick", "say"]);
+  assert.ok(Object.values(COMMANDS).every((c) => !c.opOnly));
 });

@@ -1,0 +1,430 @@
+/**
+ * The chat core: members, their names and rooms, and what each command does, on event values.
+ * It knows nothing of sockets, bytes or client styles: the shared state is the broker's
+ * (`core/broker.ts`), and handing events to this node's connections is the delivery's (in the
+ * server, `server/delivery.ts`).
+ *
+ * @module
+ */
+
+import { ProtocolError } from "../protocol/errors.ts";
+import type {
+  DirectMessageEvent,
+  LeaveReason,
+  MessageEvent,
+  ServerEvent,
+  ServerLimits,
+  WelcomeEvent,
+} from "../protocol/events.ts";
+import { PROTOCOL_VERSION } from "../protocol/events.ts";
+import { normaliseRoomName } from "../protocol/rooms.ts";
+import {
+  type Broker,
+  MAIN_ROOM,
+  type MemberRef,
+  type Published,
+  type PublishedDirect,
+  type Subscription,
+} from "./broker.ts";
+
+/** The features this core offers, listed in `welcome.features`. */
+export const FEATURES: readonly string[] = Object.freeze(["rooms"]);
+
+/** What the core needs of a member connected to this node. */
+export interface ChatMember {
+  /** The member's reference, from {@linkcode Chat.newRef}. */
+  readonly ref: MemberRef;
+  /** False once its connection is closing: a join or move that finishes later is undone. */
+  readonly active: boolean;
+}
+
+/**
+ * How events reach this node's members: the server's delivery encodes each event once per
+ * client style and shares the bytes. Every method is called in the order events must arrive.
+ */
+export interface Delivery<M extends ChatMember> {
+  /** The member gets the events published to `room` from now on. */
+  add(room: string, member: M): void;
+  /**
+   * The member stops getting `room`'s events.
+   *
+   * @param handOver false when its connection is not read any more (nothing pending is sent)
+   */
+  remove(room: string, member: M, handOver: boolean): void;
+  /**
+   * An event published to a room this node is subscribed to.
+   *
+   * @param origin the member whose action it is, when it is connected here
+   */
+  publish(published: Published, origin: M | undefined): void;
+  /** Sends one event to one member, after everything its room was sent before. */
+  send(member: M, event: ServerEvent): void;
+  /** Sends `welcome` (its `users` list may be shared with other joiners: never change it). */
+  welcome(member: M, welcome: WelcomeEvent): void;
+  /** Replays a room's history, each message marked `history: true`. */
+  replay(member: M, messages: readonly MessageEvent[]): void;
+  /** Sends an event to every member of this node (at shutdown). */
+  announce(event: ServerEvent): void;
+}
+
+/** Settings of a {@linkcode Chat}. */
+export interface ChatOptions {
+  /** Where the shared state lives. */
+  readonly broker: Broker;
+  /** How many recent messages a joiner (or a member who moves) is sent. */
+  readonly historySize: number;
+  /** How many rooms may exist at once (`--max-rooms`), `#main` included. */
+  readonly maxRooms: number;
+  /** The server name sent in `welcome`. */
+  readonly serverName: string;
+  /** The limits sent in `welcome`. */
+  readonly limits: ServerLimits;
+  /** The message of the day, if any. */
+  readonly motd?: string | undefined;
+}
+
+interface Local<M> {
+  readonly member: M;
+  name: string;
+  room: string;
+}
+
+interface RoomSubscription {
+  /** Members of this node in the room. */
+  count: number;
+  readonly subscription: Promise<Subscription>;
+}
+
+/**
+ * The chat of one node: who of its members is called what and is in which room, and what each
+ * command does. Methods that need the broker are asynchronous; with the in-process broker they
+ * finish within the current turn.
+ *
+ * @example See `core/chat_test.ts` for the core driven without a server.
+ */
+export class Chat<M extends ChatMember> {
+  readonly #options: ChatOptions;
+  readonly #broker: Broker;
+  readonly #delivery: Delivery<M>;
+  readonly #local = new Map<number, Local<M>>();
+  readonly #rooms = new Map<string, RoomSubscription>();
+  #direct: Promise<Subscription> | null = null;
+  #nextId = 1;
+
+  /**
+   * @param options the broker, history size, room limit and what `welcome` says
+   * @param delivery how events reach this node's members
+   */
+  constructor(options: ChatOptions, delivery: Delivery<M>) {
+    this.#options = options;
+    this.#broker = options.broker;
+    this.#delivery = delivery;
+  }
+
+  /**
+   * Subscribes to the private messages of this node's members. The first join does it too; a
+   * server calls it at start so that a broker that cannot be reached is noticed then.
+   */
+  async start(): Promise<void> {
+    this.#direct ??= this.#broker.subscribeDirect((published) => this.#onDirect(published));
+    await this.#direct;
+  }
+
+  /** Makes a reference for a new member of this node. */
+  newRef(): MemberRef {
+    return { node: this.#broker.node, id: this.#nextId++ };
+  }
+
+  /** How many members of this node have joined. */
+  get size(): number {
+    return this.#local.size;
+  }
+
+  /**
+   * A member's name, once it has joined.
+   *
+   * @param member the member
+   */
+  nameOf(member: M): string | undefined {
+    return this.#local.get(member.ref.id)?.name;
+  }
+
+  /**
+   * The room a member is in, once it has joined.
+   *
+   * @param member the member
+   */
+  roomOf(member: M): string | undefined {
+    return this.#local.get(member.ref.id)?.room;
+  }
+
+  /**
+   * Joins a member under a validated name: it lands in `#main` and is sent `welcome`, then the
+   * room's history; the others are told.
+   *
+   * @param member the member
+   * @param name a valid name
+   * @returns `name_taken`, or undefined when joined
+   */
+  async join(member: M, name: string): Promise<ProtocolError | undefined> {
+    const broker = this.#broker;
+    await this.start();
+    if (!(await broker.claimName(name, member.ref))) return nameTaken(name);
+    const entered = await broker.enter(MAIN_ROOM, member.ref, this.#options.maxRooms);
+    // #main always exists, so it is never refused.
+    const online = entered.ok ? entered.online : 0;
+    await this.#subscribe(MAIN_ROOM);
+    const [history, users] = await Promise.all([
+      this.#history(MAIN_ROOM),
+      broker.members(MAIN_ROOM),
+    ]);
+    if (!member.active) {
+      await broker.leave(MAIN_ROOM, member.ref);
+      await broker.releaseName(name, member.ref);
+      await this.#unsubscribe(MAIN_ROOM);
+      return undefined;
+    }
+    this.#local.set(member.ref.id, { member, name, room: MAIN_ROOM });
+    this.#delivery.add(MAIN_ROOM, member);
+    const motd = this.#options.motd;
+    this.#delivery.welcome(member, {
+      type: "welcome",
+      name,
+      server: this.#options.serverName,
+      protocol: PROTOCOL_VERSION,
+      users,
+      limits: this.#options.limits,
+      ...(motd === undefined ? {} : { motd }),
+      room: MAIN_ROOM,
+      features: FEATURES,
+    });
+    this.#delivery.replay(member, history);
+    await broker.publish(MAIN_ROOM, { type: "join", name, online }, member.ref);
+    return undefined;
+  }
+
+  /**
+   * Takes a member out of the chat; does nothing for one that has not joined. Its delivery stops
+   * at once; the others are told (unless `announce` is false) and its name is freed.
+   *
+   * @param member the member
+   * @param reason why it left
+   * @param announce false to leave silently (at shutdown everyone is told at once instead)
+   * @returns how many remain in its room, or undefined when it had not joined
+   */
+  async leave(member: M, reason: LeaveReason, announce = true): Promise<number | undefined> {
+    const local = this.#local.get(member.ref.id);
+    if (local === undefined) return undefined;
+    this.#local.delete(member.ref.id);
+    this.#delivery.remove(local.room, member, reason !== "closed" && reason !== "slow");
+    const online = await this.#broker.leave(local.room, member.ref);
+    if (announce) {
+      await this.#broker.publish(
+        local.room,
+        { type: "leave", name: local.name, online, reason },
+        member.ref,
+      );
+    }
+    await this.#broker.releaseName(local.name, member.ref);
+    await this.#unsubscribe(local.room);
+    return online;
+  }
+
+  /**
+   * Relays a chat message or action to the member's room.
+   *
+   * @param member the sender
+   * @param text sanitised, non-blank text
+   * @param kind `say` or `me`
+   * @returns the message as published, or undefined when the member has not joined
+   */
+  async say(member: M, text: string, kind: "say" | "me"): Promise<MessageEvent | undefined> {
+    const local = this.#local.get(member.ref.id);
+    if (local === undefined) return undefined;
+    const published = await this.#broker.publish(
+      local.room,
+      { type: "message", from: local.name, text, kind },
+      member.ref,
+    );
+    return published.event as MessageEvent;
+  }
+
+  /**
+   * Sends a private message to a member of any room, and its echo to the sender.
+   *
+   * @param member the sender
+   * @param to the recipient's name, any case
+   * @param text sanitised, non-blank text
+   * @returns the message, or `no_such_user`
+   */
+  async dm(member: M, to: string, text: string): Promise<DirectMessageEvent | ProtocolError> {
+    const local = this.#local.get(member.ref.id);
+    const entry = await this.#broker.lookupName(to);
+    if (local === undefined || entry === undefined) {
+      return new ProtocolError("no_such_user", `Nobody called "${to}" is here: try /who`);
+    }
+    const sent = await this.#broker.sendDirect(
+      local.room,
+      { type: "dm", from: local.name, to: entry.name, text },
+      member.ref,
+      entry.holder,
+    );
+    const toSelf = entry.holder.node === member.ref.node && entry.holder.id === member.ref.id;
+    if (!toSelf && this.#local.has(member.ref.id)) this.#delivery.send(member, sent.event);
+    return sent.event;
+  }
+
+  /**
+   * Renames a member (the new name already validated) and tells its room, the member too.
+   *
+   * @param member the member
+   * @param name the new name
+   * @returns `name_taken` when someone else has it, else undefined
+   */
+  async rename(member: M, name: string): Promise<ProtocolError | undefined> {
+    const local = this.#local.get(member.ref.id);
+    if (local === undefined || local.name === name) return undefined;
+    if (!(await this.#broker.renameName(local.name, name, member.ref))) return nameTaken(name);
+    const old = local.name;
+    local.name = name;
+    await this.#broker.publish(local.room, { type: "nick", from: old, to: name }, member.ref);
+    return undefined;
+  }
+
+  /**
+   * Sends a member the names of its room's members.
+   *
+   * @param member the member
+   */
+  async who(member: M): Promise<void> {
+    const local = this.#local.get(member.ref.id);
+    if (local === undefined) return;
+    const users = await this.#broker.members(local.room);
+    if (this.#local.has(member.ref.id)) this.#delivery.send(member, { type: "who", users });
+  }
+
+  /**
+   * Sends a member the list of rooms with their counts.
+   *
+   * @param member the member
+   */
+  async rooms(member: M): Promise<void> {
+    const rooms = await this.#broker.rooms();
+    if (this.#local.has(member.ref.id)) this.#delivery.send(member, { type: "rooms", rooms });
+  }
+
+  /**
+   * Moves a member to a room, making it when missing: the old room sees `leave` (reason
+   * `moved`), the member gets `moved` and the new room's history, the new room sees `join`.
+   *
+   * @param member the member
+   * @param raw the room's name as the client gave it
+   * @returns `bad_room` or `too_many_rooms`, else undefined
+   */
+  async move(member: M, raw: string): Promise<ProtocolError | undefined> {
+    const checked = normaliseRoomName(raw);
+    if (!checked.ok) return checked.error;
+    const room = checked.room;
+    const local = this.#local.get(member.ref.id);
+    if (local === undefined) return undefined;
+    const broker = this.#broker;
+    if (local.room === room) {
+      const users = await broker.members(room);
+      if (this.#local.has(member.ref.id)) {
+        this.#delivery.send(member, { type: "moved", room, users });
+      }
+      return undefined;
+    }
+    const entered = await broker.enter(room, member.ref, this.#options.maxRooms);
+    if (!entered.ok) {
+      return new ProtocolError(
+        "too_many_rooms",
+        `There are already ${this.#options.maxRooms} rooms: join one of them (see /rooms)`,
+      );
+    }
+    await this.#subscribe(room);
+    const old = local.room;
+    this.#delivery.remove(old, member, true);
+    local.room = room;
+    if (entered.left !== null) {
+      await broker.publish(
+        old,
+        { type: "leave", name: local.name, online: entered.left.online, reason: "moved" },
+        member.ref,
+      );
+    }
+    await this.#unsubscribe(old);
+    const [history, users] = await Promise.all([this.#history(room), broker.members(room)]);
+    if (!member.active || this.#local.get(member.ref.id) !== local) return undefined;
+    this.#delivery.add(room, member);
+    this.#delivery.send(member, { type: "moved", room, users });
+    this.#delivery.replay(member, history);
+    await broker.publish(
+      room,
+      { type: "join", name: local.name, online: entered.online },
+      member.ref,
+    );
+    return undefined;
+  }
+
+  /**
+   * Sends an event to every member of this node at once (at shutdown).
+   *
+   * @param event the event
+   */
+  announce(event: ServerEvent): void {
+    this.#delivery.announce(event);
+  }
+
+  /** Lets go of the broker's subscriptions and this node's state there. */
+  async close(): Promise<void> {
+    for (const [, entry] of this.#rooms) await (await entry.subscription).unsubscribe();
+    this.#rooms.clear();
+    if (this.#direct !== null) await (await this.#direct).unsubscribe();
+    await this.#broker.close();
+  }
+
+  #history(room: string): Promise<readonly MessageEvent[]> {
+    const limit = this.#options.historySize;
+    return limit > 0 ? this.#broker.history(room, { limit }) : Promise.resolve([]);
+  }
+
+  /** Counts one more member of this node in a room, subscribing for the first. */
+  async #subscribe(room: string): Promise<void> {
+    let entry = this.#rooms.get(room);
+    if (entry === undefined) {
+      entry = {
+        count: 0,
+        subscription: this.#broker.subscribe(room, (published) => this.#onPublished(published)),
+      };
+      this.#rooms.set(room, entry);
+    }
+    entry.count++;
+    await entry.subscription;
+  }
+
+  /** Counts one member of this node fewer in a room, unsubscribing after the last. */
+  async #unsubscribe(room: string): Promise<void> {
+    const entry = this.#rooms.get(room);
+    if (entry === undefined || --entry.count > 0) return;
+    this.#rooms.delete(room);
+    await (await entry.subscription).unsubscribe();
+  }
+
+  #onPublished(published: Published): void {
+    const origin = published.origin;
+    const member = origin !== null && origin.node === this.#broker.node
+      ? this.#local.get(origin.id)?.member
+      : undefined;
+    this.#delivery.publish(published, member);
+  }
+
+  #onDirect(published: PublishedDirect): void {
+    const local = this.#local.get(published.to.id);
+    if (local !== undefined) this.#delivery.send(local.member, published.event);
+  }
+}
+
+function nameTaken(name: string): ProtocolError {
+  return new ProtocolError("name_taken", `The name "${name}" is taken: choose another`);
+}

@@ -1,0 +1,222 @@
+/**
+ * The connection: one socket's read loop and read buffers, its send queue, and its one close
+ * (drain, FIN, linger, release). It knows nothing of framing or chat: bytes read go to a
+ * handler, bytes to send come from the session.
+ *
+ * @module
+ */
+
+import { Outbox, type OutboxFailure } from "./outbox.ts";
+import { SlabPool } from "./slab_pool.ts";
+
+/** How long a connection that is being closed may take to receive its last frames. */
+export const CLOSE_FLUSH_MS = 2000;
+/** While closing, how long a peer may stay quiet before the socket is closed without its EOF. */
+const LINGER_QUIET_MS = 200;
+/** The read buffer an idle connection waits with (see {@linkcode nextReadBuffer}). */
+export const SMALL_READ_BYTES = 128;
+/** The read buffer after a small one filled up. */
+export const MEDIUM_READ_BYTES = 4 * 1024;
+/** The read buffer of a busy sender. */
+export const LARGE_READ_BYTES = 64 * 1024;
+/** Where small read buffers come from: slots of shared 128 KiB slabs (see `slab_pool.ts`). */
+const SMALL_READ_BUFFERS = new SlabPool(SMALL_READ_BYTES, 1024);
+
+/** The socket operations a connection uses; `Deno.Conn` has them all. */
+export interface ConnectionSocket {
+  read(buffer: Uint8Array): Promise<number | null>;
+  write(bytes: Uint8Array): Promise<number>;
+  close(): void;
+  /** Ends the sending side only (TCP FIN), so the last frames arrive before the close. */
+  closeWrite?(): Promise<void>;
+}
+
+/** What the owner of a connection hears from it. */
+export interface ConnectionHandler {
+  /** Bytes read, while the connection is not closing. The buffer is reused afterwards. */
+  onBytes(bytes: Uint8Array): void;
+  /** The peer closed its side (EOF) while the connection was open. */
+  onEnd(): void;
+  /** A read failed while the connection was open. */
+  onReadError(error: unknown): void;
+  /** The send queue overflowed or a write failed. */
+  onSendFailure(failure: OutboxFailure): void;
+}
+
+/**
+ * One socket: read loop, send queue, close.
+ */
+export class Connection {
+  readonly #socket: ConnectionSocket;
+  readonly #outbox: Outbox;
+  readonly #handler: ConnectionHandler;
+  #closing = false;
+  #heardAt: number;
+  /** Called when the read loop has ended (the peer closed, or the socket failed). */
+  #onInputEnded: (() => void) | null = null;
+  #inputDone = false;
+
+  /**
+   * @param socket the socket
+   * @param sendQueueBytes how many bytes may wait to be sent before the peer counts as slow
+   * @param now the current time in milliseconds
+   * @param handler where the bytes read, the end and send failures go
+   */
+  constructor(
+    socket: ConnectionSocket,
+    sendQueueBytes: number,
+    now: number,
+    handler: ConnectionHandler,
+  ) {
+    this.#socket = socket;
+    this.#handler = handler;
+    this.#heardAt = now;
+    this.#outbox = new Outbox(socket, {
+      maxQueuedBytes: sendQueueBytes,
+      onFailure: (failure) => this.#handler.onSendFailure(failure),
+    });
+  }
+
+  /** When bytes last arrived (in milliseconds), closing or not. */
+  get heardAt(): number {
+    return this.#heardAt;
+  }
+
+  /** True once {@linkcode Connection.close} has been called. */
+  get closing(): boolean {
+    return this.#closing;
+  }
+
+  /**
+   * How long the oldest pending write has made no progress.
+   *
+   * @param now the current time in milliseconds
+   */
+  stalledFor(now: number): number {
+    return this.#outbox.stalledFor(now);
+  }
+
+  /**
+   * Queues bytes to send.
+   *
+   * @param bytes the bytes; they must not change afterwards
+   */
+  send(bytes: Uint8Array): void {
+    this.#outbox.enqueue(bytes);
+  }
+
+  /** Reads until the connection ends; resolves when the read loop is done. Never rejects. */
+  async run(): Promise<void> {
+    const handler = this.#handler;
+    let buffer = SMALL_READ_BUFFERS.take();
+    try {
+      for (;;) {
+        const count = await this.#socket.read(buffer);
+        if (count === null) {
+          if (!this.#closing) handler.onEnd();
+          break;
+        }
+        this.#heardAt = Date.now();
+        // Once closing, input is read and dropped until the peer closes too (see close).
+        if (this.#closing) continue;
+        handler.onBytes(buffer.subarray(0, count));
+        buffer = nextReadBuffer(buffer, count, SMALL_READ_BUFFERS);
+      }
+    } catch (error) {
+      if (!this.#closing) handler.onReadError(error);
+    } finally {
+      SMALL_READ_BUFFERS.give(buffer);
+      this.#inputDone = true;
+      this.#onInputEnded?.();
+    }
+  }
+
+  /**
+   * Closes once: lets the send queue drain for up to {@linkcode CLOSE_FLUSH_MS}, sends FIN,
+   * drops input until the peer closes too or goes quiet, and releases the socket. Closing a
+   * socket with unread input resets the connection, which would destroy the frames still on
+   * their way (a `shutdown` to a client that is still sending).
+   *
+   * @returns resolves when the socket is released; a second call resolves at once
+   */
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    const deadline = Date.now() + CLOSE_FLUSH_MS;
+    if (this.#outbox.busy) await until(this.#outbox.drained(), CLOSE_FLUSH_MS);
+    const drained = !this.#outbox.busy;
+    this.#outbox.close();
+    if (drained && !this.#inputDone && this.#socket.closeWrite !== undefined) {
+      try {
+        await this.#socket.closeWrite();
+        this.#heardAt = Date.now();
+        const inputEnded = this.#inputEnded();
+        while (!this.#inputDone) {
+          const now = Date.now();
+          const wait = Math.min(deadline - now, this.#heardAt + LINGER_QUIET_MS - now);
+          if (wait <= 0) break;
+          await until(inputEnded, wait);
+        }
+      } catch {
+        // The peer is gone already.
+      }
+    }
+    try {
+      this.#socket.close();
+    } catch {
+      // Already closed by the peer or by an error.
+    }
+  }
+
+  /** Resolves when the read loop has ended (made only when closing: idle ones need none). */
+  #inputEnded(): Promise<void> {
+    if (this.#inputDone) return Promise.resolve();
+    return new Promise((resolve) => this.#onInputEnded = resolve);
+  }
+}
+
+/** Waits for a promise, or at most `ms` milliseconds. */
+async function until(promise: Promise<void>, ms: number): Promise<void> {
+  if (ms <= 0) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([promise, new Promise<void>((resolve) => timer = setTimeout(resolve, ms))]);
+  clearTimeout(timer);
+}
+
+/**
+ * The buffer for a connection's next read. Every connection waits in a read holding its buffer,
+ * so an idle one waits with a small one (a hello or a pong fits in it). A read that fills its
+ * buffer moves up one size, so a busy sender soon reads 64 KiB at a time; a read that would have
+ * fitted in the small one moves straight back down, so a connection that goes quiet after a burst
+ * does not wait with a large buffer.
+ *
+ * @param buffer the buffer of the last read; a small one goes back to `small` when replaced
+ * @param count how many bytes that read returned
+ * @param small where small buffers come from
+ * @returns `buffer` itself, or a buffer of another size
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { LARGE_READ_BYTES, nextReadBuffer, SMALL_READ_BYTES } from "./connection.ts";
+ * import { SlabPool } from "./slab_pool.ts";
+ * const pool = new SlabPool(SMALL_READ_BYTES, 4);
+ * const small = pool.take();
+ * assert.ok(nextReadBuffer(small, 40, pool) === small);
+ * assert.ok(nextReadBuffer(new Uint8Array(LARGE_READ_BYTES), 40, pool).length === SMALL_READ_BYTES);
+ * ```
+ */
+export function nextReadBuffer(
+  buffer: Uint8Array<ArrayBuffer>,
+  count: number,
+  small: SlabPool,
+): Uint8Array<ArrayBuffer> {
+  if (count === buffer.length && buffer.length < LARGE_READ_BYTES) {
+    if (buffer.length === SMALL_READ_BYTES) {
+      small.give(buffer);
+      return new Uint8Array(MEDIUM_READ_BYTES);
+    }
+    return new Uint8Array(LARGE_READ_BYTES);
+  }
+  if (count <= SMALL_READ_BYTES && buffer.length > SMALL_READ_BYTES) return small.take();
+  return buffer;
+}

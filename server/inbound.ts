@@ -1,0 +1,237 @@
+/**
+ * The inbound side of a connection: it detects the framing from the first bytes, runs the
+ * frame64 or line parser, tells JSON from plain bodies, and turns whatever arrives (a JSON event
+ * or a line typed by a person) into one {@linkcode Inbound} value for the session. It knows
+ * nothing of sockets or of the chat.
+ *
+ * @module
+ */
+
+import { commandOfEvent, type ParsedCommand, parseTextInput } from "../core/commands.ts";
+import { detectFraming, type Framing } from "../protocol/detect.ts";
+import { ProtocolError } from "../protocol/errors.ts";
+import { parseClientEvent } from "../protocol/event_parser.ts";
+import { Frame64Parser } from "../protocol/frame64_parser.ts";
+import { LineParser } from "../protocol/line_parser.ts";
+import { decodeUtf8 } from "../protocol/utf8.ts";
+import type { ClientStyle } from "./outgoing.ts";
+
+/** The largest frame or line accepted before a client has joined. */
+export const PRE_JOIN_MAX_BYTES = 1024;
+
+/** What the session is handed, whatever the framing and style it came in. */
+export type Inbound =
+  /** A name to join with: a JSON `hello`, or the first line of a text client. */
+  | { readonly kind: "hello"; readonly name: string }
+  /** A command (a JSON event or a typed line), after the client has joined. */
+  | { readonly kind: "command"; readonly command: ParsedCommand }
+  /** A keepalive probe, to be answered with `pong`. */
+  | { readonly kind: "ping"; readonly id?: string | number }
+  /** Any frame counts as a sign of life; `pong` needs nothing more. */
+  | { readonly kind: "pong" }
+  /** Something that cannot be carried out; `name` when it was a name refused at the handshake. */
+  | { readonly kind: "refused"; readonly error: ProtocolError; readonly name: boolean };
+
+/** What an {@linkcode InboundParser} reports. */
+export interface InboundHandler {
+  /** The framing became known (and the style, for line clients). */
+  onFraming(framing: Framing): void;
+  /** One item arrived. */
+  onInbound(item: Inbound): void;
+}
+
+/**
+ * Framing detection and parsing for one connection. `push` may throw a `FramingError`
+ * (`bad_frame`, `too_large`), after which the connection must be closed.
+ */
+export class InboundParser {
+  readonly #handler: InboundHandler;
+  readonly #maxMessageBytes: number;
+  #framing: Framing | undefined;
+  #style: ClientStyle | undefined;
+  #prefix: Uint8Array | null = null;
+  #frameParser: Frame64Parser | null = null;
+  #lineParser: LineParser | null = null;
+  #joined = false;
+  /** When the frame (or line, or undecided prefix) under way began, or 0. */
+  #frameStartedAt = 0;
+
+  /**
+   * @param handler where the framing and the items go
+   * @param maxMessageBytes the largest body or line once joined
+   */
+  constructor(handler: InboundHandler, maxMessageBytes: number) {
+    this.#handler = handler;
+    this.#maxMessageBytes = maxMessageBytes;
+  }
+
+  /** The framing, once known. */
+  get framing(): Framing | undefined {
+    return this.#framing;
+  }
+
+  /** The client style, once known (line clients at once, frame64 clients at their first body). */
+  get style(): ClientStyle | undefined {
+    return this.#style;
+  }
+
+  /** When the unfinished frame or line began, in milliseconds, or 0 when none is under way. */
+  get frameStartedAt(): number {
+    return this.#frameStartedAt;
+  }
+
+  /**
+   * Marks the client as joined, or as no longer joined (its name was refused). While joined,
+   * lines are commands and the size limit is the server's message limit rather than the small
+   * pre-join one. The session marks a client joined as soon as its join starts: what arrives
+   * while the broker answers is meant as commands.
+   *
+   * @param joined whether the client has joined
+   */
+  setJoined(joined: boolean): void {
+    this.#joined = joined;
+    const max = joined ? this.#maxMessageBytes : PRE_JOIN_MAX_BYTES;
+    if (this.#frameParser !== null) this.#frameParser.maxBodyBytes = max;
+    if (this.#lineParser !== null) this.#lineParser.maxLineBytes = max;
+  }
+
+  /** Forgets an unfinished frame (the connection is closing). */
+  stopTiming(): void {
+    this.#frameStartedAt = 0;
+  }
+
+  /**
+   * Takes bytes read from the connection.
+   *
+   * @param bytes the bytes (not kept)
+   * @throws {FramingError} on a bad header or an over-long frame or line
+   */
+  push(bytes: Uint8Array): void {
+    if (this.#framing === undefined) {
+      bytes = this.#detect(bytes);
+      if (this.#framing === undefined) return;
+    }
+    if (this.#frameParser !== null) {
+      this.#frameParser.push(bytes);
+      this.#trackFrame(this.#frameParser.inFrame);
+    } else {
+      this.#lineParser!.push(bytes);
+      this.#trackFrame(this.#lineParser!.bufferedBytes > 0);
+    }
+  }
+
+  /** The input ended: a last line without its LF still counts. */
+  end(): void {
+    try {
+      this.#lineParser?.flush();
+    } catch {
+      // An unfinished over-long line at the end is dropped with the connection.
+    }
+  }
+
+  #trackFrame(inFrame: boolean): void {
+    if (!inFrame) {
+      this.#frameStartedAt = 0;
+    } else if (this.#frameStartedAt === 0) {
+      this.#frameStartedAt = Date.now();
+    }
+  }
+
+  /** Gathers the first bytes until the framing is known; returns the bytes to parse. */
+  #detect(bytes: Uint8Array): Uint8Array {
+    let prefix = bytes;
+    if (this.#prefix !== null) {
+      prefix = new Uint8Array(this.#prefix.length + bytes.length);
+      prefix.set(this.#prefix);
+      prefix.set(bytes, this.#prefix.length);
+    }
+    const framing = detectFraming(prefix);
+    if (framing === undefined) {
+      this.#prefix = prefix.slice();
+      this.#trackFrame(true);
+      return new Uint8Array(0);
+    }
+    this.#prefix = null;
+    this.#framing = framing;
+    if (framing === "line") {
+      this.#style = "line";
+      this.#lineParser = new LineParser((line) => this.#onText(line), {
+        maxLineBytes: PRE_JOIN_MAX_BYTES,
+      });
+    } else {
+      this.#frameParser = new Frame64Parser((body) => this.#onBody(body), {
+        maxBodyBytes: PRE_JOIN_MAX_BYTES,
+      });
+    }
+    this.#handler.onFraming(framing);
+    return prefix;
+  }
+
+  #onBody(body: Uint8Array): void {
+    if (this.#style === undefined) {
+      this.#style = body[firstNonSpace(body)] === 0x7b ? "json" : "plain";
+    }
+    if (this.#style !== "json") return this.#onText(body);
+    const result = parseClientEvent(body, { maxTextBytes: this.#maxMessageBytes });
+    if (!result.ok) {
+      // A name too long to parse is a name refusal like any other: it does not spend the budget.
+      const name = !this.#joined && result.type === "hello" && result.error.code === "bad_name";
+      return this.#emit({ kind: "refused", error: result.error, name });
+    }
+    const event = result.event;
+    switch (event.type) {
+      case "ping":
+        return this.#emit(
+          event.id === undefined ? { kind: "ping" } : { kind: "ping", id: event.id },
+        );
+      case "pong":
+        return this.#emit({ kind: "pong" });
+      case "hello":
+        return this.#emit({ kind: "hello", name: event.name });
+    }
+    if (!this.#joined) {
+      return this.#refuse(
+        new ProtocolError("not_joined", `Send "hello" with your name before "${event.type}"`),
+      );
+    }
+    this.#emit({ kind: "command", command: commandOfEvent(event)! });
+  }
+
+  #onText(bytes: Uint8Array): void {
+    let text: string;
+    try {
+      text = decodeUtf8(bytes);
+    } catch (error) {
+      if (error instanceof ProtocolError) return this.#refuse(error);
+      throw error;
+    }
+    if (this.#joined) {
+      const command = parseTextInput(text);
+      if (command.kind === "invalid") return this.#refuse(command.error);
+      return this.#emit({ kind: "command", command });
+    }
+    // The handshake of a text client: its first line is its name, or a goodbye.
+    const candidate = text.trim();
+    if (parseTextInput(candidate).kind === "quit") {
+      return this.#emit({ kind: "command", command: { kind: "quit" } });
+    }
+    if (candidate !== "") this.#emit({ kind: "hello", name: candidate });
+  }
+
+  #refuse(error: ProtocolError): void {
+    this.#emit({ kind: "refused", error, name: false });
+  }
+
+  #emit(item: Inbound): void {
+    this.#handler.onInbound(item);
+  }
+}
+
+function firstNonSpace(body: Uint8Array): number {
+  let i = 0;
+  while (
+    i < body.length &&
+    (body[i] === 0x20 || body[i] === 0x0a || body[i] === 0x0d || body[i] === 0x09)
+  ) i++;
+  return i;
+}
