@@ -26,6 +26,8 @@ export interface CliOutput {
 export interface CliEnv {
   /** A non-empty value turns colours off in `chat join`. */
   readonly NO_COLOR?: string | undefined;
+  /** The Redis of `chat serve` when `--redis` is not given. */
+  readonly CHAT_REDIS_URL?: string | undefined;
 }
 
 /** The usage line of `chat` itself. */
@@ -132,7 +134,7 @@ async function _run(
   let run: () => Promise<number>;
   try {
     if (command === "serve") {
-      const config = parseServeArgs(args);
+      const config = parseServeArgs(args, env);
       run = async () => (await import("./server/serve.ts")).runServe(config);
     } else {
       const config = parseJoinArgs(args, env);
@@ -198,7 +200,7 @@ function _usageFailure(output: CliOutput, error: unknown, command: string | unde
 /** Reads `NO_COLOR`, treating a missing permission as unset. */
 function _readEnv(): CliEnv {
   try {
-    return { NO_COLOR: Deno.env.get("NO_COLOR") };
+    return { NO_COLOR: Deno.env.get("NO_COLOR"), CHAT_REDIS_URL: Deno.env.get("CHAT_REDIS_URL") };
   } catch {
     return {};
   }

@@ -10,6 +10,7 @@ import pc from "picocolors";
 import type { LeaveReason, ServerEvent } from "../protocol/events.ts";
 import { nameKey } from "../protocol/names.ts";
 import { sanitizeLine, sanitizeText } from "../protocol/sanitize.ts";
+import { gapText } from "../protocol/text_render.ts";
 import { visibleWidth } from "./width.ts";
 
 /** A set of colour functions, as made by `picocolors`' `createColors`. */
@@ -80,6 +81,7 @@ const _LEAVE_WORDS: Readonly<Record<LeaveReason, string>> = {
   shutdown: "left (server shutting down)",
   kicked: "was kicked",
   moved: "went to another room",
+  node_lost: "left (their server was lost)",
 };
 
 /**
@@ -277,6 +279,10 @@ export class Renderer {
         return this.error(event.message);
       case "shutdown":
         return this.error(`The server is shutting down: ${sanitizeLine(event.message)}`);
+      case "gap":
+        return this.#notice(gapText(event));
+      case "notice":
+        return this.#notice(sanitizeText(event.text));
       case "ping":
       case "pong":
         return { lines: [], bell: false };

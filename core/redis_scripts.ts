@@ -162,9 +162,13 @@ return { redis.call('ZCARD', P .. 'nodes'), reaped }
     `
 local me = ARGV[2]
 if redis.call('ZSCORE', P .. 'nodes', me) == false then return { -1, 0 } end
+-- A node whose own key expired was away too (Redis was unreachable, or restarted): it judges
+-- nobody this time, so the nodes coming back after an outage do not reap one another.
+local was_alive = redis.call('EXISTS', P .. 'node:' .. me) == 1
 redis.call('SET', P .. 'node:' .. me, '1', 'PX', tonumber(ARGV[3]))
 redis.call('ZADD', P .. 'nodes', now_ms(), me)
-local reaped = reap_dead(me)
+local reaped = 0
+if was_alive then reaped = reap_dead(me) end
 return { redis.call('ZCARD', P .. 'nodes'), reaped }
 `,
   ),

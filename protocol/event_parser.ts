@@ -6,7 +6,7 @@
  */
 
 import { ProtocolError } from "./errors.ts";
-import type { ClientEvent, ServerEvent } from "./events.ts";
+import type { ClientEvent, ResumePoint, ServerEvent } from "./events.ts";
 import { PROTOCOL_VERSION } from "./events.ts";
 import { MAX_NAME_CHARS } from "./names.ts";
 import { quote } from "./sanitize.ts";
@@ -137,8 +137,10 @@ function _hello(object: Record<string, unknown>): ClientEvent {
       `Unsupported protocol version ${quote(String(protocol))}: ${speaks}`,
     );
   }
+  const resume = _resume(_own(object, "resume"));
+  const more = resume === undefined ? {} : { resume };
   const client = _own(object, "client");
-  if (client === undefined || client === null) return { type: "hello", name, protocol };
+  if (client === undefined || client === null) return { type: "hello", name, protocol, ...more };
   if (typeof client !== "string") {
     throw new _FieldError("bad_event", `Field "client" must be a string`);
   }
@@ -149,7 +151,25 @@ function _hello(object: Record<string, unknown>): ClientEvent {
       `Field "client" is too long: ${count} characters, the limit is ${MAX_ID_CHARS}`,
     );
   }
-  return { type: "hello", name, protocol, client };
+  return { type: "hello", name, protocol, client, ...more };
+}
+
+/** Reads `hello.resume` {room, after, epoch}; absent or null is no resume. */
+function _resume(value: unknown): ResumePoint | undefined {
+  if (value === undefined || value === null) return undefined;
+  const shape = `Field "resume" must be {"room": "#name", "after": id, "epoch": "..."}`;
+  if (typeof value !== "object" || Array.isArray(value)) throw new _FieldError("bad_event", shape);
+  const resume = value as Record<string, unknown>;
+  const room = _own(resume, "room");
+  const after = _own(resume, "after");
+  const epoch = _own(resume, "epoch");
+  if (
+    typeof room !== "string" || room.length > 64 || typeof epoch !== "string" ||
+    epoch.length > 64 || typeof after !== "number" || !Number.isSafeInteger(after) || after < 0
+  ) {
+    throw new _FieldError("bad_event", shape);
+  }
+  return { room, after, epoch };
 }
 
 function _event(type: string, object: Record<string, unknown>, limits: ParseLimits): ClientEvent {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ServerEvent } from "./events.ts";
+import type { GapEvent, ServerEvent } from "./events.ts";
 import { sanitizeLine, sanitizeText } from "./sanitize.ts";
 
 /** How many names the welcome line lists before it says how many more there are. */
@@ -119,8 +119,31 @@ export function renderTextLines(event: ServerEvent, viewerName?: string): string
         message.trim() === "" ? "* server shutting down" : `* server shutting down: ${message}`,
       ];
     }
+    case "gap":
+      return [`* ${gapText(event)}`];
+    case "notice":
+      return _prefixed("* ", event.text);
     case "ping":
     case "pong":
       return [];
+  }
+}
+
+/**
+ * What a person is told of a `gap`: that the history replayed is not all they missed.
+ *
+ * @param event the gap
+ * @returns one sentence
+ */
+export function gapText(event: GapEvent): string {
+  const room = sanitizeLine(event.room);
+  const skipped = event.skipped === undefined ? "" : ` (${event.skipped} skipped)`;
+  switch (event.reason) {
+    case "epoch":
+      return `the history of ${room} was reset while you were away: older messages are gone`;
+    case "trimmed":
+      return `some messages of ${room} from while you were away are no longer kept${skipped}`;
+    case "too_many":
+      return `too much was said in ${room} while you were away: only the latest follows${skipped}`;
   }
 }

@@ -6,7 +6,7 @@
  */
 
 import { ProtocolError } from "../protocol/errors.ts";
-import type { ServerLimits } from "../protocol/events.ts";
+import type { ClusterStatus, ServerEvent, ServerLimits } from "../protocol/events.ts";
 import type { ServeConfig } from "./config.ts";
 import { type Logger, SILENT_LOGGER } from "./log.ts";
 import { IDLE_GC_CHECK_MS, IdleGc, memoryReducingGc } from "./idle_gc.ts";
@@ -33,6 +33,8 @@ export interface StartOptions {
   readonly idleGc?: boolean;
   /** Where the chat's shared state lives; an in-process broker by default. */
   readonly broker?: Broker;
+  /** For a node of a cluster: what `welcome.cluster` says now. */
+  readonly cluster?: () => ClusterStatus;
 }
 
 /**
@@ -96,6 +98,7 @@ export class ChatServer implements SessionHost {
     log: Logger,
     idleGc = false,
     broker: Broker = InProcessBroker.create({ keepMessages: config.history }),
+    cluster?: () => ClusterStatus,
   ) {
     this.#config = config;
     this.#listener = listener;
@@ -126,6 +129,7 @@ export class ChatServer implements SessionHost {
       serverName: config.serverName,
       limits,
       motd: config.motd,
+      cluster,
     }, this.delivery);
     const shortest = Math.min(
       this.limits.handshakeTimeoutMs,
@@ -209,6 +213,19 @@ export class ChatServer implements SessionHost {
     await this.#acceptLoop;
     await this.chat.close();
     this.log.info("stopped", { connections: this.#sessions.size });
+  }
+
+  /**
+   * Lets every member go without telling the rooms, because the cluster has already told them
+   * (this node was taken for lost): each is sent `notice` and the connection is closed, so a
+   * client reconnects and resumes.
+   *
+   * @param notice what the members are told
+   */
+  dropMembers(notice: ServerEvent): void {
+    for (const session of this.chat.forgetAll()) {
+      session.close("shutdown", { notice, announce: false });
+    }
   }
 
   /** Called by a session once its socket is released. */
@@ -328,6 +345,7 @@ export async function startServer(
     options.log ?? SILENT_LOGGER,
     options.idleGc ?? false,
     options.broker,
+    options.cluster,
   );
   await server.chat.start();
   return server;

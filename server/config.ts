@@ -52,6 +52,12 @@ export interface ServeConfig {
   readonly sendQueueBytes: number;
   /** Seconds a write to a client may stay blocked before it is closed as `slow`. */
   readonly writeTimeout: number;
+  /** `redis://HOST:PORT[/DB]` to be a node of a cluster; absent for a server on its own. */
+  readonly redis?: string;
+  /** The cluster's name (the prefix of its Redis keys). */
+  readonly cluster: string;
+  /** Seconds of silence after which a node counts as lost and its members leave. */
+  readonly nodeTimeout: number;
 }
 
 /**
@@ -86,6 +92,8 @@ export const DEFAULT_SERVE_CONFIG: ServeConfig = Object.freeze({
   ratePerSecond: 5,
   sendQueueBytes: 1048576,
   writeTimeout: 10,
+  cluster: "chat",
+  nodeTimeout: 10,
 });
 
 /** The longest duration a flag accepts, in seconds: timers cannot wait much beyond 24 days. */
@@ -122,6 +130,7 @@ const _NUMBER_FLAGS: Readonly<Record<string, readonly [_NumberField, NumberRule]
   ],
   "send-queue-bytes": ["sendQueueBytes", { integer: true, min: 1024 }],
   "write-timeout": ["writeTimeout", _SECONDS],
+  "node-timeout": ["nodeTimeout", { ..._SECONDS, min: 0.5, aboveMin: false }],
 };
 
 const _FLAGS = {
@@ -145,6 +154,9 @@ const _FLAGS = {
   "rate-per-second": { type: "string" },
   "send-queue-bytes": { type: "string" },
   "write-timeout": { type: "string" },
+  "redis": { type: "string" },
+  "cluster": { type: "string" },
+  "node-timeout": { type: "string" },
 } as const satisfies FlagSpecs;
 
 /**
@@ -195,7 +207,10 @@ export function defaultServerName(): string {
  * assert.ok(config.port === 0 && config.history === 5 && config.idleTimeout === 75);
  * ```
  */
-export function parseServeArgs(args: readonly string[]): ServeConfig {
+export function parseServeArgs(
+  args: readonly string[],
+  env: { readonly CHAT_REDIS_URL?: string | undefined } = {},
+): ServeConfig {
   const { values } = parseFlags(args, _FLAGS, 0);
   const numbers: Partial<Record<_NumberField, number>> = {};
   for (const [flag, [field, rule]] of Object.entries(_NUMBER_FLAGS)) {
@@ -215,6 +230,10 @@ export function parseServeArgs(args: readonly string[]): ServeConfig {
     quiet: values.quiet ?? DEFAULT_SERVE_CONFIG.quiet,
     logMessages: values["log-messages"] ?? DEFAULT_SERVE_CONFIG.logMessages,
     ...(values.motd === undefined || values.motd.trim() === "" ? {} : { motd: values.motd }),
+    ..._redis(values.redis, env.CHAT_REDIS_URL),
+    cluster: values.cluster === undefined
+      ? DEFAULT_SERVE_CONFIG.cluster
+      : _parseCluster(values.cluster),
   };
   if (config.idleTimeout <= config.pingInterval) {
     throw new UsageError(
@@ -235,6 +254,42 @@ function _parseListenHost(text: string): string {
     );
   }
   return host;
+}
+
+/** Reads `--redis` (or `CHAT_REDIS_URL` when the flag is absent; empty means none). */
+function _redis(flag: string | undefined, env: string | undefined): { redis?: string } {
+  const text = flag ?? (env === undefined || env.trim() === "" ? undefined : env.trim());
+  if (text === undefined) return {};
+  const from = flag === undefined ? "CHAT_REDIS_URL" : "--redis";
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  const db = url?.pathname.replace(/^\//, "") ?? "";
+  if (
+    url === undefined || url.protocol !== "redis:" || url.hostname === "" || !/^\d{0,2}$/.test(db)
+  ) {
+    throw new UsageError(
+      `The ${from} value must look like redis://HOST:PORT or redis://HOST:PORT/DB: ${
+        JSON.stringify(text)
+      }`,
+    );
+  }
+  return { redis: text };
+}
+
+/** Reads `--cluster`: letters, digits, `_`, `-` and `.`, as it prefixes Redis keys. */
+function _parseCluster(text: string): string {
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(text)) {
+    throw new UsageError(
+      `The --cluster value must be 1 to 64 letters, digits, "_", "-" or ".": ${
+        JSON.stringify(text)
+      }`,
+    );
+  }
+  return text;
 }
 
 /** Reads `--server-name`: anything but blank. */
@@ -277,6 +332,14 @@ Rooms:
                             0 for none (default: ${_D.history})
   --max-rooms N             Most rooms at once, #main included; members make a room with
                             /join #name (default: ${_D.maxRooms})
+
+Cluster (several servers, one chat):
+  --redis URL               Share rooms, names and history with every server on this Redis,
+                            redis://HOST:PORT[/DB] (default: $CHAT_REDIS_URL, else none)
+  --cluster NAME            Name of the chat on that Redis; servers with another name are
+                            another chat (default: ${_D.cluster})
+  --node-timeout S          Silence after which a server counts as lost and its members leave
+                            (reason node_lost), in seconds (default: ${_D.nodeTimeout})
 
 Log:
   --log FORMAT              Log format: text or json (default: ${_D.log})

@@ -11,6 +11,7 @@ import { commandOfEvent, type ParsedCommand, parseTextInput } from "../core/comm
 import { detectFraming, type Framing } from "../protocol/detect.ts";
 import { ProtocolError } from "../protocol/errors.ts";
 import { parseClientEvent } from "../protocol/event_parser.ts";
+import type { ResumePoint } from "../protocol/events.ts";
 import { Frame64Parser } from "../protocol/frame64_parser.ts";
 import { LineParser } from "../protocol/line_parser.ts";
 import { decodeUtf8 } from "../protocol/utf8.ts";
@@ -22,7 +23,7 @@ export const PRE_JOIN_MAX_BYTES = 1024;
 /** What the session is handed, whatever the framing and style it came in. */
 export type Inbound =
   /** A name to join with: a JSON `hello`, or the first line of a text client. */
-  | { readonly kind: "hello"; readonly name: string }
+  | { readonly kind: "hello"; readonly name: string; readonly resume?: ResumePoint }
   /** A command (a JSON event or a typed line), after the client has joined. */
   | { readonly kind: "command"; readonly command: ParsedCommand }
   /** A keepalive probe, to be answered with `pong`. */
@@ -187,7 +188,11 @@ export class InboundParser {
       case "pong":
         return this.#emit({ kind: "pong" });
       case "hello":
-        return this.#emit({ kind: "hello", name: event.name });
+        return this.#emit(
+          event.resume === undefined
+            ? { kind: "hello", name: event.name }
+            : { kind: "hello", name: event.name, resume: event.resume },
+        );
     }
     if (!this.#joined) {
       return this.#refuse(

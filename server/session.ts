@@ -12,7 +12,7 @@ import type { Chat } from "../core/chat.ts";
 import type { MemberRef } from "../core/broker.ts";
 import type { Framing } from "../protocol/detect.ts";
 import { FramingError, ProtocolError } from "../protocol/errors.ts";
-import type { LeaveReason, ServerEvent } from "../protocol/events.ts";
+import type { LeaveReason, ResumePoint, ServerEvent } from "../protocol/events.ts";
 import { validateName } from "../protocol/names.ts";
 import { isBlank, sanitizeText } from "../protocol/sanitize.ts";
 import { Connection, type ConnectionSocket } from "./connection.ts";
@@ -324,7 +324,7 @@ export class Session implements DeliveryMember, CommandContext {
         }
         const result = validateName(item.name);
         if (!result.ok) return this.#refuseName(result.error);
-        return this.#join(result.name);
+        return this.#join(result.name, item.resume);
       }
       case "command":
         // A command pipelined behind a hello whose name was then refused.
@@ -370,11 +370,11 @@ export class Session implements DeliveryMember, CommandContext {
     }
   }
 
-  async #join(name: string): Promise<void> {
+  async #join(name: string, resume?: ResumePoint): Promise<void> {
     this.#joining = true;
     this.#inbound.setJoined(true);
     const chat = this.#host.chat;
-    const refused = await chat.join(this, name);
+    const refused = await chat.join(this, name, resume);
     this.#joining = false;
     if (refused !== undefined || this.#closed || chat.nameOf(this) === undefined) {
       this.#inbound.setJoined(false);

@@ -114,20 +114,22 @@ export function encodeJsonWelcome(
 
 /**
  * The bytes after the users list of a `welcome` frame: they depend only on the server's limits
- * and message of the day (and the room and features, when given), so they are made once per
+ * and message of the day (and the room, features, epoch and cluster status, when given), so they are made once per
  * room.
  *
- * @param welcome the event (its `limits`, `motd`, `room` and `features` are used)
+ * @param welcome the event (its `limits`, `motd`, `room`, `features`, `epoch` and `cluster` are used)
  * @returns the bytes
  */
 export function welcomeTail(
-  welcome: Pick<WelcomeEvent, "limits" | "motd" | "room" | "features">,
+  welcome: Pick<WelcomeEvent, "limits" | "motd" | "room" | "features" | "epoch" | "cluster">,
 ): Uint8Array {
   const rest = JSON.stringify({
     limits: welcome.limits,
     ...(welcome.motd === undefined ? {} : { motd: welcome.motd }),
     ...(welcome.room === undefined ? {} : { room: welcome.room }),
     ...(welcome.features === undefined ? {} : { features: welcome.features }),
+    ...(welcome.epoch === undefined ? {} : { epoch: welcome.epoch }),
+    ...(welcome.cluster === undefined ? {} : { cluster: welcome.cluster }),
   });
   return encodeUtf8("]," + rest.slice(1));
 }
