@@ -17,7 +17,13 @@ import { type EditorAction, LineEditor } from "./line_editor.ts";
 import { makeColors, type Rendered, Renderer } from "./render.ts";
 import { Roster } from "./roster.ts";
 import { Screen } from "./screen.ts";
-import { ChatSession, NameRefusedError, sessionOptionsOf, type SessionStatus } from "./session.ts";
+import {
+  ChatSession,
+  NameRefusedError,
+  type ServerAddress,
+  sessionOptionsOf,
+  type SessionStatus,
+} from "./session.ts";
 import type { Terminal } from "./terminal.ts";
 
 /** How long a lone ESC waits for the rest of a sequence before it counts as the Escape key. */
@@ -31,6 +37,8 @@ export interface InteractiveOptions {
   readonly host: string;
   /** The server's port. */
   readonly port: number;
+  /** Every server of a cluster, tried in turn (`chat join HOST1,HOST2`). */
+  readonly servers?: readonly ServerAddress[];
   /** The name to join with; without it the user is asked. */
   readonly name?: string;
   /** The name offered when asking (normally `$USER`). */

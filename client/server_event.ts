@@ -81,6 +81,13 @@ export function checkServerEvent(value: unknown): ServerEvent | null {
     case "shutdown":
       ok = _str(o, "message");
       break;
+    case "moved":
+      ok = _str(o, "room") && _names(o["users"]);
+      break;
+    case "rooms":
+      ok = Array.isArray(o["rooms"]) &&
+        o["rooms"].every((r) => _isObject(r) && _str(r, "name") && _num(r, "online"));
+      break;
     case "gap":
       ok = _str(o, "room") && _str(o, "reason") &&
         (o["skipped"] === undefined || _num(o, "skipped"));

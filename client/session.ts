@@ -8,7 +8,13 @@
  */
 
 import { VERSION } from "../flags/version.ts";
-import type { ClientEvent, ServerEvent, ServerLimits, WelcomeEvent } from "../protocol/events.ts";
+import type {
+  ClientEvent,
+  ResumePoint,
+  ServerEvent,
+  ServerLimits,
+  WelcomeEvent,
+} from "../protocol/events.ts";
 import { PROTOCOL_VERSION } from "../protocol/events.ts";
 import { nameKey } from "../protocol/names.ts";
 import { utf8Length } from "../protocol/utf8.ts";
@@ -65,6 +71,19 @@ export interface SessionOptions {
   readonly connectTimeoutMs?: number;
   /** The wait before reconnect attempt `n` (default {@linkcode backoffDelay}). */
   readonly backoff?: (attempt: number) => number;
+  /**
+   * Every server of a cluster to try, in order (`chat join HOST1,HOST2`); the first is `host`
+   * and `port`. A lost connection is taken up again on the next one that answers.
+   */
+  readonly servers?: readonly ServerAddress[];
+}
+
+/** One server of a cluster. */
+export interface ServerAddress {
+  /** Host name or IP address (IPv6 without brackets). */
+  readonly host: string;
+  /** TCP port. */
+  readonly port: number;
 }
 
 /**
@@ -74,12 +93,13 @@ export interface SessionOptions {
  * @returns the same settings as {@linkcode SessionOptions}, optional ones only when given
  */
 export function sessionOptionsOf(
-  options: Pick<SessionOptions, "host" | "port" | "reconnect" | "dial" | "backoff">,
+  options: Pick<SessionOptions, "host" | "port" | "reconnect" | "dial" | "backoff" | "servers">,
 ): SessionOptions {
   return {
     host: options.host,
     port: options.port,
     reconnect: options.reconnect,
+    ...(options.servers === undefined ? {} : { servers: options.servers }),
     ...(options.dial === undefined ? {} : { dial: options.dial }),
     ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
   };
@@ -183,6 +203,12 @@ export class ChatSession {
   #pingCount = 0;
   #sleep: { timer: ReturnType<typeof setTimeout>; resolve(): void } | null = null;
   #joinWaiters: ((joined: boolean) => void)[] = [];
+  /** Which of the servers answered last: reconnecting starts there. */
+  #server = 0;
+  /** Where this member is, to resume there after a reconnection without a hole. */
+  #position: { room: string; epoch: string; after: number } | null = null;
+  /** Whether the server resumes (`welcome.features` has `resume`). */
+  #resumes = false;
   #ended = false;
   #resolveEnded!: (end: SessionEnd) => void;
   /** Resolves when the session is over: after a quit, or a loss without reconnecting. */
@@ -223,12 +249,7 @@ export class ChatSession {
   async connect(): Promise<void> {
     this.#connection?.close();
     await this.#loop;
-    const connection = await openConnection(this.#options.host, this.#options.port, {
-      ...(this.#options.dial === undefined ? {} : { dial: this.#options.dial }),
-      ...(this.#options.connectTimeoutMs === undefined
-        ? {}
-        : { timeoutMs: this.#options.connectTimeoutMs }),
-    });
+    const connection = await this.#open();
     if (this.#quitting) {
       connection.close();
       return;
@@ -337,6 +358,39 @@ export class ChatSession {
     this.#resolveEnded(end);
   }
 
+  /**
+   * Opens a connection to the first server that answers, starting with the one that answered
+   * last; a host name with several addresses is tried at each of them.
+   */
+  async #open(): Promise<ChatConnection> {
+    const servers = this.#options.servers ?? [this.#options];
+    const options = {
+      ...(this.#options.dial === undefined ? {} : { dial: this.#options.dial }),
+      ...(this.#options.connectTimeoutMs === undefined
+        ? {}
+        : { timeoutMs: this.#options.connectTimeoutMs }),
+    };
+    let failure: unknown;
+    for (let i = 0; i < servers.length; i++) {
+      const index = (this.#server + i) % servers.length;
+      const server = servers[index]!;
+      const addresses = servers.length > 1 || this.#options.servers !== undefined
+        ? await addressesOf(server.host)
+        : [server.host];
+      for (const address of addresses) {
+        try {
+          const connection = await openConnection(address, server.port, options);
+          this.#server = index;
+          return connection;
+        } catch (error) {
+          if (!(error instanceof ConnectError)) throw error;
+          failure = error;
+        }
+      }
+    }
+    throw failure;
+  }
+
   #hello(name: string): Promise<WelcomeEvent> {
     const connection = this.#connection!;
     return new Promise<WelcomeEvent>((resolve, reject) => {
@@ -354,11 +408,16 @@ export class ChatSession {
           reject(error);
         },
       };
+      const at = this.#position;
+      const resume: ResumePoint | undefined = this.#resumes && at !== null
+        ? { room: at.room, after: at.after, epoch: at.epoch }
+        : undefined;
       connection.send({
         type: "hello",
         name,
         protocol: PROTOCOL_VERSION,
         client: `chat-join/${VERSION}`,
+        ...(resume === undefined ? {} : { resume }),
       });
     });
   }
@@ -410,11 +469,31 @@ export class ChatSession {
     if (event.type === "nick" && nameKey(event.from) === nameKey(this.#name)) {
       this.#name = event.to;
     }
+    this.#track(event);
     shown.push(event);
+  }
+
+  /** Follows the room, its epoch and the last message id, for a resume. */
+  #track(event: ServerEvent): void {
+    if (event.type === "welcome" || event.type === "moved") {
+      const room = event.room;
+      this.#position = room === undefined || event.epoch === undefined ? null : {
+        room,
+        epoch: event.epoch,
+        after: this.#position?.room === room ? this.#position.after : 0,
+      };
+    } else if (
+      event.type === "message" && this.#position !== null && event.room === this.#position.room &&
+      event.id > this.#position.after
+    ) {
+      this.#position.after = event.id;
+    }
   }
 
   #welcomed(welcome: WelcomeEvent): void {
     this.#name = welcome.name;
+    this.#resumes = welcome.features?.includes("resume") ?? false;
+    this.#track(welcome);
     this.#limits = { ...DEFAULT_LIMITS, ..._numbers(welcome.limits) };
     this.#joined = true;
     this.#startPing();
@@ -504,4 +583,25 @@ function _numbers(limits: ServerLimits): Partial<ServerLimits> {
     if (typeof value === "number" && Number.isFinite(value) && value > 0) out[key] = value;
   }
   return out as Partial<ServerLimits>;
+}
+
+/**
+ * The addresses to try for a host: an IP address as it is, a name at each of its IPv4 and IPv6
+ * addresses (a DNS name with several addresses is a cluster), or as it is when it does not
+ * resolve here (the connection attempt then says why).
+ *
+ * @param host a host name or IP address
+ * @returns the addresses, IPv4 first
+ */
+export async function addressesOf(host: string): Promise<string[]> {
+  if (/^[\d.]+$/.test(host) || host.includes(":") || host === "localhost") return [host];
+  const found: string[] = [];
+  for (const type of ["A", "AAAA"] as const) {
+    try {
+      found.push(...await Deno.resolveDns(host, type, { signal: AbortSignal.timeout(3000) }));
+    } catch {
+      // No such record here (or no DNS at all): the other type, or the name itself, is tried.
+    }
+  }
+  return found.length > 0 ? [...new Set(found)] : [host];
 }

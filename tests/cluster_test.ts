@@ -6,7 +6,14 @@
  */
 
 import assert from "node:assert/strict";
-import { joinJson, runChat, ServeProcess, type WireClient, type WireEvent } from "./support/net.ts";
+import {
+  joinJson,
+  runChat,
+  ServeProcess,
+  waitUntil,
+  type WireClient,
+  type WireEvent,
+} from "./support/net.ts";
 import {
   freePort,
   REDIS_AVAILABLE,
@@ -335,4 +342,77 @@ Deno.test("cluster: chat serve without --redis does not load the Redis module", 
   assert.ok(intoRedis.every((e) => e.dynamic === true), JSON.stringify(intoRedis));
   const ioredis = edges.filter((e) => e.to === "ioredis");
   assert.ok(ioredis.every((e) => e.from.endsWith("core/redis_broker.ts")), JSON.stringify(ioredis));
+});
+
+test("chat join NODE1,NODE2 carries on at the other node, where it was, once each", async () => {
+  await using redis = await RedisServer.start();
+  // A history of 2 on join: only a resume brings back all three messages said while away.
+  await using one = await node(redis, "--history", "2");
+  await using two = await node(redis, "--history", "2");
+  const carol = await joinJson(two.port, "carol");
+  const home = await Deno.makeTempDir({ prefix: "chat-cluster-join-" });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "main.ts",
+      "join",
+      `127.0.0.1:${one.port},127.0.0.1:${two.port}`,
+      "--json",
+      "-n",
+      "alice",
+    ],
+    cwd: new URL("../", import.meta.url),
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1", XDG_CONFIG_HOME: home, XDG_DATA_HOME: home },
+    signal: AbortSignal.timeout(60_000),
+  }).spawn();
+  let stdout = "";
+  let stderr = "";
+  const reading = Promise.all([
+    child.stdout.pipeThrough(new TextDecoderStream()).pipeTo(
+      new WritableStream({ write: (text) => void (stdout += text) }),
+    ),
+    child.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
+      new WritableStream({ write: (text) => void (stderr += text) }),
+    ),
+  ]);
+  const events = () =>
+    stdout.split("\n").filter((line) => line.startsWith("{")).map((line) =>
+      JSON.parse(line) as WireEvent
+    );
+  const texts = () =>
+    events().flatMap((e) => e.type === "message" && e.from === "carol" ? [String(e.text)] : []);
+  const until = (ok: () => boolean, what: string) =>
+    waitUntil(ok, `${what} (stdout: ${stdout.slice(-600)}, stderr: ${stderr.slice(-600)})`, 20_000);
+  try {
+    await carol.client.waitForEvent((e) => e.type === "join" && e.name === "alice", 20_000);
+    for (let i = 1; i <= 3; i++) await carol.client.sendJson({ type: "say", text: `m${i}` });
+    await until(() => texts().includes("m3"), "alice hears m3 on node one");
+    await one.stop("SIGKILL");
+    for (let i = 4; i <= 6; i++) await carol.client.sendJson({ type: "say", text: `m${i}` });
+    // Alice comes back on node two once her old node is found lost and her name is free.
+    await carol.client.waitForEvent((e) => e.type === "join" && e.name === "alice", 20_000);
+    await carol.client.sendJson({ type: "say", text: "live" });
+    await until(() => texts().includes("live"), "alice hears the live message on node two");
+    assert.deepEqual(
+      texts(),
+      ["m1", "m2", "m3", "m4", "m5", "m6", "live"],
+      "no duplicate, no hole",
+    );
+    assert.ok(!events().some((e) => e.type === "gap"), "no gap");
+  } finally {
+    await child.stdin.close().catch(() => {});
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // Already gone.
+    }
+    await child.status;
+    await reading.catch(() => {});
+    await carol.client.close();
+    await Deno.remove(home, { recursive: true });
+  }
 });
