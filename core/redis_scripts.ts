@@ -2,7 +2,7 @@
  * The Lua scripts of the Redis broker. Each runs atomically in Redis, which is what makes a
  * name claim, a move between rooms, and "take the next id, keep the message, publish it" single
  * steps that every node sees in one order. The key layout they share is described in
- * ARCHITECTURE.md ("Redis: which structures hold what").
+ * PROTOCOL.md ("What Redis holds").
  *
  * Every script gets the cluster's key prefix as `ARGV[1]` (for example `chat:`) and computes
  * its keys from it, so they work on a single Redis server, not on Redis Cluster, which wants
