@@ -13,7 +13,7 @@ import { UsageError } from "../flags/usage_error.ts";
 import { VERSION } from "../flags/version.ts";
 import { canPin, effectiveNofile } from "./child.ts";
 import { clockTicksPerSecond } from "./proc.ts";
-import { renderTables, type RunRecord } from "./report.ts";
+import { clusterLines, renderTables, type RunRecord } from "./report.ts";
 import { type RunEnvironment, runScenario } from "./run.ts";
 import { BENCH_SERVER_FLAGS, benchServeArgs, SCENARIO_GROUPS, scenariosFor } from "./scenarios.ts";
 import { V8_FLAGS } from "../tools/runtime_flags.ts";
@@ -42,7 +42,8 @@ const _FLAGS = {
 } as const;
 
 /** The usage line of the benchmark. */
-export const BENCH_USAGE = "Usage: deno task bench [--quick] [--scenarios a,b,c] [--output FILE]";
+export const BENCH_USAGE =
+  "Usage: deno task bench [--quick] [--scenarios a,b,c,cluster] [--output FILE]";
 
 /** The help of `deno task bench`. */
 export const BENCH_HELP = `chat benchmark: fan-out throughput, latency and memory of 'chat serve'
@@ -54,10 +55,12 @@ load process (bench/load.ts) pinned to core 1 that connects JSON clients over 12
   a  100 clients, 10 senders, closed loop with 8 in flight each, 64-byte texts, 10 s (+2 s warm-up)
   b  1000 clients, 5 senders at 200 msg/s each (999k deliveries/s offered), 10 s (+2 s warm-up)
   c  5000 idle joined connections, then 10,000 (RSS per idle connection)
+  cluster  b's load on two 'serve --redis' nodes and a local redis-server (both nodes and
+     Redis on core 0), the clients split over them; compared with b (run too when not chosen)
 
 Options:
   --quick              3 s windows, and 500 then 1000 idle connections
-  --scenarios LIST     which scenarios to run, comma-separated (default: a,b,c)
+  --scenarios LIST     which scenarios to run, comma-separated (default: a,b,c,cluster)
   --output FILE        where to write the JSON summary (default: bench/results/latest.json)
   --no-pin             do not pin the processes to cores
   -h, --help           show this help
@@ -162,6 +165,8 @@ export async function runBench(args: BenchArgs, log: (text: string) => void): Pr
   }
 
   log(`\nSummary\n\n${renderTables(records)}`);
+  const cluster = clusterLines(records);
+  if (cluster.length > 0) log(`\n${cluster.join("\n")}`);
   const summary = {
     meta: {
       date: new Date().toISOString(),

@@ -41,10 +41,12 @@ function _sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Samples of both processes at one phase event. */
+/** Samples of both processes at one phase event (and of the second node and Redis). */
 interface _PhaseSample {
   readonly server: ProcSample | null;
   readonly load: ProcSample | null;
+  readonly second: ProcSample | null;
+  readonly redis: ProcSample | null;
 }
 
 /**
@@ -57,11 +59,12 @@ function _selfReported(event: Partial<LoadEvent>, ticks: number): ProcSample | n
 }
 
 /** The command-line arguments of `bench/load.ts` for a scenario. */
-function _loadArgs(scenario: Scenario, port: number): string[] {
+function _loadArgs(scenario: Scenario, port: number, port2: number): string[] {
   const l = scenario.load;
   return [
     "--port",
     String(port),
+    ...(port2 > 0 ? ["--port2", String(port2)] : []),
     "--clients",
     String(l.clients),
     "--senders",
@@ -166,13 +169,23 @@ export async function runScenario(scenario: Scenario, env: RunEnvironment): Prom
   }
 
   let error: string | null = null;
-  let resolveFirstLine: (line: string) => void = () => {};
-  const firstLine = new Promise<string>((resolve) => resolveFirstLine = resolve);
-  let sawFirstLine = false;
+  let redis: LocalRedis | null = null;
+  if (scenario.cluster === true) {
+    try {
+      redis = await LocalRedis.start(env.serverCpu);
+    } catch (caught) {
+      return skipped(`Skipped: ${caught instanceof Error ? caught.message : String(caught)}`);
+    }
+  }
+  const cluster = redis === null
+    ? []
+    : ["--redis", redis.url, "--cluster", `bench${Date.now().toString(36)}`];
   const spawnAt = performance.now();
-  let server: BenchProcess;
-  try {
-    server = BenchProcess.spawn({
+  const spawnServer = () => {
+    let resolveFirstLine: (line: string) => void = () => {};
+    const firstLine = new Promise<string>((resolve) => resolveFirstLine = resolve);
+    let sawFirstLine = false;
+    const process = BenchProcess.spawn({
       argv: [
         env.deno,
         "run",
@@ -180,6 +193,7 @@ export async function runScenario(scenario: Scenario, env: RunEnvironment): Prom
         "-A",
         `${env.root}main.ts`,
         ...benchServeArgs(),
+        ...cluster,
       ],
       cpu: env.serverCpu,
       nofile: env.nofileAsked,
@@ -191,7 +205,16 @@ export async function runScenario(scenario: Scenario, env: RunEnvironment): Prom
         }
       },
     });
+    return { process, firstLine };
+  };
+  let server: BenchProcess;
+  let firstLine: Promise<string>;
+  let second: { process: BenchProcess; firstLine: Promise<string> } | null = null;
+  try {
+    ({ process: server, firstLine } = spawnServer());
+    if (redis !== null) second = spawnServer();
   } catch (caught) {
+    await redis?.stop();
     return skipped(`Could not start the server: ${String(caught)}`);
   }
 
@@ -202,6 +225,7 @@ export async function runScenario(scenario: Scenario, env: RunEnvironment): Prom
   let slabBase: number | null = null;
   let slabJoined: number | null = null;
   const samples: ProcSample[] = [];
+  const secondSamples: ProcSample[] = [];
   const loadSamples: ProcSample[] = [];
   const phases = new Map<string, _PhaseSample>();
   let result: LoadResult | null = null;
@@ -216,6 +240,7 @@ export async function runScenario(scenario: Scenario, env: RunEnvironment): Prom
   };
   try {
     const port = await _portFrom(server, firstLine);
+    const port2 = second === null ? 0 : await _portFrom(second.process, second.firstLine);
     startMs = Math.round(performance.now() - spawnAt);
     await _sleep(_SETTLE_MS);
     base = keep(sampleProcess(server.pid), samples);
@@ -223,6 +248,7 @@ export async function runScenario(scenario: Scenario, env: RunEnvironment): Prom
     slabBase = readSlabKb();
     sampler = setInterval(() => {
       keep(sampleProcess(server.pid), samples);
+      if (second !== null) keep(sampleProcess(second.process.pid), secondSamples);
       if (load !== null && !load.exited) keep(sampleProcess(load.pid), loadSamples);
     }, _SAMPLE_MS);
 
@@ -241,6 +267,8 @@ export async function runScenario(scenario: Scenario, env: RunEnvironment): Prom
       phases.set(message.event, {
         server: keep(sampleProcess(server.pid), samples),
         load: _selfReported(message, env.clockTicks),
+        second: second === null ? null : keep(sampleProcess(second.process.pid), secondSamples),
+        redis: redis === null ? null : sampleProcess(redis.pid),
       });
       if (message.event === "hold_start") {
         joinedTimer = setTimeout(() => {
@@ -255,7 +283,7 @@ export async function runScenario(scenario: Scenario, env: RunEnvironment): Prom
         "run",
         "--allow-net=127.0.0.1",
         `${env.root}bench/load.ts`,
-        ..._loadArgs(scenario, port),
+        ..._loadArgs(scenario, port, port2),
       ],
       cpu: env.loadCpu,
       nofile: env.nofileAsked,
@@ -286,8 +314,13 @@ export async function runScenario(scenario: Scenario, env: RunEnvironment): Prom
       if (load !== null && !load.exited) await load.stop(1000);
       if (load !== null) await load.drained;
     } finally {
+      if (second !== null) {
+        await second.process.stop(_STOP_GRACE_MS);
+        await second.process.drained;
+      }
       stop = await server.stop(_STOP_GRACE_MS);
       await server.drained;
+      await redis?.stop();
     }
   }
   if (stop.killed) {
@@ -305,6 +338,21 @@ export async function runScenario(scenario: Scenario, env: RunEnvironment): Prom
     env.clockTicks,
   );
   const finalResult = result as LoadResult | null;
+  const nodes = second === null ? undefined : {
+    cpuSecondsWindow: [
+      window.seconds,
+      _cpu(
+        phases.get("measure_start")?.second,
+        phases.get("measure_end")?.second,
+        env.clockTicks,
+      ).seconds,
+    ],
+    redisCpuSecondsWindow: _cpu(
+      phases.get("measure_start")?.redis,
+      phases.get("measure_end")?.redis,
+      env.clockTicks,
+    ).seconds,
+  };
   const joined = finalResult?.joined ?? 0;
   const rssJoined = (joinedSample as ProcSample | null)?.rssKb ?? null;
   const serverStats: ServerStats = {
@@ -355,7 +403,87 @@ export async function runScenario(scenario: Scenario, env: RunEnvironment): Prom
     kernel,
     result: finalResult,
     error,
+    ...(nodes === undefined ? {} : { nodes }),
   };
+}
+
+/** A `redis-server` of the benchmark's own: a free port, a temporary directory, no saving. */
+class LocalRedis {
+  readonly url: string;
+  readonly #child: Deno.ChildProcess;
+  readonly #dir: string;
+
+  private constructor(child: Deno.ChildProcess, port: number, dir: string) {
+    this.#child = child;
+    this.url = `redis://127.0.0.1:${port}`;
+    this.#dir = dir;
+  }
+
+  get pid(): number {
+    return this.#child.pid;
+  }
+
+  /**
+   * Starts one, pinned with the servers (it is part of the server side), and waits for it.
+   *
+   * @throws {Error} when `redis-server` is missing or does not answer
+   */
+  static async start(cpu: number | null): Promise<LocalRedis> {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (listener.addr as Deno.NetAddr).port;
+    listener.close();
+    const dir = await Deno.makeTempDir({ prefix: "chat-bench-redis-" });
+    const argv = [
+      "redis-server",
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--dir",
+      dir,
+    ];
+    let child: Deno.ChildProcess;
+    try {
+      child = new Deno.Command(cpu === null ? argv[0]! : "taskset", {
+        args: cpu === null ? argv.slice(1) : ["-c", String(cpu), ...argv],
+        stdin: "null",
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+    } catch {
+      await Deno.remove(dir, { recursive: true });
+      throw new Error("redis-server is not installed (apt-get install redis-server)");
+    }
+    const redis = new LocalRedis(child, port, dir);
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      try {
+        const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+        conn.close();
+        return redis;
+      } catch {
+        if (Date.now() > deadline) {
+          await redis.stop();
+          throw new Error(`redis-server did not listen on port ${port} within 10 s`);
+        }
+        await _sleep(20);
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    try {
+      this.#child.kill("SIGTERM");
+    } catch {
+      // Already gone.
+    }
+    await this.#child.status;
+    await Deno.remove(this.#dir, { recursive: true }).catch(() => {});
+  }
 }
 
 function _emptyServerStats(): ServerStats {

@@ -103,7 +103,7 @@ Deno.test("benchServeArgs lifts exactly the documented limits on loopback", () =
 Deno.test("parseBenchArgs reads --quick, --scenarios, --output and --no-pin", () => {
   assert.deepEqual(parseBenchArgs([]), {
     quick: false,
-    groups: ["a", "b", "c"],
+    groups: ["a", "b", "c", "cluster"],
     output: null,
     pin: true,
   });

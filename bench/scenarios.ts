@@ -10,7 +10,7 @@ import { DEFAULT_SERVE_CONFIG } from "../server/config.ts";
 import { DEFAULT_LOAD_OPTIONS, type LoadOptions } from "./load.ts";
 
 /** The load options a scenario sets; the rest come from the load process's defaults. */
-export type ScenarioLoad = Omit<LoadOptions, "host" | "port">;
+export type ScenarioLoad = Omit<LoadOptions, "host" | "port" | "port2">;
 
 /** One run of the benchmark: a fresh server and one load process. */
 export interface Scenario {
@@ -24,14 +24,25 @@ export interface Scenario {
   readonly idle: boolean;
   /** What the load process does. */
   readonly load: ScenarioLoad;
+  /**
+   * Two `chat serve --redis` nodes of one cluster on a local `redis-server` instead of one
+   * server: the clients are split over them.
+   */
+  readonly cluster?: boolean;
 }
 
 /** The scenario selectors, in the order they run. */
-export const SCENARIO_GROUPS: readonly string[] = Object.freeze(["a", "b", "c"]);
+export const SCENARIO_GROUPS: readonly string[] = Object.freeze(["a", "b", "c", "cluster"]);
 
 /** What every scenario shares: the load defaults without an address, clients or senders. */
-const { host: _host, port: _port, clients: _clients, senders: _senders, ..._BASE } =
-  DEFAULT_LOAD_OPTIONS;
+const {
+  host: _host,
+  port: _port,
+  port2: _port2,
+  clients: _clients,
+  senders: _senders,
+  ..._BASE
+} = DEFAULT_LOAD_OPTIONS;
 
 function _idle(clients: number, quick: boolean): Scenario {
   return {
@@ -67,12 +78,16 @@ function _idle(clients: number, quick: boolean): Scenario {
  * ```
  */
 export function scenariosFor(groups: readonly string[], quick: boolean): Scenario[] {
-  if (groups.length === 0) throw new UsageError("Select at least one scenario: a, b or c");
+  if (groups.length === 0) {
+    throw new UsageError("Select at least one scenario: a, b, c or cluster");
+  }
   for (const group of groups) {
     if (!SCENARIO_GROUPS.includes(group)) {
-      throw new UsageError(`Scenarios are "a", "b" and "c": "${group}"`);
+      throw new UsageError(`Scenarios are "a", "b", "c" and "cluster": "${group}"`);
     }
   }
+  // The cluster's CPU per delivery is compared with a single node's in the same run: b.
+  if (groups.includes("cluster") && !groups.includes("b")) groups = [...groups, "b"];
   const window = quick ? { warmup: 1, duration: 3, drain: 2 } : {};
   const runs: Scenario[] = [];
   for (const group of SCENARIO_GROUPS.filter((g) => groups.includes(g))) {
@@ -91,6 +106,15 @@ export function scenariosFor(groups: readonly string[], quick: boolean): Scenari
         title: "1000 clients, 5 senders at 200 msg/s each (999k deliveries/s offered)",
         idle: false,
         load: { ..._BASE, clients: 1000, senders: 5, rate: 200, drain: 5, ...window },
+      });
+    } else if (group === "cluster") {
+      runs.push({
+        group,
+        label: "cluster",
+        title: "b on two nodes and Redis: 1000 clients split over them, 5 senders at 200 msg/s",
+        idle: false,
+        load: { ..._BASE, clients: 1000, senders: 5, rate: 200, drain: 5, ...window },
+        cluster: true,
       });
     } else {
       runs.push(_idle(quick ? 500 : 5000, quick), _idle(quick ? 1000 : 10000, quick));

@@ -241,7 +241,7 @@ export class Chat<M extends ChatMember> {
       ...(cluster === undefined ? {} : { cluster }),
     });
     this.#replay(member, room, snapshot, resuming);
-    this.#release(room, member, snapshot.position);
+    this.#release(room, member, snapshot);
     await broker.publish(room, { type: "join", name, online }, member.ref);
     return undefined;
   }
@@ -417,7 +417,7 @@ export class Chat<M extends ChatMember> {
       epoch: snapshot.epoch,
     });
     this.#delivery.replay(member, snapshot.history);
-    this.#release(room, member, snapshot.position);
+    this.#release(room, member, snapshot);
     await broker.publish(
       room,
       { type: "join", name: local.name, online: entered.online },
@@ -496,20 +496,25 @@ export class Chat<M extends ChatMember> {
   }
 
   /**
-   * Stops keeping them and hands the member those after its snapshot's position (none when
-   * `after` is undefined: the member did not enter after all).
+   * Stops keeping them and hands the member those after its snapshot (none when `snapshot` is
+   * undefined: the member did not enter after all). A member enters a room before its `join`
+   * is published, so a `join` of someone the snapshot already lists, or a `leave` of someone it
+   * does not, is news the member already has, and is left out.
    */
-  #release(room: string, member: M, after: number | undefined): void {
+  #release(room: string, member: M, snapshot: RoomSnapshot | undefined): void {
     const waiting = this.#entering.get(room);
     const held = waiting?.get(member);
     if (waiting === undefined || held === undefined) return;
     waiting.delete(member);
     if (waiting.size === 0) this.#entering.delete(room);
-    if (after === undefined) return;
+    if (snapshot === undefined || held.length === 0) return;
+    const listed = new Set(snapshot.users);
     for (const published of held) {
-      if (published.position > after) {
-        this.#delivery.publishTo(member, published, this.#originOf(published));
-      }
+      if (published.position <= snapshot.position) continue;
+      const event = published.event;
+      if (event.type === "join" && listed.has(event.name)) continue;
+      if (event.type === "leave" && !listed.has(event.name)) continue;
+      this.#delivery.publishTo(member, published, this.#originOf(published));
     }
   }
 
