@@ -164,9 +164,10 @@ export class Chat<M extends ChatMember> {
    *
    * @param member the member
    * @param name a valid name
-   * @returns `name_taken`, or undefined when joined
+   * @returns `name_taken`, or how many are in `#main` once joined (0 when the member's
+   *   connection closed meanwhile and the join was undone)
    */
-  async join(member: M, name: string): Promise<ProtocolError | undefined> {
+  async join(member: M, name: string): Promise<ProtocolError | { readonly online: number }> {
     const broker = this.#broker;
     await this.start();
     if (!(await broker.claimName(name, member.ref))) return nameTaken(name);
@@ -182,7 +183,7 @@ export class Chat<M extends ChatMember> {
       await broker.leave(MAIN_ROOM, member.ref);
       await broker.releaseName(name, member.ref);
       await this.#unsubscribe(MAIN_ROOM);
-      return undefined;
+      return { online: 0 };
     }
     this.#local.set(member.ref.id, { member, name, room: MAIN_ROOM });
     this.#delivery.add(MAIN_ROOM, member);
@@ -200,7 +201,7 @@ export class Chat<M extends ChatMember> {
     });
     this.#delivery.replay(member, history);
     await broker.publish(MAIN_ROOM, { type: "join", name, online }, member.ref);
-    return undefined;
+    return { online };
   }
 
   /**

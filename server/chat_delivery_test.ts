@@ -110,7 +110,7 @@ function makeRoom(options: { historySize?: number; motd?: string; maxRooms?: num
 Deno.test("Chat.join sends welcome, then history, and tells only the others", async () => {
   const { room, broker, runScheduled } = makeRoom({ historySize: 2, motd: "hi" });
   const alice = new FakeMember("json");
-  assert.equal(await room.join(alice, "alice"), undefined);
+  assert.deepEqual(await room.join(alice, "alice"), { online: 1 });
   await room.say(alice, "one", "say");
   await room.say(alice, "two", "me");
   await room.say(alice, "three", "say");
@@ -118,7 +118,7 @@ Deno.test("Chat.join sends welcome, then history, and tells only the others", as
   alice.clear();
 
   const bob = new FakeMember("json");
-  assert.equal(await room.join(bob, "bob"), undefined);
+  assert.deepEqual(await room.join(bob, "bob"), { online: 2 });
   runScheduled();
   const [welcome, h1, h2, ...rest] = bob.events();
   assert.deepEqual(welcome, {
@@ -312,7 +312,7 @@ Deno.test("Chat.rename tells everyone, refuses a taken name, and frees the old o
   assert.deepEqual(alice.events()[0], { type: "nick", from: "bob", to: "robert", ts: TS });
   assert.equal(room.nameOf(bob), "robert");
   assert.equal(await room.isTaken("bob"), false);
-  assert.equal(await room.join(new FakeMember("json"), "BOB"), undefined);
+  assert.deepEqual(await room.join(new FakeMember("json"), "BOB"), { online: 3 });
 });
 
 Deno.test("Chat.leave announces with the count and reason, or leaves silently", async () => {
@@ -579,7 +579,7 @@ Deno.test("Chat.dm crosses rooms; names stay unique across rooms", async () => {
   assert.deepEqual(bob.events(), [dm]);
   assert.deepEqual(alice.events(), [dm]);
   const refused = await room.join(new FakeMember("json"), "Bob");
-  assert.equal(refused?.code, "name_taken");
+  assert.ok(refused instanceof ProtocolError && refused.code === "name_taken");
 });
 
 Deno.test("Chat.move refuses a bad room name and a room beyond --max-rooms", async () => {

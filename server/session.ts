@@ -282,12 +282,7 @@ export class Session implements DeliveryMember, CommandContext {
   }
 
   #onInbound(item: Inbound): void {
-    if (this.#closed) return;
-    // Keepalives never wait: they say nothing about the chat.
-    if (item.kind === "pong") return;
-    if (item.kind === "ping") {
-      return this.#send(item.id === undefined ? { type: "pong" } : { type: "pong", id: item.id });
-    }
+    if (this.#closed || item.kind === "pong") return;
     if (this.#pending !== null) {
       this.#queue.push(item);
       return;
@@ -295,7 +290,10 @@ export class Session implements DeliveryMember, CommandContext {
     this.#handle(item);
   }
 
-  /** Carries out one item; when it waits for the broker, later items queue behind it. */
+  /**
+   * Carries out one item; when it waits for the broker, the next items queue behind it unless
+   * it is a chat message (see {@linkcode isBarrier}).
+   */
   #handle(item: Inbound): void {
     let result: void | Promise<void>;
     try {
@@ -303,17 +301,25 @@ export class Session implements DeliveryMember, CommandContext {
     } catch (error) {
       return this.#internalError(error);
     }
-    if (result instanceof Promise) {
-      this.#pending = result.catch((error) => this.#internalError(error)).finally(() => {
-        this.#pending = null;
+    if (!(result instanceof Promise)) return;
+    const done = result.catch((error) => this.#internalError(error));
+    if (!isBarrier(item)) return;
+    this.#pending = done.finally(() => {
+      this.#pending = null;
+      while (!this.#closed && this.#pending === null) {
         const next = this.#queue.shift();
-        if (next !== undefined && !this.#closed) this.#handle(next);
-      });
-    }
+        if (next === undefined) break;
+        this.#handle(next);
+      }
+    });
   }
 
   #dispatch(item: Inbound): void | Promise<void> {
     switch (item.kind) {
+      case "ping":
+        return this.#send(
+          item.id === undefined ? { type: "pong" } : { type: "pong", id: item.id },
+        );
       case "refused":
         return item.name ? this.#refuseName(item.error) : this.#refuseEvent(item.error);
       case "hello": {
@@ -327,14 +333,13 @@ export class Session implements DeliveryMember, CommandContext {
         return this.#join(result.name);
       }
       case "command":
-        // A command pipelined behind a hello whose name was then refused.
+        // A command sent right behind a hello whose name was then refused.
         if (!this.#joined && item.command.kind !== "quit") {
           return this.#refuseEvent(
             new ProtocolError("not_joined", "Join with a name first: that was not sent"),
           );
         }
         return this.#run(item.command);
-      case "ping":
       case "pong":
         return;
     }
@@ -374,11 +379,11 @@ export class Session implements DeliveryMember, CommandContext {
     this.#joining = true;
     this.#inbound.setJoined(true);
     const chat = this.#host.chat;
-    const refused = await chat.join(this, name);
+    const joined = await chat.join(this, name);
     this.#joining = false;
-    if (refused !== undefined || this.#closed || chat.nameOf(this) === undefined) {
+    if (joined instanceof ProtocolError || this.#closed || chat.nameOf(this) === undefined) {
       this.#inbound.setJoined(false);
-      if (refused !== undefined) this.#refuseName(refused);
+      if (joined instanceof ProtocolError) this.#refuseName(joined);
       return;
     }
     this.#joined = true;
@@ -387,7 +392,7 @@ export class Session implements DeliveryMember, CommandContext {
       name,
       peer: this.peer,
       style: this.style,
-      room: chat.roomOf(this),
+      online: joined.online,
     });
   }
 
@@ -507,6 +512,16 @@ export class Session implements DeliveryMember, CommandContext {
     if (!this.#closed) this.#inbound.end();
     this.close("closed");
   }
+}
+
+/**
+ * Is an item one the next must wait for? Everything but chat messages is: a join, a move or a
+ * rename changes what follows, and an answer (`who`, a dm's echo) must come before the echo of
+ * a message sent after it. Messages alone go through without waiting: the broker keeps one
+ * member's publishes in order, and they are the traffic that matters.
+ */
+function isBarrier(item: Inbound): boolean {
+  return !(item.kind === "command" && (item.command.kind === "say" || item.command.kind === "me"));
 }
 
 function errorText(error: unknown): string {
