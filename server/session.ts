@@ -108,7 +108,10 @@ export class Session implements DeliveryMember, CommandContext {
    * member's commands take effect in the order it sent them.
    */
   #pending: Promise<void> | null = null;
-  #queue: Inbound[] = [];
+  /** What arrived while a command waited: items, and the end of the input or a framing error. */
+  #queue: (Inbound | (() => void))[] = [];
+  /** The input cannot be parsed any further (a framing error is waiting in the queue). */
+  #inputFailed = false;
 
   /**
    * @param socket the connection
@@ -263,15 +266,24 @@ export class Session implements DeliveryMember, CommandContext {
   // ---- input ----
 
   #receive(bytes: Uint8Array): void {
+    if (this.#inputFailed) return;
     try {
       this.#inbound.push(bytes);
     } catch (error) {
       if (error instanceof FramingError) {
-        this.#closeWithError(error.code, error.message, "error");
+        // What arrived before the bad frame is carried out first, as if it came alone.
+        this.#inputFailed = true;
+        this.#afterPending(() => this.#closeWithError(error.code, error.message, "error"));
       } else {
         this.#internalError(error);
       }
     }
+  }
+
+  /** Runs an action now, or after the command under way and those queued behind it. */
+  #afterPending(action: () => void): void {
+    if (this.#pending === null) action();
+    else this.#queue.push(action);
   }
 
   #onFraming(framing: Framing): void {
@@ -309,7 +321,8 @@ export class Session implements DeliveryMember, CommandContext {
       while (!this.#closed && this.#pending === null) {
         const next = this.#queue.shift();
         if (next === undefined) break;
-        this.#handle(next);
+        if (typeof next === "function") next();
+        else this.#handle(next);
       }
     });
   }
@@ -509,8 +522,8 @@ export class Session implements DeliveryMember, CommandContext {
   }
 
   #endOfInput(): void {
-    if (!this.#closed) this.#inbound.end();
-    this.close("closed");
+    if (!this.#closed && !this.#inputFailed) this.#inbound.end();
+    this.#afterPending(() => this.close("closed"));
   }
 }
 
