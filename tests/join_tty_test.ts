@@ -353,3 +353,45 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "tty: rooms: /rooms lists them, Tab completes one, /join moves the prompt there, /part back",
+  ignore: TMUX_MISSING,
+  async fn() {
+    const server = await startTestServer();
+    const tmux = new Tmux();
+    const bob = await peer(server.port, "bob");
+    try {
+      bob.session.send({ type: "room", name: "#rust" });
+      await tmux.start(joinCommand(server.port));
+      await tmux.waitForScreen((s) => /^alice #main> ?$/m.test(s), "the prompt");
+      await tmux.type("/rooms");
+      await tmux.keys("Enter");
+      await tmux.waitForScreen((s) => s.includes("Rooms (2): #main (1), #rust (1)"), "the list");
+      await tmux.type("/join #ru");
+      await tmux.keys("Tab");
+      await tmux.waitForScreen((s) => /^alice #main> \/join #rust ?$/m.test(s), "the completion");
+      await tmux.keys("Enter");
+      await tmux.waitForScreen((s) => /^alice #rust> ?$/m.test(s), "the prompt in #rust");
+      assert.match(await tmux.screen(), /You are now in #rust\. 2 online: alice, bob/);
+      bob.session.send({ type: "say", text: "welcome to rust" });
+      await tmux.waitForScreen((s) => s.includes("bob: welcome to rust"), "bob's message");
+      await tmux.type("thanks");
+      await tmux.keys("Enter");
+      await tmux.waitForScreen((s) => s.includes("alice: thanks"), "the echo");
+      assert.ok(bob.seen.texts.includes("thanks"));
+      await tmux.type("/part");
+      await tmux.keys("Enter");
+      await tmux.waitForScreen((s) => /^alice #main> ?$/m.test(s), "the prompt back in #main");
+      assert.ok(
+        bob.seen.all.some((e) => e.type === "leave" && e.name === "alice" && e.reason === "moved"),
+        "bob saw alice go",
+      );
+    } finally {
+      await tmux.kill();
+      await bob.session.quit();
+      await server.close();
+    }
+  },
+});
