@@ -86,6 +86,8 @@ function _loadArgs(scenario: Scenario, port: number): string[] {
     String(l.stall),
     "--read-buffer",
     String(l.readBufferBytes),
+    "--rooms",
+    String(l.rooms),
   ];
 }
 

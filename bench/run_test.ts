@@ -37,6 +37,7 @@ function tiny(idle: boolean): Scenario {
       connectTimeout: 10,
       stall: 2,
       readBufferBytes: 16384,
+      rooms: 1,
     },
   };
 }

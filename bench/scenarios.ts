@@ -27,7 +27,7 @@ export interface Scenario {
 }
 
 /** The scenario selectors, in the order they run. */
-export const SCENARIO_GROUPS: readonly string[] = Object.freeze(["a", "b", "c"]);
+export const SCENARIO_GROUPS: readonly string[] = Object.freeze(["a", "b", "r", "c"]);
 
 /** What every scenario shares: the load defaults without an address, clients or senders. */
 const { host: _host, port: _port, clients: _clients, senders: _senders, ..._BASE } =
@@ -67,10 +67,10 @@ function _idle(clients: number, quick: boolean): Scenario {
  * ```
  */
 export function scenariosFor(groups: readonly string[], quick: boolean): Scenario[] {
-  if (groups.length === 0) throw new UsageError("Select at least one scenario: a, b or c");
+  if (groups.length === 0) throw new UsageError("Select at least one scenario: a, b, r or c");
   for (const group of groups) {
     if (!SCENARIO_GROUPS.includes(group)) {
-      throw new UsageError(`Scenarios are "a", "b" and "c": "${group}"`);
+      throw new UsageError(`Scenarios are "a", "b", "r" and "c": "${group}"`);
     }
   }
   const window = quick ? { warmup: 1, duration: 3, drain: 2 } : {};
@@ -91,6 +91,23 @@ export function scenariosFor(groups: readonly string[], quick: boolean): Scenari
         title: "1000 clients, 5 senders at 200 msg/s each (999k deliveries/s offered)",
         idle: false,
         load: { ..._BASE, clients: 1000, senders: 5, rate: 200, drain: 5, ...window },
+      });
+    } else if (group === "r") {
+      runs.push({
+        group,
+        label: "r",
+        title: "1000 clients in 10 rooms of 100, 2 senders per room at 250 msg/s each " +
+          "(495k deliveries/s offered), no message may reach another room",
+        idle: false,
+        load: {
+          ..._BASE,
+          clients: 1000,
+          senders: 20,
+          rate: 250,
+          rooms: 10,
+          drain: 5,
+          ...window,
+        },
       });
     } else {
       runs.push(_idle(quick ? 500 : 5000, quick), _idle(quick ? 1000 : 10000, quick));
