@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Chat } from "../core/chat.ts";
 import { InProcessBroker } from "../core/in_process_broker.ts";
 import { ProtocolError } from "../protocol/errors.ts";
-import type { ServerEvent, ServerLimits } from "../protocol/events.ts";
+import type { MessageEvent, ServerEvent, ServerLimits } from "../protocol/events.ts";
 import { Frame64Parser } from "../protocol/frame64_parser.ts";
 import { type DeliveryMember, NodeDelivery } from "./delivery.ts";
 import type { ClientStyle } from "./outgoing.ts";
@@ -82,7 +82,7 @@ function makeRoom(options: { historySize?: number; motd?: string; maxRooms?: num
   const room = {
     join: (member: FakeMember, name: string) => chat.join(member, name),
     say: async (member: FakeMember, text: string, kind: "say" | "me") =>
-      (await chat.say(member, text, kind))!,
+      (await chat.say(member, text, kind))!.event as MessageEvent,
     dm: (member: FakeMember, to: string, text: string) => chat.dm(member, to, text),
     rename: (member: FakeMember, name: string) => chat.rename(member, name),
     leave: (member: FakeMember, reason: "quit" | "closed" | "slow" | "shutdown", announce = true) =>

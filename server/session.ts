@@ -411,14 +411,19 @@ export class Session implements DeliveryMember, CommandContext {
 
   // ---- command context ----
 
-  /** Relays a chat message or action from this member to its room. */
-  say(raw: string, kind: "say" | "me"): void | Promise<void> {
+  /**
+   * Relays a chat message or action from this member to its room. The next command does not
+   * wait for it (the broker keeps one member's publishes in order): one `then` for the log is
+   * all it costs beyond the publish.
+   */
+  say(raw: string, kind: "say" | "me"): void {
     const text = sanitizeText(raw);
     if (isBlank(text)) return;
-    return this.#host.chat.say(this, text, kind).then((message) => {
-      if (message === undefined) return;
-      this.#host.log.message({ from: message.from, id: message.id, kind, text });
-    });
+    this.#host.chat.say(this, text, kind)?.then(({ event }) => {
+      if (event.type === "message") {
+        this.#host.log.message({ from: event.from, id: event.id, kind, text });
+      }
+    }, (error) => this.#internalError(error));
   }
 
   /** Sends a private message from this member. */
