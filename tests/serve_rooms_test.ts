@@ -204,3 +204,23 @@ Deno.test("serve rooms: a version-1 JSON client that knows nothing of rooms stay
 function send(client: WireClient, style: "line" | "plain", text: string): Promise<void> {
   return style === "line" ? client.sendLine(text) : client.sendFrame(text);
 }
+
+Deno.test("serve rooms: moves count against flood control, so hopping rooms is limited", async () => {
+  await using server = await startTestServer({ rateBurst: 2, ratePerSecond: 0.5 });
+  const hopper = await joinJson(server.port, "hopper");
+  try {
+    await moveJson(hopper.client, "#a");
+    await moveJson(hopper.client, "#b");
+    await hopper.client.sendJson({ type: "room", name: "#c" });
+    const refused = await hopper.client.nextEvent();
+    assert.deepEqual([refused.type, refused.code], ["error", "rate_limited"]);
+    await hopper.client.sendJson({ type: "who" });
+    const who = await hopper.client.nextEvent();
+    assert.deepEqual(who, { type: "who", users: ["hopper"] });
+    await hopper.client.sendJson({ type: "rooms" });
+    const rooms = await hopper.client.nextEvent();
+    assert.deepEqual(rooms.rooms, [{ name: "#b", online: 1 }, { name: "#main", online: 0 }]);
+  } finally {
+    await hopper.client.close();
+  }
+});
