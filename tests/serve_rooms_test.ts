@@ -11,7 +11,7 @@ import {
   joinLine,
   joinPlain,
   startTestServer,
-  WireClient,
+  type WireClient,
   type WireEvent,
 } from "./support/net.ts";
 
