@@ -55,6 +55,12 @@ export interface LoadOptions {
   readonly drain: number;
   /** Idle runs (no senders): how long all clients stay joined. */
   readonly hold: number;
+  /**
+   * Rooms the clients are spread over: client i moves to `#r<i % rooms>` right after its hello.
+   * 1 keeps everyone in `#main` (no room events at all). The senders are the first clients, so
+   * with at least as many senders as rooms every room has one.
+   */
+  readonly rooms: number;
   /** Connections opened at once while joining. */
   readonly batch: number;
   /** Bound on joining and on waiting for the room's join notices to arrive. */
@@ -78,6 +84,7 @@ export const DEFAULT_LOAD_OPTIONS: LoadOptions = Object.freeze({
   duration: 10,
   drain: 3,
   hold: 3,
+  rooms: 1,
   batch: 50,
   connectTimeout: 60,
   stall: 2,
@@ -136,6 +143,10 @@ export interface LoadResult {
   /** Damaged texts, and texts whose `from` is not their sender. */
   readonly corrupt: number;
   readonly misattributed: number;
+  /** Messages that reached a member of another room than their sender's (must be 0). */
+  readonly crossRoom: number;
+  /** Clients that got `moved` into their room (rooms > 1). */
+  readonly moved: number;
   /** Deliveries that came before an earlier one from the same sender, and skipped numbers. */
   readonly reordered: number;
   readonly gaps: number;
@@ -192,6 +203,11 @@ const _SKIP_QUEUE_BYTES = 8 * 1024 * 1024;
 const _MAX_BODY_BYTES = 1024 * 1024;
 const _utf8 = new TextEncoder();
 const _text = new TextDecoder();
+
+/** The room client `index` moves to when the clients are spread over `rooms` rooms. */
+function _roomOf(index: number, rooms: number): string {
+  return `#r${index % rooms}`;
+}
 
 /** One connection of the load. */
 class _Client {
@@ -312,6 +328,10 @@ class _LoadRun {
   // Checks and counters.
   #corrupt = 0;
   #misattributed = 0;
+  #crossRoom = 0;
+  /** Window messages per sender (the audience differs by room). */
+  readonly #sentInWindowBy: Float64Array;
+  #moved = 0;
   #reordered = 0;
   #gaps = 0;
   #historyMsgs = 0;
@@ -341,6 +361,7 @@ class _LoadRun {
     this.#slotSentUs = new Float64Array(slots);
     this.#inFlight = new Int32Array(options.senders);
     this.#nextSeq = new Float64Array(options.senders);
+    this.#sentInWindowBy = new Float64Array(options.senders);
     for (let i = 0; i < options.clients; i++) this.#clients.push(new _Client(i, options.senders));
   }
 
@@ -461,9 +482,17 @@ class _LoadRun {
       protocol: 1,
       client: "chat-bench",
     })));
+    if (this.#o.rooms > 1) {
+      client.writer.append(
+        encodeTextFrame(
+          JSON.stringify({ type: "room", name: _roomOf(client.index, this.#o.rooms) }),
+        ),
+      );
+    }
   }
 
   async #settle(deadline: number): Promise<boolean> {
+    if (this.#o.rooms > 1) return await this.#settleRooms(deadline);
     const expected = this.#joined * (this.#joined - 1) / 2;
     this.#settleTarget = expected;
     let seen = this.#joinEvents;
@@ -478,6 +507,25 @@ class _LoadRun {
       }
       return now - progressAt > 3000;
     }, deadline) && this.#joinEvents >= expected;
+  }
+
+  /**
+   * With rooms, the join and leave notices depend on who moved when, so there is no count to
+   * wait for: every client must have its `moved`, then the notices must stop for 300 ms.
+   */
+  async #settleRooms(deadline: number): Promise<boolean> {
+    if (!await this.#waitUntil(() => this.#moved >= this.#joined, deadline)) return false;
+    let seen = -1;
+    let quietSince = performance.now();
+    return await this.#waitUntil(() => {
+      const now = performance.now();
+      const notices = this.#joinEvents + this.#otherMsgs;
+      if (notices !== seen) {
+        seen = notices;
+        quietSince = now;
+      }
+      return now - quietSince > 300;
+    }, deadline);
   }
 
   // ------------------------------------------------------------------------------- reading --
@@ -560,6 +608,9 @@ class _LoadRun {
         this.#serverErrors++;
         if (bytesEqualAscii(body, f.codeStart, f.codeEnd, "rate_limited")) this.#rateLimited++;
       }
+    } else if (typeLength === 5 && bytesEqualAscii(body, f.typeStart, f.typeEnd, "moved")) {
+      this.#moved++;
+      this.#notify();
     } else {
       this.#otherMsgs++;
       if (typeLength === 5 && bytesEqualAscii(body, f.typeStart, f.typeEnd, "leave")) {
@@ -605,6 +656,11 @@ class _LoadRun {
     }
     if (!bytesEqual(body, f.fromStart, f.fromEnd, this.#clients[sender]!.nameBytes)) {
       this.#misattributed++;
+      return;
+    }
+    const rooms = this.#o.rooms;
+    if (rooms > 1 && sender % rooms !== client.index % rooms) {
+      this.#crossRoom++;
       return;
     }
     const now = this.#nowUs;
@@ -673,6 +729,7 @@ class _LoadRun {
     this.#sent++;
     if (stamp.sentUs >= this.#windowStartUs && stamp.sentUs < this.#windowEndUs) {
       this.#sentInWindow++;
+      this.#sentInWindowBy[sender]!++;
     }
     if (this.#o.rate === 0) {
       const slot = sender * this.#ring + (seq % this.#ring);
@@ -682,7 +739,7 @@ class _LoadRun {
         this.#inFlight[sender]!--;
       }
       this.#slotSeq[slot] = seq;
-      this.#slotRemaining[slot] = Math.max(1, this.#joined - 1);
+      this.#slotRemaining[slot] = Math.max(1, this.#audience(sender));
       this.#slotSentUs[slot] = stamp.sentUs;
       this.#inFlight[sender]!++;
     }
@@ -765,7 +822,7 @@ class _LoadRun {
       clearInterval(ticker);
       clearTimeout(this.#openTimer);
       const drainStart = performance.now();
-      const expected = this.#sentInWindow * (o.clients - 1);
+      const expected = this.#expected();
       await this.#waitUntilPolled(() => this.#delivered >= expected, drainStart + o.drain * 1000);
       return performance.now() - drainStart;
     } finally {
@@ -782,12 +839,29 @@ class _LoadRun {
     }
   }
 
+  /** How many clients other than the sender are in the sender's room. */
+  #audience(sender: number): number {
+    const { clients, rooms } = this.#o;
+    if (rooms <= 1) return clients - 1;
+    // Clients sender % rooms, sender % rooms + rooms, ... share the sender's room.
+    return Math.floor((clients - 1 - (sender % rooms)) / rooms);
+  }
+
+  /** Window messages times the audience of their sender, per sender. */
+  #expected(): number {
+    let expected = 0;
+    for (let sender = 0; sender < this.#o.senders; sender++) {
+      expected += this.#sentInWindowBy[sender]! * this.#audience(sender);
+    }
+    return expected;
+  }
+
   // -------------------------------------------------------------------------------- result --
 
   #result(joinMs: number, settled: boolean, settleMs: number, drainMs: number): LoadResult {
     const o = this.#o;
     const traffic = o.senders > 0;
-    const expected = this.#sentInWindow * (o.clients - 1);
+    const expected = this.#expected();
     const undelivered = Math.max(0, expected - this.#delivered);
     let min: number | null = null;
     let max: number | null = null;
@@ -836,6 +910,8 @@ class _LoadRun {
       receivedPerClient: { min, max },
       corrupt: this.#corrupt,
       misattributed: this.#misattributed,
+      crossRoom: this.#crossRoom,
+      moved: this.#moved,
       reordered: this.#reordered,
       gaps: this.#gaps,
       historyMsgs: this.#historyMsgs,
@@ -897,6 +973,7 @@ const _FLAGS = {
   "connect-timeout": { type: "string" },
   "stall": { type: "string" },
   "read-buffer": { type: "string" },
+  "rooms": { type: "string" },
   "help": { type: "boolean", short: "h" },
 } as const;
 
@@ -922,6 +999,7 @@ Options (durations in seconds; defaults in brackets):
   --duration S            the measurement window [${DEFAULT_LOAD_OPTIONS.duration}]
   --drain S               longest wait for late deliveries [${DEFAULT_LOAD_OPTIONS.drain}]
   --hold S                idle run: how long to stay joined [${DEFAULT_LOAD_OPTIONS.hold}]
+  --rooms N               spread the clients over N rooms (#r0, #r1, ...), 1 for #main only [${DEFAULT_LOAD_OPTIONS.rooms}]
   --batch N               connections opened at once while joining [${DEFAULT_LOAD_OPTIONS.batch}]
   --connect-timeout S     bound on joining and on the join notices [${DEFAULT_LOAD_OPTIONS.connectTimeout}]
   --stall S               closed loop: free a message's slot after this [${DEFAULT_LOAD_OPTIONS.stall}]
@@ -974,6 +1052,7 @@ export function parseLoadArgs(args: readonly string[]): LoadOptions | null {
     ),
     drain: seconds("drain", values.drain, d.drain),
     hold: seconds("hold", values.hold, d.hold),
+    rooms: whole("rooms", values.rooms, d.rooms, 1),
     batch: whole("batch", values.batch, d.batch, 1),
     connectTimeout: seconds("connect-timeout", values["connect-timeout"], d.connectTimeout),
     stall: seconds("stall", values.stall, d.stall),

@@ -199,3 +199,27 @@ Deno.test("parseLoadArgs reads every option and requires a port", () => {
   assert.throws(() => parseLoadArgs(["--port", "1", "--duration", "0"]), UsageError);
   assert.throws(() => parseLoadArgs(["--port", "1", "--bogus"]), UsageError);
 });
+
+Deno.test("runLoad with rooms: each message reaches its room only, and all of it", async () => {
+  const server = await startServer(BENCH_CONFIG);
+  try {
+    for (const rate of [0, 50]) {
+      const result = await runLoad(
+        options(server.port, { clients: 13, senders: 4, window: 4, rooms: 4, rate }),
+      );
+      assert.equal(result.joined, 13);
+      assert.equal(result.moved, 13);
+      assert.equal(result.settled, true);
+      assert.ok(result.sentInWindow > 0);
+      // Rooms #r0 has clients 0, 4, 8, 12; the others three each.
+      assert.ok(result.expected < result.sentInWindow * 3 + 1, "each sender reaches its room only");
+      assert.equal(result.delivered, result.expected, `rate ${rate}`);
+      assert.equal(result.lossPct, 0);
+      assert.equal(result.crossRoom, 0);
+      assert.equal(result.misattributed, 0);
+      assert.equal(result.stalled, 0);
+    }
+  } finally {
+    await server.close();
+  }
+});

@@ -25,7 +25,7 @@ export const NOFILE_WANTED = 65536;
 export interface BenchArgs {
   /** Short windows and fewer idle connections. */
   readonly quick: boolean;
-  /** The scenarios to run: some of `a`, `b`, `c`. */
+  /** The scenarios to run: some of `a`, `b`, `r`, `c`. */
   readonly groups: readonly string[];
   /** Where to write the JSON summary; null for `bench/results/latest.json`. */
   readonly output: string | null;
@@ -43,7 +43,7 @@ const _FLAGS = {
 
 /** The usage line of the benchmark. */
 export const BENCH_USAGE =
-  "Usage: deno task bench [--quick] [--scenarios a,b,c,cluster] [--output FILE]";
+  "Usage: deno task bench [--quick] [--scenarios a,b,r,c,cluster] [--output FILE]";
 
 /** The help of `deno task bench`. */
 export const BENCH_HELP = `chat benchmark: fan-out throughput, latency and memory of 'chat serve'
@@ -54,13 +54,15 @@ Each scenario gets a fresh 'main.ts serve' process, pinned to core 0 with taskse
 load process (bench/load.ts) pinned to core 1 that connects JSON clients over 127.0.0.1:
   a  100 clients, 10 senders, closed loop with 8 in flight each, 64-byte texts, 10 s (+2 s warm-up)
   b  1000 clients, 5 senders at 200 msg/s each (999k deliveries/s offered), 10 s (+2 s warm-up)
+  r  1000 clients in 10 rooms, 2 senders per room at 250 msg/s each (495k deliveries/s offered),
+     10 s (+2 s warm-up); any message that reaches another room is counted as CROSS-ROOM
   c  5000 idle joined connections, then 10,000 (RSS per idle connection)
   cluster  b's load on two 'serve --redis' nodes and a local redis-server (both nodes and
      Redis on core 0), the clients split over them; compared with b (run too when not chosen)
 
 Options:
   --quick              3 s windows, and 500 then 1000 idle connections
-  --scenarios LIST     which scenarios to run, comma-separated (default: a,b,c,cluster)
+  --scenarios LIST     which scenarios to run, comma-separated (default: a,b,r,c,cluster)
   --output FILE        where to write the JSON summary (default: bench/results/latest.json)
   --no-pin             do not pin the processes to cores
   -h, --help           show this help

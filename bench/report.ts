@@ -147,6 +147,7 @@ export function runNotes(record: RunRecord): string[] {
     const counters: [number, string][] = [
       [result.corrupt, "corrupt"],
       [result.misattributed, "misattributed"],
+      [result.crossRoom, "CROSS-ROOM"],
       [result.reordered, "reordered"],
       [result.gaps, "gaps"],
       [result.hsErrors, "handshake errors"],

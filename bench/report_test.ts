@@ -46,6 +46,8 @@ function result(overrides: Partial<LoadResult> = {}): LoadResult {
     receivedPerClient: { min: 1000, max: 1000 },
     corrupt: 0,
     misattributed: 0,
+    crossRoom: 0,
+    moved: 0,
     reordered: 0,
     gaps: 0,
     historyMsgs: 0,

@@ -89,6 +89,8 @@ function _loadArgs(scenario: Scenario, port: number, port2: number): string[] {
     String(l.stall),
     "--read-buffer",
     String(l.readBufferBytes),
+    "--rooms",
+    String(l.rooms),
   ];
 }
 

@@ -37,6 +37,7 @@ function tiny(idle: boolean): Scenario {
       connectTimeout: 10,
       stall: 2,
       readBufferBytes: 16384,
+      rooms: 1,
     },
   };
 }
@@ -103,7 +104,7 @@ Deno.test("benchServeArgs lifts exactly the documented limits on loopback", () =
 Deno.test("parseBenchArgs reads --quick, --scenarios, --output and --no-pin", () => {
   assert.deepEqual(parseBenchArgs([]), {
     quick: false,
-    groups: ["a", "b", "c", "cluster"],
+    groups: ["a", "b", "r", "c", "cluster"],
     output: null,
     pin: true,
   });

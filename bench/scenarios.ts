@@ -32,7 +32,7 @@ export interface Scenario {
 }
 
 /** The scenario selectors, in the order they run. */
-export const SCENARIO_GROUPS: readonly string[] = Object.freeze(["a", "b", "c", "cluster"]);
+export const SCENARIO_GROUPS: readonly string[] = Object.freeze(["a", "b", "r", "c", "cluster"]);
 
 /** What every scenario shares: the load defaults without an address, clients or senders. */
 const {
@@ -79,11 +79,11 @@ function _idle(clients: number, quick: boolean): Scenario {
  */
 export function scenariosFor(groups: readonly string[], quick: boolean): Scenario[] {
   if (groups.length === 0) {
-    throw new UsageError("Select at least one scenario: a, b, c or cluster");
+    throw new UsageError("Select at least one scenario: a, b, r, c or cluster");
   }
   for (const group of groups) {
     if (!SCENARIO_GROUPS.includes(group)) {
-      throw new UsageError(`Scenarios are "a", "b", "c" and "cluster": "${group}"`);
+      throw new UsageError(`Scenarios are "a", "b", "r", "c" and "cluster": "${group}"`);
     }
   }
   // The cluster's CPU per delivery is compared with a single node's in the same run: b.
@@ -106,6 +106,23 @@ export function scenariosFor(groups: readonly string[], quick: boolean): Scenari
         title: "1000 clients, 5 senders at 200 msg/s each (999k deliveries/s offered)",
         idle: false,
         load: { ..._BASE, clients: 1000, senders: 5, rate: 200, drain: 5, ...window },
+      });
+    } else if (group === "r") {
+      runs.push({
+        group,
+        label: "r",
+        title: "1000 clients in 10 rooms of 100, 2 senders per room at 250 msg/s each " +
+          "(495k deliveries/s offered), no message may reach another room",
+        idle: false,
+        load: {
+          ..._BASE,
+          clients: 1000,
+          senders: 20,
+          rate: 250,
+          rooms: 10,
+          drain: 5,
+          ...window,
+        },
       });
     } else if (group === "cluster") {
       runs.push({

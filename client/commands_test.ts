@@ -86,3 +86,26 @@ Deno.test("HELP_TEXT lists every command the client offers", () => {
     assert.ok(HELP_TEXT.includes(command), command);
   }
 });
+
+Deno.test("completeInput completes rooms after /join and for a word starting with #", () => {
+  const rooms = ["#main", "#rust", "#random", "#rust"];
+  assert.deepEqual(completeInput("/join ", "#r", [], "me", rooms), ["#random ", "#rust "]);
+  assert.deepEqual(completeInput("/join ", "ru", [], "me", rooms), ["#rust "]);
+  assert.deepEqual(completeInput("see ", "#ma", ["main"], "me", rooms), ["#main "]);
+  assert.deepEqual(completeInput("", "/jo", [], "me", rooms), ["/join "]);
+});
+
+Deno.test("interpretInput turns the room commands into room events", () => {
+  assert.deepEqual(interpretInput("/join #rust", undefined), {
+    kind: "send",
+    event: { type: "room", name: "#rust" },
+  });
+  assert.deepEqual(interpretInput("/part", undefined), {
+    kind: "send",
+    event: { type: "room", name: "#main" },
+  });
+  assert.deepEqual(interpretInput("/rooms", undefined), {
+    kind: "send",
+    event: { type: "rooms" },
+  });
+});

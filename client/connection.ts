@@ -7,7 +7,8 @@
  */
 
 import { encodeTextFrame } from "../protocol/frame64.ts";
-import { Frame64Parser } from "../protocol/frame64_parser.ts";
+import { FramingError } from "../protocol/errors.ts";
+import { Frame64DecoderStream } from "../protocol/streams.ts";
 import type { ClientEvent, ServerEvent } from "../protocol/events.ts";
 import { decodeServerEvent } from "./server_event.ts";
 
@@ -299,25 +300,28 @@ export class ChatConnection {
    * @returns the batches, in order
    */
   async *batches(): AsyncGenerator<ServerEvent[], void, undefined> {
-    let batch: ServerEvent[] = [];
-    const parser = new Frame64Parser((body) => {
-      const event = decodeServerEvent(body);
-      if (event !== null) batch.push(event);
-    }, { maxBodyBytes: MAX_INCOMING_BODY_BYTES });
-    let reader: ReadableStreamDefaultReader<Uint8Array>;
+    let reader: ReadableStreamDefaultReader<Uint8Array[]>;
     try {
-      reader = this.#transport.readable.getReader();
+      // Each read of the decoder is the bodies one read of the socket completed.
+      reader = this.#transport.readable
+        .pipeThrough(new Frame64DecoderStream({ maxBodyBytes: MAX_INCOMING_BODY_BYTES }))
+        .getReader();
     } catch (error) {
       this.#end(_describe(error, "read failed"));
       return;
     }
     try {
       while (!this.#closed) {
-        let result: ReadableStreamReadResult<Uint8Array>;
+        let result: ReadableStreamReadResult<Uint8Array[]>;
         try {
           result = await reader.read();
         } catch (error) {
-          this.#end(_describe(error, "read failed"));
+          this.#end(
+            _describe(
+              error,
+              error instanceof FramingError ? "bad data from the server" : "read failed",
+            ),
+          );
           return;
         }
         if (result.done) {
@@ -325,23 +329,15 @@ export class ChatConnection {
           return;
         }
         this.#lastReceived = Date.now();
-        try {
-          parser.push(result.value);
-        } catch (error) {
-          this.#end(_describe(error, "bad data from the server"));
+        const batch: ServerEvent[] = [];
+        for (const body of result.value) {
+          const event = decodeServerEvent(body);
+          if (event !== null) batch.push(event);
         }
-        if (batch.length > 0) {
-          const out = batch;
-          batch = [];
-          yield out;
-        }
+        if (batch.length > 0) yield batch;
       }
     } finally {
-      try {
-        reader.releaseLock();
-      } catch {
-        // Nothing to release.
-      }
+      reader.cancel().catch(() => {});
       this.close();
     }
   }

@@ -82,6 +82,8 @@ export class InteractiveClient {
   #screen: Screen;
   #keys = new KeyDecoder();
   #roster = new Roster();
+  /** The rooms the last `rooms` answer listed, for Tab completion. */
+  #rooms: string[] = [];
   #chatEditor: LineEditor;
   #nameEditor = new LineEditor({ historyLimit: 0 });
   #mode: _Mode = "name";
@@ -106,7 +108,7 @@ export class InteractiveClient {
     this.#screen = new Screen(this.#term.columns());
     this.#chatEditor = new LineEditor({
       complete: (before, word) =>
-        completeInput(before, word, this.#roster.names, this.#session.name),
+        completeInput(before, word, this.#roster.names, this.#session.name, this.#knownRooms()),
     });
     this.#session = new ChatSession(sessionOptionsOf(options), {
       events: (batch) => this.#onEvents(batch),
@@ -223,8 +225,16 @@ export class InteractiveClient {
 
   #setChatPrompt(online: boolean): void {
     const c = this.#renderer.colors;
-    const name = this.#renderer.name(this.#session.name);
+    const room = this.#session.room;
+    const name = this.#renderer.name(this.#session.name) +
+      (room === undefined ? "" : ` ${c.cyan(sanitizeLine(room))}`);
     this.#screen.setPrompt(online ? `${name}${c.dim(">")} ` : `${c.dim("(offline)")} ${name}> `);
+  }
+
+  /** The rooms Tab offers: those the last `/rooms` listed, and the user's own. */
+  #knownRooms(): string[] {
+    const room = this.#session.room;
+    return room === undefined ? [...this.#rooms] : [room, ...this.#rooms];
   }
 
   // --- input --------------------------------------------------------------------------------
@@ -332,8 +342,11 @@ export class InteractiveClient {
     for (const event of batch) {
       this.#roster.apply(event);
       if (event.type === "dm" && nameKey(event.from) !== nameKey(me)) this.#replyTo = event.from;
+      if (event.type === "rooms") this.#rooms = event.rooms.map((room) => room.name);
       this.#show(this.#renderer.render(event, me));
-      if (event.type === "nick" && this.#mode === "chat") this.#setChatPrompt(true);
+      if ((event.type === "nick" || event.type === "moved") && this.#mode === "chat") {
+        this.#setChatPrompt(true);
+      }
     }
   }
 

@@ -38,9 +38,9 @@ Deno.test("interactive: messages arriving while typing print above and the half 
     terminal: term,
   });
   try {
-    await waitFor(() => term.screen.cursorLine === "alice>", "the prompt");
+    await waitFor(() => term.screen.cursorLine === "alice #main>", "the prompt");
     term.type("half a li");
-    await waitFor(() => term.screen.cursorLine === "alice> half a li", "the typed text");
+    await waitFor(() => term.screen.cursorLine === "alice #main> half a li", "the typed text");
     for (const text of ["first", "second", "third"]) bob.session.send({ type: "say", text });
     await waitFor(() => screenText(term).includes("bob: third"), "the three messages");
     const lines = term.screen.lines().filter((line) => line !== "");
@@ -48,14 +48,18 @@ Deno.test("interactive: messages arriving while typing print above and the half 
     assert.match(last[0]!, /^\d\d:\d\d bob: first$/);
     assert.match(last[1]!, /^\d\d:\d\d bob: second$/);
     assert.match(last[2]!, /^\d\d:\d\d bob: third$/);
-    assert.equal(last[3], "alice> half a li");
-    assert.equal(term.screen.cursorLine, "alice> half a li");
-    assert.equal(term.screen.column, "alice> half a li".length, "the cursor is after the text");
+    assert.equal(last[3], "alice #main> half a li");
+    assert.equal(term.screen.cursorLine, "alice #main> half a li");
+    assert.equal(
+      term.screen.column,
+      "alice #main> half a li".length,
+      "the cursor is after the text",
+    );
     // Finish the line: the server's echo shows what the room got.
     term.type("ne\r");
     await waitFor(() => bob.seen.texts.includes("half a line"), "bob to get the line");
     await waitFor(() => screenText(term).includes("alice: half a line"), "the echo");
-    assert.equal(term.screen.cursorLine, "alice>");
+    assert.equal(term.screen.cursorLine, "alice #main>");
     assert.ok(SGR.test(term.output), "colours are on");
   } finally {
     term.type("\x04");
@@ -81,7 +85,7 @@ Deno.test("interactive: Ctrl-D leaves with bye and the others see the leave", as
       reconnect: true,
       terminal: term,
     });
-    await waitFor(() => term.screen.cursorLine === "alice>", "the prompt");
+    await waitFor(() => term.screen.cursorLine === "alice #main>", "the prompt");
     term.type("typed but not sent\x04");
     assert.equal(await run, 0);
     await waitFor(
@@ -112,7 +116,7 @@ Deno.test("interactive: without colour no colour sequence is written", async () 
       reconnect: false,
       terminal: term,
     });
-    await waitFor(() => term.screen.cursorLine === "alice>", "the prompt");
+    await waitFor(() => term.screen.cursorLine === "alice #main>", "the prompt");
     bob.session.send({ type: "say", text: "hi \x1b[1malice\x1b[0m" });
     bob.session.send({ type: "me", text: "waves" });
     bob.session.send({ type: "dm", to: "alice", text: "psst" });
@@ -143,7 +147,7 @@ Deno.test("interactive: a pasted block of lines is sent as one message", async (
       reconnect: false,
       terminal: term,
     });
-    await waitFor(() => term.screen.cursorLine === "alice>", "the prompt");
+    await waitFor(() => term.screen.cursorLine === "alice #main>", "the prompt");
     term.type("\x1b[200~line one\r\nline two\r\nline three\x1b[201~");
     await waitFor(() => term.screen.cursorLine.includes("↵"), "the paste on the input line");
     term.type("\r");
@@ -183,7 +187,7 @@ Deno.test("interactive: asks for a name, offering the default, and again when it
     term.type("no spaces\r");
     await waitFor(() => screenText(term).includes("Names may only contain"), "the local check");
     term.type("alice\r");
-    await waitFor(() => term.screen.cursorLine === "alice>", "the chat prompt");
+    await waitFor(() => term.screen.cursorLine === "alice #main>", "the chat prompt");
     assert.ok(screenText(term).includes("Welcome to"));
     term.type("\x04");
     assert.equal(await run, 0);
@@ -206,9 +210,9 @@ Deno.test("interactive: Tab completes names and /reply answers the last private 
       reconnect: false,
       terminal: term,
     });
-    await waitFor(() => term.screen.cursorLine === "alice>", "the prompt");
+    await waitFor(() => term.screen.cursorLine === "alice #main>", "the prompt");
     term.type("bo\t");
-    await waitFor(() => term.screen.cursorLine === "alice> bobby:", "the completed name");
+    await waitFor(() => term.screen.cursorLine === "alice #main> bobby:", "the completed name");
     term.type("hi\r");
     await waitFor(() => bob.seen.texts.includes("bobby: hi"), "the message");
     bob.session.send({ type: "dm", to: "alice", text: "secret?" });
@@ -240,7 +244,7 @@ Deno.test("interactive: a lost connection with reconnecting off ends with exit c
     terminal: term,
   });
   try {
-    await waitFor(() => term.screen.cursorLine === "alice>", "the prompt");
+    await waitFor(() => term.screen.cursorLine === "alice #main>", "the prompt");
   } finally {
     await server.close("Back soon");
   }
@@ -264,7 +268,7 @@ Deno.test("interactive: SIGTERM leaves cleanly", async () => {
       reconnect: true,
       terminal: term,
     });
-    await waitFor(() => term.screen.cursorLine === "alice>", "the prompt");
+    await waitFor(() => term.screen.cursorLine === "alice #main>", "the prompt");
     term.terminate();
     assert.equal(await run, 0);
     await waitFor(
@@ -333,17 +337,20 @@ Deno.test("interactive: a long input scrolls sideways and follows a resize", asy
       reconnect: false,
       terminal: term,
     });
-    await waitFor(() => term.screen.cursorLine === "alice>", "the prompt");
+    await waitFor(() => term.screen.cursorLine === "alice #main>", "the prompt");
     const long = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ";
     term.type(long);
     await waitFor(() => term.screen.cursorLine.endsWith("GHIJ"), "the end of the input");
-    assert.equal(term.screen.cursorLine, `alice> ${long.slice(-31)}`);
+    assert.equal(term.screen.cursorLine, `alice #main> ${long.slice(-25)}`);
     assert.equal(term.screen.column, 38, "the last column stays free, so no wrap");
     term.resize(20);
-    await waitFor(() => term.screen.cursorLine === `alice> ${long.slice(-11)}`, "the resized line");
+    await waitFor(
+      () => term.screen.cursorLine === `alice #main> ${long.slice(-5)}`,
+      "the resized line",
+    );
     term.type("\x01");
-    await waitFor(() => term.screen.cursorLine === `alice> ${long.slice(0, 12)}`, "Home");
-    assert.equal(term.screen.column, 7);
+    await waitFor(() => term.screen.cursorLine === `alice #main> ${long.slice(0, 6)}`, "Home");
+    assert.equal(term.screen.column, 13);
     term.type("\x04");
     assert.equal(await run, 0);
   } finally {
@@ -363,7 +370,7 @@ Deno.test("interactive: a crash puts the terminal back before the process dies",
       reconnect: false,
       terminal: term,
     });
-    await waitFor(() => term.screen.cursorLine === "alice>", "the prompt");
+    await waitFor(() => term.screen.cursorLine === "alice #main>", "the prompt");
     globalThis.dispatchEvent(new ErrorEvent("error", { error: new Error("a bug") }));
     assert.equal(term.restoredNow, 1);
     assert.deepEqual(term.rawModes, [true, false]);
@@ -392,21 +399,25 @@ Deno.test("interactive: after a shutdown it says so, keeps the unsent line, and 
       terminal: term,
       backoff: () => allowReconnect ? 10 : 200,
     });
-    await waitFor(() => term.screen.cursorLine === "alice>", "the prompt");
+    await waitFor(() => term.screen.cursorLine === "alice #main>", "the prompt");
     bob.session.send({ type: "say", text: "before the restart" });
     await waitFor(() => screenText(term).includes("before the restart"), "the first message");
     await first.close("Restarting for an upgrade");
-    await waitFor(() => term.screen.cursorLine === "(offline) alice>", "the offline prompt");
+    await waitFor(() => term.screen.cursorLine === "(offline) alice #main>", "the offline prompt");
     const text = screenText(term);
     assert.ok(text.includes("!! The server is shutting down: Restarting for an upgrade"));
     assert.ok(text.includes("!! Connection lost"));
     assert.ok(text.includes("-- Reconnecting in 1 s…"));
     term.type("hello?\r");
     await waitFor(() => screenText(term).includes("Not connected"), "the refusal");
-    assert.equal(term.screen.cursorLine, "(offline) alice> hello?", "the line is given back");
+    assert.equal(term.screen.cursorLine, "(offline) alice #main> hello?", "the line is given back");
     second = await startTestServer({ port, history: 5 });
     allowReconnect = true;
-    await waitFor(() => term.screen.cursorLine === "alice> hello?", "the reconnection", 10_000);
+    await waitFor(
+      () => term.screen.cursorLine === "alice #main> hello?",
+      "the reconnection",
+      10_000,
+    );
     assert.ok(screenText(term).includes("-- Reconnected as alice"));
     term.type("\r");
     await waitFor(() => screenText(term).includes("alice: hello?"), "the message after all");
@@ -416,5 +427,49 @@ Deno.test("interactive: after a shutdown it says so, keeps the unsent line, and 
     await bob.session.quit();
     await first.close();
     await second?.close();
+  }
+});
+
+Deno.test("interactive: /join shows the room in the prompt, /rooms lists them, Tab completes rooms", async () => {
+  const server = await startTestServer();
+  const term = new FakeTerminal();
+  const bob = await peer(server.port, "bobby");
+  try {
+    bob.session.send({ type: "room", name: "#rust" });
+    const run = runInteractive({
+      host: HOST,
+      port: server.port,
+      name: "alice",
+      color: false,
+      reconnect: false,
+      terminal: term,
+    });
+    await waitFor(() => term.screen.cursorLine === "alice #main>", "the prompt");
+    term.type("/rooms\r");
+    await waitFor(
+      () => screenText(term).includes("Rooms (2): #main (1), #rust (1)"),
+      "the list: " + screenText(term),
+    );
+    term.type("/join #r\t");
+    await waitFor(
+      () => term.screen.cursorLine === "alice #main> /join #rust",
+      "the completed room",
+    );
+    term.type("\r");
+    await waitFor(() => term.screen.cursorLine === "alice #rust>", "the new room in the prompt");
+    assert.ok(screenText(term).includes("You are now in #rust."));
+    await waitFor(
+      () => bob.seen.all.some((e) => e.type === "join" && e.name === "alice" && e.room === "#rust"),
+      "bob to see alice arrive",
+    );
+    term.type("here\r");
+    await waitFor(() => bob.seen.texts.includes("here"), "the message in #rust");
+    term.type("/part\r");
+    await waitFor(() => term.screen.cursorLine === "alice #main>", "back in #main");
+    term.type("\x04");
+    assert.equal(await run, 0);
+  } finally {
+    await bob.session.quit();
+    await server.close();
   }
 });

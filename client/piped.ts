@@ -68,7 +68,7 @@ export interface PipedOptions {
 }
 
 /** Event types the server's flood control counts, so the client paces them. */
-const _PACED: ReadonlySet<string> = new Set(["say", "me", "dm", "nick"]);
+const _PACED: ReadonlySet<string> = new Set(["say", "me", "dm", "nick", "room"]);
 /** Event types the server echoes back to the sender. */
 const _ECHOED: ReadonlySet<string> = new Set(["say", "me", "dm"]);
 

@@ -45,6 +45,7 @@ export class Roster {
     switch (event.type) {
       case "welcome":
       case "who":
+      case "moved":
         this.#names.clear();
         for (const name of event.users) this.#add(name);
         break;

@@ -27,12 +27,22 @@ function _optionalId(object: _Object): boolean {
   return id === undefined || typeof id === "string" || typeof id === "number";
 }
 
+function _optionalStr(object: _Object, key: string): boolean {
+  return object[key] === undefined || typeof object[key] === "string";
+}
+
+function _rooms(value: unknown): boolean {
+  return Array.isArray(value) &&
+    value.every((room) => _isObject(room) && _str(room, "name") && _num(room, "online"));
+}
+
 function _names(value: unknown): boolean {
   return Array.isArray(value) && value.every((name) => typeof name === "string");
 }
 
 /**
- * Checks a parsed JSON value against the server events of protocol version 1. Fields beyond
+ * Checks a parsed JSON value against the server events of protocol version 1 and the rooms
+ * of version 1.1 (`moved`, `rooms`, `room` on `welcome`, `message`, `join`, `leave`). Fields beyond
  * those the type needs are kept as they are.
  *
  * @param value a parsed JSON body
@@ -54,20 +64,28 @@ export function checkServerEvent(value: unknown): ServerEvent | null {
   switch (o["type"]) {
     case "welcome":
       ok = _str(o, "name") && _str(o, "server") && _num(o, "protocol") && _names(o["users"]) &&
-        _isObject(o["limits"]) && (o["motd"] === undefined || _str(o, "motd"));
+        _isObject(o["limits"]) && (o["motd"] === undefined || _str(o, "motd")) &&
+        _optionalStr(o, "room") && (o["features"] === undefined || _names(o["features"]));
       break;
     case "message":
       ok = _num(o, "id") && _str(o, "ts") && _str(o, "from") && _str(o, "text") &&
-        (o["kind"] === "say" || o["kind"] === "me");
+        (o["kind"] === "say" || o["kind"] === "me") && _optionalStr(o, "room");
       break;
     case "dm":
       ok = _num(o, "id") && _str(o, "ts") && _str(o, "from") && _str(o, "to") && _str(o, "text");
       break;
     case "join":
-      ok = _str(o, "name") && _str(o, "ts") && _num(o, "online");
+      ok = _str(o, "name") && _str(o, "ts") && _num(o, "online") && _optionalStr(o, "room");
       break;
     case "leave":
-      ok = _str(o, "name") && _str(o, "ts") && _num(o, "online") && _str(o, "reason");
+      ok = _str(o, "name") && _str(o, "ts") && _num(o, "online") && _str(o, "reason") &&
+        _optionalStr(o, "room");
+      break;
+    case "moved":
+      ok = _str(o, "room") && _names(o["users"]) && _optionalStr(o, "topic");
+      break;
+    case "rooms":
+      ok = _rooms(o["rooms"]);
       break;
     case "nick":
       ok = _str(o, "from") && _str(o, "to") && _str(o, "ts");
@@ -80,13 +98,6 @@ export function checkServerEvent(value: unknown): ServerEvent | null {
       break;
     case "shutdown":
       ok = _str(o, "message");
-      break;
-    case "moved":
-      ok = _str(o, "room") && _names(o["users"]);
-      break;
-    case "rooms":
-      ok = Array.isArray(o["rooms"]) &&
-        o["rooms"].every((r) => _isObject(r) && _str(r, "name") && _num(r, "online"));
       break;
     case "gap":
       ok = _str(o, "room") && _str(o, "reason") &&

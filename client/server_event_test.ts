@@ -50,3 +50,13 @@ Deno.test("decodeServerEvent refuses bad UTF-8 and non-JSON bodies", () => {
     "shutdown",
   );
 });
+
+Deno.test("checkServerEvent accepts the room events and checks the room fields", () => {
+  const ts = "2024-05-01T09:05:00Z";
+  assert.ok(checkServerEvent({ type: "moved", room: "#rust", users: ["a"] }) !== null);
+  assert.equal(checkServerEvent({ type: "moved", users: ["a"] }), null);
+  assert.ok(checkServerEvent({ type: "rooms", rooms: [{ name: "#main", online: 2 }] }) !== null);
+  assert.equal(checkServerEvent({ type: "rooms", rooms: [{ name: "#main" }] }), null);
+  assert.ok(checkServerEvent({ type: "join", name: "b", ts, online: 2, room: "#x" }) !== null);
+  assert.equal(checkServerEvent({ type: "join", name: "b", ts, online: 2, room: 5 }), null);
+});

@@ -197,6 +197,8 @@ export class ChatSession {
   #joined = false;
   #quitting = false;
   #name = "";
+  /** The room the user is in, when the server has rooms (`welcome.room`). */
+  #room: string | undefined;
   #limits: ServerLimits = DEFAULT_LIMITS;
   #seen = new Set<string>();
   #pingTimer: ReturnType<typeof setInterval> | undefined;
@@ -229,6 +231,11 @@ export class ChatSession {
   /** The current name: the one joined with, or the latest `/nick`. Empty before joining. */
   get name(): string {
     return this.#name;
+  }
+
+  /** The room the user is in, or undefined when the server has no rooms (or before joining). */
+  get room(): string | undefined {
+    return this.#room;
   }
 
   /** True while joined on a live connection. */
@@ -469,6 +476,7 @@ export class ChatSession {
     if (event.type === "nick" && nameKey(event.from) === nameKey(this.#name)) {
       this.#name = event.to;
     }
+    if (event.type === "moved") this.#room = event.room;
     this.#track(event);
     shown.push(event);
   }
@@ -492,6 +500,7 @@ export class ChatSession {
 
   #welcomed(welcome: WelcomeEvent): void {
     this.#name = welcome.name;
+    this.#room = welcome.room;
     this.#resumes = welcome.features?.includes("resume") ?? false;
     this.#track(welcome);
     this.#limits = { ...DEFAULT_LIMITS, ..._numbers(welcome.limits) };
@@ -536,7 +545,12 @@ export class ChatSession {
       try {
         await this.connect();
         if (this.#quitting) return;
-        await this.join(this.#name);
+        const room = this.#room;
+        const welcome = await this.join(this.#name);
+        // Every member lands in #main: go back to the room the user was in, as IRC clients do.
+        if (room !== undefined && welcome.room !== undefined && room !== welcome.room) {
+          this.send({ type: "room", name: room });
+        }
         this.#handlers.status({ type: "reconnected", name: this.#name });
         return;
       } catch (error) {

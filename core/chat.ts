@@ -190,13 +190,14 @@ export class Chat<M extends ChatMember> {
    * @param member the member
    * @param name a valid name
    * @param resume where a reconnecting client was
-   * @returns `name_taken`, or undefined when joined
+   * @returns `name_taken`, or how many are in the member's room once joined (0 when the
+   *   member's connection closed meanwhile and the join was undone)
    */
   async join(
     member: M,
     name: string,
     resume?: ResumePoint,
-  ): Promise<ProtocolError | undefined> {
+  ): Promise<ProtocolError | { readonly online: number }> {
     const broker = this.#broker;
     await this.start();
     if (!(await broker.claimName(name, member.ref))) return nameTaken(name);
@@ -221,7 +222,7 @@ export class Chat<M extends ChatMember> {
       await broker.leave(room, member.ref);
       await broker.releaseName(name, member.ref);
       await this.#unsubscribe(room);
-      return undefined;
+      return { online: 0 };
     }
     this.#local.set(member.ref.id, { member, name, room });
     this.#delivery.add(room, member);
@@ -243,7 +244,7 @@ export class Chat<M extends ChatMember> {
     this.#replay(member, room, snapshot, resuming);
     this.#release(room, member, snapshot);
     await broker.publish(room, { type: "join", name, online }, member.ref);
-    return undefined;
+    return { online };
   }
 
   /**
@@ -275,22 +276,22 @@ export class Chat<M extends ChatMember> {
   }
 
   /**
-   * Relays a chat message or action to the member's room.
+   * Relays a chat message or action to the member's room. Not an `async` function: this is the
+   * path of nearly every event, and it hands back the broker's own promise.
    *
    * @param member the sender
    * @param text sanitised, non-blank text
    * @param kind `say` or `me`
    * @returns the message as published, or undefined when the member has not joined
    */
-  async say(member: M, text: string, kind: "say" | "me"): Promise<MessageEvent | undefined> {
+  say(member: M, text: string, kind: "say" | "me"): Promise<Published> | undefined {
     const local = this.#local.get(member.ref.id);
     if (local === undefined) return undefined;
-    const published = await this.#broker.publish(
+    return this.#broker.publish(
       local.room,
       { type: "message", from: local.name, text, kind },
       member.ref,
     );
-    return published.event as MessageEvent;
   }
 
   /**

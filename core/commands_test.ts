@@ -218,8 +218,8 @@ Deno.test("a command's JSON event reads back as the same command", () => {
   assert.equal(eventOfCommand({ kind: "help" }), null);
 });
 
-Deno.test("flood control counts exactly say, me, dm and nick; no command is op-only yet", () => {
+Deno.test("flood control counts say, me, dm, nick and moves; no command is op-only yet", () => {
   const counted = Object.entries(COMMANDS).filter(([, c]) => c.counted).map(([name]) => name);
-  assert.deepEqual(counted.sort(), ["dm", "me", "nick", "say"]);
+  assert.deepEqual(counted.sort(), ["dm", "join", "me", "nick", "part", "say"]);
   assert.ok(Object.values(COMMANDS).every((c) => !c.opOnly));
 });

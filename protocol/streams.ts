@@ -1,13 +1,14 @@
 /**
- * Web Streams transformers for the framings, shared by server and client: frame64 decoding and
- * encoding, and line decoding. Each wraps the push parser of its framing.
+ * The Web Streams side of frame64: a transformer that turns the bytes of a connection into
+ * frame bodies, wrapping the push parser (`frame64_parser.ts`). The terminal client reads the
+ * server through it. The server reads with the push parser directly, because the per-read cost
+ * of a stream stage is paid once per connection read there (see `bench/README.md`, "Web Streams
+ * on the server").
  *
  * @module
  */
 
-import { encodeFrame, encodeTextFrame } from "./frame64.ts";
 import { Frame64Parser } from "./frame64_parser.ts";
-import { LineParser } from "./line_parser.ts";
 
 /** Options of a {@linkcode Frame64DecoderStream}. */
 export interface Frame64DecoderOptions {
@@ -16,8 +17,11 @@ export interface Frame64DecoderOptions {
 }
 
 /**
- * Turns frame64 bytes into bodies. Keepalive frames are skipped; a malformed header or an
- * oversized length errors the stream with a `FramingError`. Each body is its own buffer.
+ * Turns frame64 bytes into bodies, handed on as one array per chunk read: the bodies that chunk
+ * completed, so a reader can handle a burst at once (the client draws it in one terminal
+ * write). A chunk that completes no frame hands on nothing. Keepalive frames are skipped; a
+ * malformed header or an oversized length errors the stream with a `FramingError`. Each body is
+ * its own buffer, so the chunk may be reused.
  *
  * @example Decode frames from split chunks
  * ```ts
@@ -25,89 +29,28 @@ export interface Frame64DecoderOptions {
  * import { Frame64DecoderStream } from "./streams.ts";
  * import { encodeFrame } from "./frame64.ts";
  * const frame = encodeFrame(new TextEncoder().encode("hi"));
- * const bodies = await Array.fromAsync(
+ * const batches = await Array.fromAsync(
  *   ReadableStream.from([frame.subarray(0, 10), frame.subarray(10)])
  *     .pipeThrough(new Frame64DecoderStream({ maxBodyBytes: 4096 })),
  * );
- * assert.ok(new TextDecoder().decode(bodies[0]) === "hi");
+ * assert.ok(batches.length === 1 && new TextDecoder().decode(batches[0]![0]) === "hi");
  * ```
  */
-export class Frame64DecoderStream extends TransformStream<Uint8Array, Uint8Array> {
+export class Frame64DecoderStream extends TransformStream<Uint8Array, Uint8Array[]> {
   /** @param options the body size cap */
   constructor(options: Frame64DecoderOptions) {
-    let parser: Frame64Parser;
+    let batch: Uint8Array[] = [];
+    const parser = new Frame64Parser((body) => batch.push(body.slice()), options);
     super({
-      start(controller) {
-        parser = new Frame64Parser((body) => controller.enqueue(body.slice()), options);
-      },
-      transform(chunk) {
+      transform(chunk, controller) {
         parser.push(chunk);
+        if (batch.length > 0) {
+          controller.enqueue(batch);
+          batch = [];
+        }
       },
       flush() {
         // A frame cut short by the end of input is simply incomplete; nothing to deliver.
-      },
-    });
-  }
-}
-
-/**
- * Turns bodies (bytes, or strings sent as UTF-8) into frame64 frames.
- *
- * @example Encode a string body
- * ```ts
- * import assert from "node:assert/strict";
- * import { Frame64EncoderStream } from "./streams.ts";
- * const frames = await Array.fromAsync(
- *   ReadableStream.from(["hi"]).pipeThrough(new Frame64EncoderStream()),
- * );
- * assert.ok(frames[0]!.length === 66);
- * ```
- */
-export class Frame64EncoderStream extends TransformStream<Uint8Array | string, Uint8Array> {
-  constructor() {
-    super({
-      transform(body, controller) {
-        controller.enqueue(typeof body === "string" ? encodeTextFrame(body) : encodeFrame(body));
-      },
-    });
-  }
-}
-
-/** Options of a {@linkcode LineDecoderStream}. */
-export interface LineDecoderOptions {
-  /** The longest line accepted, in bytes. */
-  readonly maxLineBytes: number;
-}
-
-/**
- * Turns bytes into lines (as bytes, without the LF and without a CR before it). A last line
- * without an ending is delivered at the end of input; a line over the cap errors the stream with
- * a `FramingError` of code `too_large`.
- *
- * @example Split lines
- * ```ts
- * import assert from "node:assert/strict";
- * import { LineDecoderStream } from "./streams.ts";
- * const lines = await Array.fromAsync(
- *   ReadableStream.from([new TextEncoder().encode("a\r\nb")])
- *     .pipeThrough(new LineDecoderStream({ maxLineBytes: 80 })),
- * );
- * assert.ok(lines.length === 2);
- * ```
- */
-export class LineDecoderStream extends TransformStream<Uint8Array, Uint8Array> {
-  /** @param options the line length cap */
-  constructor(options: LineDecoderOptions) {
-    let parser: LineParser;
-    super({
-      start(controller) {
-        parser = new LineParser((line) => controller.enqueue(line.slice()), options);
-      },
-      transform(chunk) {
-        parser.push(chunk);
-      },
-      flush() {
-        parser.flush();
       },
     });
   }

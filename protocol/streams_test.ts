@@ -1,19 +1,30 @@
 import assert from "node:assert/strict";
 import { FramingError } from "./errors.ts";
-import { encodeFrame, encodeTextFrame, HEADER_BYTES, writeHeader } from "./frame64.ts";
-import { Frame64DecoderStream, Frame64EncoderStream, LineDecoderStream } from "./streams.ts";
+import {
+  encodeFrame,
+  encodeTextFrame,
+  HEADER_BYTES,
+  KEEPALIVE_FRAME,
+  writeHeader,
+} from "./frame64.ts";
+import { Frame64DecoderStream } from "./streams.ts";
 
 const utf8 = new TextEncoder();
 const text = new TextDecoder();
 
-Deno.test("Frame64EncoderStream and Frame64DecoderStream round-trip bytes and strings", async () => {
+Deno.test("Frame64DecoderStream hands on the bodies each chunk completes, as one batch", async () => {
   const bodies = ["hello", "ünïcödé 😀", "x".repeat(5000)];
-  const decoded = await Array.fromAsync(
-    ReadableStream.from<Uint8Array | string>([bodies[0]!, utf8.encode(bodies[1]!), bodies[2]!])
-      .pipeThrough(new Frame64EncoderStream())
+  const frames = bodies.map((body) => encodeTextFrame(body));
+  const all = new Uint8Array([...frames[0]!, ...KEEPALIVE_FRAME, ...frames[1]!, ...frames[2]!]);
+  const cut = frames[0]!.length + KEEPALIVE_FRAME.length + frames[1]!.length + 10;
+  const batches = await Array.fromAsync(
+    ReadableStream.from([all.subarray(0, 5), all.subarray(5, cut), all.subarray(cut)])
       .pipeThrough(new Frame64DecoderStream({ maxBodyBytes: 8192 })),
   );
-  assert.deepEqual(decoded.map((b) => text.decode(b)), bodies);
+  assert.deepEqual(batches.map((batch) => batch.map((b) => text.decode(b))), [
+    [bodies[0], bodies[1]],
+    [bodies[2]],
+  ], "nothing for the first chunk, two bodies for the second, the keepalive skipped");
 });
 
 Deno.test("Frame64DecoderStream keeps bodies intact after later chunks reuse the buffer", async () => {
@@ -21,11 +32,11 @@ Deno.test("Frame64DecoderStream keeps bodies intact after later chunks reuse the
     ...encodeFrame(utf8.encode("one")),
     ...encodeFrame(utf8.encode("two")),
   ]);
-  const bodies = await Array.fromAsync(
+  const batches = await Array.fromAsync(
     ReadableStream.from([chunk]).pipeThrough(new Frame64DecoderStream({ maxBodyBytes: 10 })),
   );
   chunk.fill(0);
-  assert.deepEqual(bodies.map((b) => text.decode(b)), ["one", "two"]);
+  assert.deepEqual(batches.flat().map((b) => text.decode(b)), ["one", "two"]);
 });
 
 Deno.test("Frame64DecoderStream errors with a FramingError on a bad header", async () => {
@@ -36,21 +47,6 @@ Deno.test("Frame64DecoderStream errors with a FramingError on a bad header", asy
     assert.equal(error.code, "bad_frame");
     return true;
   });
-});
-
-Deno.test("LineDecoderStream splits lines and refuses an over-long one", async () => {
-  const lines = await Array.fromAsync(
-    ReadableStream.from([utf8.encode("a\r\nb"), utf8.encode("c\nd")])
-      .pipeThrough(new LineDecoderStream({ maxLineBytes: 8 })),
-  );
-  assert.deepEqual(lines.map((l) => text.decode(l)), ["a", "bc", "d"]);
-  await assert.rejects(
-    Array.fromAsync(
-      ReadableStream.from([utf8.encode("123456789\n")])
-        .pipeThrough(new LineDecoderStream({ maxLineBytes: 8 })),
-    ),
-    FramingError,
-  );
 });
 
 Deno.test("encodeTextFrame writes the UTF-8 byte length, digits then spaces", () => {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Chat } from "../core/chat.ts";
 import { InProcessBroker } from "../core/in_process_broker.ts";
 import { ProtocolError } from "../protocol/errors.ts";
-import type { ServerEvent, ServerLimits } from "../protocol/events.ts";
+import type { MessageEvent, ServerEvent, ServerLimits } from "../protocol/events.ts";
 import { Frame64Parser } from "../protocol/frame64_parser.ts";
 import { type DeliveryMember, NodeDelivery } from "./delivery.ts";
 import type { ClientStyle } from "./outgoing.ts";
@@ -93,7 +93,7 @@ function makeRoom(
   const room = {
     join: (member: FakeMember, name: string) => chat.join(member, name),
     say: async (member: FakeMember, text: string, kind: "say" | "me") =>
-      (await chat.say(member, text, kind))!,
+      (await chat.say(member, text, kind))!.event as MessageEvent,
     dm: (member: FakeMember, to: string, text: string) => chat.dm(member, to, text),
     rename: (member: FakeMember, name: string) => chat.rename(member, name),
     leave: (member: FakeMember, reason: "quit" | "closed" | "slow" | "shutdown", announce = true) =>
@@ -121,7 +121,7 @@ function makeRoom(
 Deno.test("Chat.join sends welcome, then history, and tells only the others", async () => {
   const { room, broker, runScheduled } = makeRoom({ historySize: 2, motd: "hi" });
   const alice = new FakeMember("json");
-  assert.equal(await room.join(alice, "alice"), undefined);
+  assert.deepEqual(await room.join(alice, "alice"), { online: 1 });
   await room.say(alice, "one", "say");
   await room.say(alice, "two", "me");
   await room.say(alice, "three", "say");
@@ -129,7 +129,7 @@ Deno.test("Chat.join sends welcome, then history, and tells only the others", as
   alice.clear();
 
   const bob = new FakeMember("json");
-  assert.equal(await room.join(bob, "bob"), undefined);
+  assert.deepEqual(await room.join(bob, "bob"), { online: 2 });
   runScheduled();
   const [welcome, h1, h2, ...rest] = bob.events();
   assert.deepEqual(fixEpoch(welcome), {
@@ -324,7 +324,7 @@ Deno.test("Chat.rename tells everyone, refuses a taken name, and frees the old o
   assert.deepEqual(alice.events()[0], { type: "nick", from: "bob", to: "robert", ts: TS });
   assert.equal(room.nameOf(bob), "robert");
   assert.equal(await room.isTaken("bob"), false);
-  assert.equal(await room.join(new FakeMember("json"), "BOB"), undefined);
+  assert.deepEqual(await room.join(new FakeMember("json"), "BOB"), { online: 3 });
 });
 
 Deno.test("Chat.leave announces with the count and reason, or leaves silently", async () => {
@@ -592,7 +592,7 @@ Deno.test("Chat.dm crosses rooms; names stay unique across rooms", async () => {
   assert.deepEqual(bob.events(), [dm]);
   assert.deepEqual(alice.events(), [dm]);
   const refused = await room.join(new FakeMember("json"), "Bob");
-  assert.equal(refused?.code, "name_taken");
+  assert.ok(refused instanceof ProtocolError && refused.code === "name_taken");
 });
 
 Deno.test("Chat.move refuses a bad room name and a room beyond --max-rooms", async () => {

@@ -108,7 +108,10 @@ export class Session implements DeliveryMember, CommandContext {
    * member's commands take effect in the order it sent them.
    */
   #pending: Promise<void> | null = null;
-  #queue: Inbound[] = [];
+  /** What arrived while a command waited: items, and the end of the input or a framing error. */
+  #queue: (Inbound | (() => void))[] = [];
+  /** The input cannot be parsed any further (a framing error is waiting in the queue). */
+  #inputFailed = false;
 
   /**
    * @param socket the connection
@@ -263,15 +266,24 @@ export class Session implements DeliveryMember, CommandContext {
   // ---- input ----
 
   #receive(bytes: Uint8Array): void {
+    if (this.#inputFailed) return;
     try {
       this.#inbound.push(bytes);
     } catch (error) {
       if (error instanceof FramingError) {
-        this.#closeWithError(error.code, error.message, "error");
+        // What arrived before the bad frame is carried out first, as if it came alone.
+        this.#inputFailed = true;
+        this.#afterPending(() => this.#closeWithError(error.code, error.message, "error"));
       } else {
         this.#internalError(error);
       }
     }
+  }
+
+  /** Runs an action now, or after the command under way and those queued behind it. */
+  #afterPending(action: () => void): void {
+    if (this.#pending === null) action();
+    else this.#queue.push(action);
   }
 
   #onFraming(framing: Framing): void {
@@ -282,12 +294,7 @@ export class Session implements DeliveryMember, CommandContext {
   }
 
   #onInbound(item: Inbound): void {
-    if (this.#closed) return;
-    // Keepalives never wait: they say nothing about the chat.
-    if (item.kind === "pong") return;
-    if (item.kind === "ping") {
-      return this.#send(item.id === undefined ? { type: "pong" } : { type: "pong", id: item.id });
-    }
+    if (this.#closed || item.kind === "pong") return;
     if (this.#pending !== null) {
       this.#queue.push(item);
       return;
@@ -295,7 +302,10 @@ export class Session implements DeliveryMember, CommandContext {
     this.#handle(item);
   }
 
-  /** Carries out one item; when it waits for the broker, later items queue behind it. */
+  /**
+   * Carries out one item; when it waits for the broker, the next items queue behind it unless
+   * it is a chat message (see {@linkcode isBarrier}).
+   */
   #handle(item: Inbound): void {
     let result: void | Promise<void>;
     try {
@@ -303,17 +313,26 @@ export class Session implements DeliveryMember, CommandContext {
     } catch (error) {
       return this.#internalError(error);
     }
-    if (result instanceof Promise) {
-      this.#pending = result.catch((error) => this.#internalError(error)).finally(() => {
-        this.#pending = null;
+    if (!(result instanceof Promise)) return;
+    const done = result.catch((error) => this.#internalError(error));
+    if (!isBarrier(item)) return;
+    this.#pending = done.finally(() => {
+      this.#pending = null;
+      while (!this.#closed && this.#pending === null) {
         const next = this.#queue.shift();
-        if (next !== undefined && !this.#closed) this.#handle(next);
-      });
-    }
+        if (next === undefined) break;
+        if (typeof next === "function") next();
+        else this.#handle(next);
+      }
+    });
   }
 
   #dispatch(item: Inbound): void | Promise<void> {
     switch (item.kind) {
+      case "ping":
+        return this.#send(
+          item.id === undefined ? { type: "pong" } : { type: "pong", id: item.id },
+        );
       case "refused":
         return item.name ? this.#refuseName(item.error) : this.#refuseEvent(item.error);
       case "hello": {
@@ -327,14 +346,13 @@ export class Session implements DeliveryMember, CommandContext {
         return this.#join(result.name, item.resume);
       }
       case "command":
-        // A command pipelined behind a hello whose name was then refused.
+        // A command sent right behind a hello whose name was then refused.
         if (!this.#joined && item.command.kind !== "quit") {
           return this.#refuseEvent(
             new ProtocolError("not_joined", "Join with a name first: that was not sent"),
           );
         }
         return this.#run(item.command);
-      case "ping":
       case "pong":
         return;
     }
@@ -374,11 +392,11 @@ export class Session implements DeliveryMember, CommandContext {
     this.#joining = true;
     this.#inbound.setJoined(true);
     const chat = this.#host.chat;
-    const refused = await chat.join(this, name, resume);
+    const joined = await chat.join(this, name, resume);
     this.#joining = false;
-    if (refused !== undefined || this.#closed || chat.nameOf(this) === undefined) {
+    if (joined instanceof ProtocolError || this.#closed || chat.nameOf(this) === undefined) {
       this.#inbound.setJoined(false);
-      if (refused !== undefined) this.#refuseName(refused);
+      if (joined instanceof ProtocolError) this.#refuseName(joined);
       return;
     }
     this.#joined = true;
@@ -387,20 +405,25 @@ export class Session implements DeliveryMember, CommandContext {
       name,
       peer: this.peer,
       style: this.style,
-      room: chat.roomOf(this),
+      online: joined.online,
     });
   }
 
   // ---- command context ----
 
-  /** Relays a chat message or action from this member to its room. */
-  say(raw: string, kind: "say" | "me"): void | Promise<void> {
+  /**
+   * Relays a chat message or action from this member to its room. The next command does not
+   * wait for it (the broker keeps one member's publishes in order): one `then` for the log is
+   * all it costs beyond the publish.
+   */
+  say(raw: string, kind: "say" | "me"): void {
     const text = sanitizeText(raw);
     if (isBlank(text)) return;
-    return this.#host.chat.say(this, text, kind).then((message) => {
-      if (message === undefined) return;
-      this.#host.log.message({ from: message.from, id: message.id, kind, text });
-    });
+    this.#host.chat.say(this, text, kind)?.then(({ event }) => {
+      if (event.type === "message") {
+        this.#host.log.message({ from: event.from, id: event.id, kind, text });
+      }
+    }, (error) => this.#internalError(error));
   }
 
   /** Sends a private message from this member. */
@@ -504,9 +527,19 @@ export class Session implements DeliveryMember, CommandContext {
   }
 
   #endOfInput(): void {
-    if (!this.#closed) this.#inbound.end();
-    this.close("closed");
+    if (!this.#closed && !this.#inputFailed) this.#inbound.end();
+    this.#afterPending(() => this.close("closed"));
   }
+}
+
+/**
+ * Is an item one the next must wait for? Everything but chat messages is: a join, a move or a
+ * rename changes what follows, and an answer (`who`, a dm's echo) must come before the echo of
+ * a message sent after it. Messages alone go through without waiting: the broker keeps one
+ * member's publishes in order, and they are the traffic that matters.
+ */
+function isBarrier(item: Inbound): boolean {
+  return !(item.kind === "command" && (item.command.kind === "say" || item.command.kind === "me"));
 }
 
 function errorText(error: unknown): string {

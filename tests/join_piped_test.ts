@@ -308,3 +308,61 @@ Deno.test("piped: after a lost connection it reconnects under the same name", as
     await second?.close();
   }
 });
+
+Deno.test("piped: /join, /rooms and /part work, and lines go to the room joined", async () => {
+  const server = await startTestServer();
+  const bob = await peer(server.port, "bob");
+  const carol = await peer(server.port, "carol");
+  try {
+    carol.session.send({ type: "room", name: "#ops" });
+    await waitFor(() => carol.seen.all.some((e) => e.type === "moved"), "carol in #ops");
+    const alice = new JoinProcess([`${HOST}:${server.port}`, "--name", "alice"]);
+    await alice.write("/join #ops\nin ops\n/rooms\n/part\nin main\n");
+    const run = await alice.finish();
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /You are now in #ops\. 2 online: alice, carol/);
+    assert.match(run.stdout, new RegExp(`^${CLOCK} alice: in ops$`, "m"));
+    assert.match(run.stdout, /Rooms \(2\): #main \(1\), #ops \(2\)/);
+    assert.match(run.stdout, /You are now in #main\./);
+    assert.match(run.stdout, new RegExp(`^${CLOCK} alice: in main$`, "m"));
+    assert.deepEqual(carol.seen.texts, ["in ops"]);
+    assert.deepEqual(bob.seen.texts, ["in main"]);
+  } finally {
+    await bob.session.quit();
+    await carol.session.quit();
+    await server.close();
+  }
+});
+
+Deno.test("piped --json: room events in, moved and rooms out", async () => {
+  const server = await startTestServer();
+  const bob = await peer(server.port, "bob");
+  try {
+    const bot = new JoinProcess([`${HOST}:${server.port}`, "--name", "bot", "--json"]);
+    await bot.waitForStdout('"type":"welcome"', "the welcome");
+    await bot.write(
+      ['{"type":"room","name":"#Bots"}', '{"type":"say","text":"beep"}', '{"type":"rooms"}']
+        .join("\n") + "\n",
+    );
+    await bot.waitForStdout('"type":"rooms"', "the room list");
+    const run = await bot.finish();
+    assert.equal(run.code, 0, run.stderr);
+    const events = run.stdout.trimEnd().split("\n").map((line) => JSON.parse(line));
+    assert.equal(events[0].room, "#main");
+    assert.deepEqual(events.find((e) => e.type === "moved"), {
+      type: "moved",
+      room: "#bots",
+      users: ["bot"],
+    });
+    const message = events.find((e) => e.type === "message");
+    assert.deepEqual([message.text, message.room], ["beep", "#bots"]);
+    assert.deepEqual(events.find((e) => e.type === "rooms").rooms, [
+      { name: "#bots", online: 1 },
+      { name: "#main", online: 1 },
+    ]);
+    assert.deepEqual(bob.seen.texts, [], "#main heard nothing of #bots");
+  } finally {
+    await bob.session.quit();
+    await server.close();
+  }
+});

@@ -166,9 +166,9 @@ Deno.test({
     const bob = await peer(server.port, "bob");
     try {
       await tmux.start(joinCommand(server.port));
-      await tmux.waitForScreen((s) => /^alice> ?$/m.test(s), "the prompt");
+      await tmux.waitForScreen((s) => /^alice #main> ?$/m.test(s), "the prompt");
       await tmux.type("half a li");
-      await tmux.waitForScreen((s) => s.includes("alice> half a li"), "the half line");
+      await tmux.waitForScreen((s) => s.includes("alice #main> half a li"), "the half line");
       for (const text of ["first", "second", "third"]) bob.session.send({ type: "say", text });
       await tmux.waitForScreen((s) => s.includes("bob: third"), "the three messages");
       const lines = (await tmux.lines()).filter((line) => line !== "");
@@ -176,8 +176,8 @@ Deno.test({
       assert.match(tail[0]!, /^\d\d:\d\d bob: first$/);
       assert.match(tail[1]!, /^\d\d:\d\d bob: second$/);
       assert.match(tail[2]!, /^\d\d:\d\d bob: third$/);
-      assert.equal(tail[3], "alice> half a li");
-      assert.equal(await tmux.display("#{cursor_x}"), String("alice> half a li".length));
+      assert.equal(tail[3], "alice #main> half a li");
+      assert.equal(await tmux.display("#{cursor_x}"), String("alice #main> half a li".length));
       const coloured = await tmux.screen(true);
       assert.ok(coloured.includes("\x1b["), "names are coloured");
 
@@ -192,15 +192,15 @@ Deno.test({
       await tmux.type("ne");
       await tmux.keys("Enter");
       await tmux.waitForScreen((s) => s.includes("alice: half a line"), "the echo");
-      assert.equal(await tmux.lastLine(), "alice>");
+      assert.equal(await tmux.lastLine(), "alice #main>");
       assert.ok(bob.seen.texts.includes("half a line"));
 
       // A burst of 1000 messages: all shown, the input line still last.
       await tmux.type("draft");
-      await tmux.waitForScreen((s) => s.includes("alice> draft"), "the draft");
+      await tmux.waitForScreen((s) => s.includes("alice #main> draft"), "the draft");
       for (let i = 1; i <= 1000; i++) bob.session.send({ type: "say", text: `burst ${i}` });
       await tmux.waitForScreen((s) => s.includes("bob: burst 1000"), "the burst");
-      assert.equal(await tmux.lastLine(), "alice> draft");
+      assert.equal(await tmux.lastLine(), "alice #main> draft");
     } finally {
       await tmux.kill();
       await bob.session.quit();
@@ -218,7 +218,7 @@ Deno.test({
     const bob = await peer(server.port, "bob");
     try {
       await tmux.start(joinCommand(server.port).replace("env -u NO_COLOR", "env NO_COLOR=1"));
-      await tmux.waitForScreen((s) => /^alice> ?$/m.test(s), "the prompt");
+      await tmux.waitForScreen((s) => /^alice #main> ?$/m.test(s), "the prompt");
       bob.session.send({ type: "say", text: "hello alice" });
       bob.session.send({ type: "me", text: "waves" });
       await tmux.waitForScreen((s) => s.includes("* bob waves"), "the messages");
@@ -242,7 +242,7 @@ Deno.test({
     const bob = await peer(server.port, "bob");
     try {
       await tmux.start(joinCommand(server.port));
-      await tmux.waitForScreen((s) => /^alice> ?$/m.test(s), "the prompt");
+      await tmux.waitForScreen((s) => /^alice #main> ?$/m.test(s), "the prompt");
       await tmux.tmux("set-buffer", "-b", "block", "step one\nstep two\nstep three");
       // -p: bracketed, as a terminal pastes when the program asked for it.
       await tmux.tmux("paste-buffer", "-p", "-b", "block", "-t", "main");
@@ -270,7 +270,7 @@ Deno.test({
     const bob = await peer(server.port, "bob");
     try {
       await tmux.start(shellJoinCommand(server.port));
-      await tmux.waitForScreen((s) => /^alice> ?$/m.test(s), "the prompt");
+      await tmux.waitForScreen((s) => /^alice #main> ?$/m.test(s), "the prompt");
       await tmux.type("never sent");
       await tmux.keys("C-d");
       await waitFor(
@@ -303,7 +303,7 @@ Deno.test({
     try {
       // Through a shell this time, which prints the exit status when the client is gone.
       await tmux.start(shellJoinCommand(server.port));
-      await tmux.waitForScreen((s) => /^alice> ?$/m.test(s), "the prompt");
+      await tmux.waitForScreen((s) => /^alice #main> ?$/m.test(s), "the prompt");
       const shell = await tmux.display("#{pane_pid}");
       const children = await Deno.readTextFile(`/proc/${shell}/task/${shell}/children`);
       const client = Number(children.trim().split(" ")[0]);
@@ -350,6 +350,48 @@ Deno.test({
       assert.equal(await tmux.exitStatus(), 1);
     } finally {
       await tmux.kill();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "tty: rooms: /rooms lists them, Tab completes one, /join moves the prompt there, /part back",
+  ignore: TMUX_MISSING,
+  async fn() {
+    const server = await startTestServer();
+    const tmux = new Tmux();
+    const bob = await peer(server.port, "bob");
+    try {
+      bob.session.send({ type: "room", name: "#rust" });
+      await tmux.start(joinCommand(server.port));
+      await tmux.waitForScreen((s) => /^alice #main> ?$/m.test(s), "the prompt");
+      await tmux.type("/rooms");
+      await tmux.keys("Enter");
+      await tmux.waitForScreen((s) => s.includes("Rooms (2): #main (1), #rust (1)"), "the list");
+      await tmux.type("/join #ru");
+      await tmux.keys("Tab");
+      await tmux.waitForScreen((s) => /^alice #main> \/join #rust ?$/m.test(s), "the completion");
+      await tmux.keys("Enter");
+      await tmux.waitForScreen((s) => /^alice #rust> ?$/m.test(s), "the prompt in #rust");
+      assert.match(await tmux.screen(), /You are now in #rust\. 2 online: alice, bob/);
+      bob.session.send({ type: "say", text: "welcome to rust" });
+      await tmux.waitForScreen((s) => s.includes("bob: welcome to rust"), "bob's message");
+      await tmux.type("thanks");
+      await tmux.keys("Enter");
+      await tmux.waitForScreen((s) => s.includes("alice: thanks"), "the echo");
+      assert.ok(bob.seen.texts.includes("thanks"));
+      await tmux.type("/part");
+      await tmux.keys("Enter");
+      await tmux.waitForScreen((s) => /^alice #main> ?$/m.test(s), "the prompt back in #main");
+      assert.ok(
+        bob.seen.all.some((e) => e.type === "leave" && e.name === "alice" && e.reason === "moved"),
+        "bob saw alice go",
+      );
+    } finally {
+      await tmux.kill();
+      await bob.session.quit();
+      await server.close();
     }
   },
 });

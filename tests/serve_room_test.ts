@@ -38,7 +38,13 @@ Deno.test("serve: JSON, plain and line clients share one room", async () => {
     assert.equal(await bob.next(), "* carol joined (3 online)");
 
     const bobJoin = await expectEvent(alice.client, "join");
-    assert.deepEqual({ ...bobJoin, ts: "" }, { type: "join", name: "bob", ts: "", online: 2 });
+    assert.deepEqual({ ...bobJoin, ts: "" }, {
+      type: "join",
+      name: "bob",
+      ts: "",
+      online: 2,
+      room: "#main",
+    });
     assert.match(String(bobJoin.ts), ISO_TIME);
     const carolJoin = await expectEvent(alice.client, "join");
     assert.equal(carolJoin.name, "carol");
@@ -92,7 +98,11 @@ Deno.test("serve: hello gets welcome with the user list, limits and server name"
         pingIntervalSeconds: 20,
         idleTimeoutSeconds: 50,
       },
+      room: "#main",
+      features: ["rooms", "resume"],
+      epoch: first.welcome.epoch,
     });
+    assert.match(String(first.welcome.epoch), /^\S+$/, "an epoch is a non-empty word");
     assert.deepEqual(second.welcome.users, ["alice", "Bob"]);
     assert.equal(second.welcome.name, "Bob");
     assert.equal("motd" in second.welcome, false);
@@ -147,6 +157,7 @@ Deno.test("serve: say and me are echoed to the JSON sender with increasing ids",
       from: "alice",
       text: "one",
       kind: "say",
+      room: "#main",
     });
     assert.match(String(echo1.ts), ISO_TIME);
     assert.equal(echo2.kind, "me");
@@ -368,6 +379,7 @@ Deno.test("serve: bye leaves with reason quit and the server closes; a drop is c
       ts: "",
       online: 3,
       reason: "quit",
+      room: "#main",
     });
     assert.equal(await line.next(), "* bob left (3 online)");
 

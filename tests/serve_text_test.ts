@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { helpLines } from "../core/commands.ts";
 import {
   closeAll,
   joinJson,
@@ -78,9 +79,20 @@ for (const style of ["line", "plain"] as const) {
 
       await send(bob, style, "/help");
       const help: string[] = [];
-      for (let i = 0; i < 8; i++) help.push(await bob.next());
+      for (let i = 0; i < helpLines().length; i++) help.push(await bob.next());
       const text = help.join("\n");
-      for (const command of ["/nick", "/msg", "/me", "/who", "/help", "/quit"]) {
+      const commands = [
+        "/nick",
+        "/msg",
+        "/me",
+        "/who",
+        "/help",
+        "/quit",
+        "/join",
+        "/part",
+        "/rooms",
+      ];
+      for (const command of commands) {
         assert.ok(text.includes(command), `/help mentions ${command}:\n${text}`);
       }
 
