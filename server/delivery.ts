@@ -74,7 +74,7 @@ function isPrefix(prefix: readonly string[], list: readonly string[]): boolean {
  * delivery.add("#main", b);
  * delivery.add("#rust", c);
  * const event = { type: "message", id: 1, ts: "2030-01-01T00:00:00.000Z", from: "m1", text: "hi", kind: "say", room: "#main" } as const;
- * delivery.publish({ room: "#main", event, origin: a.ref }, a);
+ * delivery.publish({ room: "#main", event, origin: a.ref, position: 1 }, a);
  * delivery.flush();
  * assert.deepEqual(got, ["m2:m1: hi\n"]);
  * ```
