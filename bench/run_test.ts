@@ -104,7 +104,7 @@ Deno.test("benchServeArgs lifts exactly the documented limits on loopback", () =
 Deno.test("parseBenchArgs reads --quick, --scenarios, --output and --no-pin", () => {
   assert.deepEqual(parseBenchArgs([]), {
     quick: false,
-    groups: ["a", "b", "c"],
+    groups: ["a", "b", "r", "c"],
     output: null,
     pin: true,
   });

@@ -64,7 +64,10 @@ function isPrefix(prefix: readonly string[], list: readonly string[]): boolean {
  * const got: string[] = [];
  * const member = (id: number) => ({
  *   ref: { node: "n", id }, active: true, name: `m${id}`, style: "line" as const,
- *   deliver: (bytes: Uint8Array) => got.push(`m${id}:` + new TextDecoder().decode(bytes)),
+ *   // A member left out of a broadcast may be handed an empty buffer, which sends nothing.
+ *   deliver: (bytes: Uint8Array) => {
+ *     if (bytes.length > 0) got.push(`m${id}:` + new TextDecoder().decode(bytes));
+ *   },
  * });
  * const delivery = new NodeDelivery({ schedule: () => {} });
  * const [a, b, c] = [member(1), member(2), member(3)];
