@@ -63,8 +63,6 @@ export interface Delivery<M extends ChatMember> {
   welcome(member: M, welcome: WelcomeEvent): void;
   /** Replays a room's history, each message marked `history: true`. */
   replay(member: M, messages: readonly MessageEvent[]): void;
-  /** Sends an event to every member of this node (at shutdown). */
-  announce(event: ServerEvent): void;
 }
 
 /** Settings of a {@linkcode Chat}. */
@@ -100,7 +98,7 @@ interface RoomSubscription {
  * command does. Methods that need the broker are asynchronous; with the in-process broker they
  * finish within the current turn.
  *
- * @example See `core/chat_test.ts` for the core driven without a server.
+ * @example See `core/chat_test.ts` for the core driven without a server, on event values.
  */
 export class Chat<M extends ChatMember> {
   readonly #options: ChatOptions;
@@ -366,15 +364,6 @@ export class Chat<M extends ChatMember> {
       member.ref,
     );
     return undefined;
-  }
-
-  /**
-   * Sends an event to every member of this node at once (at shutdown).
-   *
-   * @param event the event
-   */
-  announce(event: ServerEvent): void {
-    this.#delivery.announce(event);
   }
 
   /** Lets go of the broker's subscriptions and this node's state there. */

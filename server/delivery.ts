@@ -160,11 +160,6 @@ export class NodeDelivery implements Delivery<DeliveryMember> {
     }
   }
 
-  announce(event: ServerEvent): void {
-    const out = new Outgoing(event);
-    for (const delivery of this.#rooms.values()) delivery.fanOut.broadcast(out, null);
-  }
-
   /** Hands everything broadcast so far to the members now. Safe to call at any time. */
   flush(): void {
     for (const delivery of this.#rooms.values()) delivery.fanOut.flush();
