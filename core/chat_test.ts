@@ -79,17 +79,7 @@ Deno.test("Chat works on event values: join, say, move, dm, leave", async () => 
   const dm = await chat.dm(a, "BOB", "psst");
   assert.ok(!(dm instanceof Error) && dm.to === "bob");
   assert.equal(await chat.leave(b, "quit"), 0);
-  assert.deepEqual(
-    delivery.types(a),
-    [
-      "welcome",
-      "join",
-      "message:hi",
-      "leave",
-      "dm",
-      "message:psst".replace("message:psst", "dm"),
-    ].slice(0, 5),
-  );
+  assert.deepEqual(delivery.types(a), ["welcome", "join", "message:hi", "leave", "dm"]);
   assert.deepEqual(delivery.types(b), [
     "welcome",
     "message:hi",
