@@ -212,7 +212,7 @@ Deno.test("piped: connection refused is one sentence naming the address, exit 1"
   assert.equal(
     run.stderr,
     `Could not connect to ${HOST}:${port}: connection refused. Is a server running there? ` +
-      "Start one with 'chat serve'\n",
+      "Start one with 'deno task serve'\n",
   );
 });
 

@@ -344,7 +344,7 @@ Deno.test({
         await tmux.screen(false, true),
         new RegExp(
           `Could not connect to 127\\.0\\.0\\.1:${port}: connection refused\\. ` +
-            "Is a server running there\\? Start one with 'chat serve'",
+            "Is a server running there\\? Start one with 'deno task serve'",
         ),
       );
       assert.equal(await tmux.exitStatus(), 1);

@@ -29,7 +29,7 @@ Deno.test("serve process: the banner gives the version, the port and the join co
   assert.match(lines[0]!, BANNER_FIRST);
   assert.ok(server.port > 0);
   assert.ok(
-    lines.some((line) => line.includes(`chat join 127.0.0.1:${server.port}`)),
+    lines.some((line) => line.includes(`deno task join 127.0.0.1:${server.port}`)),
     server.stdout,
   );
   assert.ok(lines.length <= 6, `a short banner:\n${server.stdout}`);
@@ -49,12 +49,12 @@ Deno.test("serve process: on all interfaces the banner lists LAN addresses first
   const firstLoopback = loopback.indexOf(true);
   assert.ok(firstLoopback >= 0, "loopback is listed");
   assert.ok(loopback.slice(firstLoopback).every((l) => l), `loopback last: ${addressLine}`);
-  const joinLine = lines.find((line) => /chat join \S+/.test(line));
+  const joinLine = lines.find((line) => /deno task join \S+/.test(line));
   assert.ok(joinLine, server.stdout);
   const lan = addresses.filter((_, i) => !loopback[i]);
   if (lan.length > 0) {
     // The command to run on another machine names the first LAN address.
-    assert.ok(joinLine.includes(`chat join ${lan[0]!.split(" ")[0]}`), server.stdout);
+    assert.ok(joinLine.includes(`deno task join ${lan[0]!.split(" ")[0]}`), server.stdout);
     assert.ok(joinLine.includes("another machine"), joinLine);
   }
   // Dual stack: an IPv4 client on loopback is logged with its plain IPv4 address.
