@@ -61,6 +61,8 @@ export async function runServe(config: ServeConfig): Promise<number> {
       log.info("shutdown", { signal, connections: server.connections });
       void server.close();
     }
+    // Said so that an operator (and a test) can tell it was seen and taken as the same request.
+    if (verdict === "duplicate") log.info("shutdown_repeated", { signal });
   };
   const handlers = (["SIGINT", "SIGTERM"] as const).map((signal) => {
     const handler = () => onSignal(signal);
@@ -78,7 +80,7 @@ export async function runServe(config: ServeConfig): Promise<number> {
  * group, and `deno task` forwards its own copy); a person pressing Ctrl-C again to insist takes
  * longer than this.
  */
-export const DUPLICATE_SIGNAL_MS = 500;
+export const DUPLICATE_SIGNAL_MS = 1000;
 
 /** What a stop signal asks for: begin the shutdown, nothing new, or exit at once. */
 export type StopVerdict = "stop" | "duplicate" | "force";
