@@ -223,8 +223,13 @@ Deno.test("serve process: SIGTERM while 100 clients flood: shutdown still reache
     i,
     n,
   ) => {
-    await client.sendJson({ type: "say", text: `message ${n} from user${i}` });
-    if (n % 5 === 4) await delay(20);
+    // As fast as the server echoes: no rate limit and always one message in flight, so clients
+    // are still sending when the server closes, but what is queued for each stays small enough
+    // to drain within the server's 2 s shutdown flush even on a loaded machine (an unbounded
+    // flood outruns a loaded reader, and then whether shutdown arrives in time is a guess).
+    const text = `message ${n} from user${i}`;
+    await client.sendJson({ type: "say", text });
+    await client.waitFor((body) => body.includes(`"text":"${text}"`), `the echo of ${text}`);
   });
 });
 
@@ -277,14 +282,13 @@ Deno.test("serve process: a second signal during shutdown exits at once with 1",
   await using server = await ServeProcess.start(STALL_ARGS);
   const { conn, sender } = await stallOneClient(server);
   try {
-    const started = Date.now();
     server.child.kill("SIGTERM");
     await server.waitForStderr(/ shutdown signal=SIGTERM/);
     const status = await server.stop("SIGINT", 15_000);
-    const took = Date.now() - started;
     assert.equal(status.code, 1);
-    assert.ok(took < 1500, `exited before the 2 s flush was over: ${took} ms`);
     await server.waitForStderr(/ERROR forced_exit signal=SIGINT/);
+    // It exited before the flush to the stalled reader was over: the clean stop never came.
+    assert.ok(!/ stopped /.test(server.stderr), server.stderr.slice(-2000));
   } finally {
     conn.close();
     await sender.close();
