@@ -339,7 +339,7 @@ Deno.test({
     const tmux = new Tmux();
     try {
       await tmux.start(shellJoinCommand(port));
-      await tmux.waitForScreen((s) => s.includes("chat serve"), "the error");
+      await tmux.waitForScreen((s) => s.includes("'deno task serve'"), "the error");
       assert.match(
         await tmux.screen(false, true),
         new RegExp(
