@@ -80,8 +80,6 @@ export interface Delivery<M extends ChatMember> {
   welcome(member: M, welcome: WelcomeEvent): void;
   /** Replays a room's history, each message marked `history: true`. */
   replay(member: M, messages: readonly MessageEvent[]): void;
-  /** Sends an event to every member of this node (at shutdown). */
-  announce(event: ServerEvent): void;
 }
 
 /** Settings of a {@linkcode Chat}. */
@@ -119,7 +117,7 @@ interface RoomSubscription {
  * command does. Methods that need the broker are asynchronous; with the in-process broker they
  * finish within the current turn.
  *
- * @example See `core/chat_test.ts` for the core driven without a server.
+ * @example See `core/chat_test.ts` for the core driven without a server, on event values.
  */
 export class Chat<M extends ChatMember> {
   readonly #options: ChatOptions;
@@ -442,15 +440,6 @@ export class Chat<M extends ChatMember> {
       members.push(local.member);
     }
     return members;
-  }
-
-  /**
-   * Sends an event to every member of this node at once (at shutdown).
-   *
-   * @param event the event
-   */
-  announce(event: ServerEvent): void {
-    this.#delivery.announce(event);
   }
 
   /** Lets go of the broker's subscriptions and this node's state there. */

@@ -228,6 +228,18 @@ export class ChatServer implements SessionHost {
     }
   }
 
+  /**
+   * Sends one event to every member of this node (a notice that the cluster is degraded, or
+   * whole again), after everything each was sent before.
+   *
+   * @param event the event
+   */
+  notifyAll(event: ServerEvent): void {
+    for (const session of this.#sessions) {
+      if (this.chat.nameOf(session) !== undefined) this.delivery.send(session, event);
+    }
+  }
+
   /** Called by a session once its socket is released. */
   sessionClosed(session: Session): void {
     if (!this.#sessions.delete(session)) return;

@@ -66,7 +66,10 @@ function isPrefix(prefix: readonly string[], list: readonly string[]): boolean {
  * const got: string[] = [];
  * const member = (id: number) => ({
  *   ref: { node: "n", id }, active: true, name: `m${id}`, style: "line" as const,
- *   deliver: (bytes: Uint8Array) => got.push(`m${id}:` + new TextDecoder().decode(bytes)),
+ *   // A member left out of a broadcast may be handed an empty buffer, which sends nothing.
+ *   deliver: (bytes: Uint8Array) => {
+ *     if (bytes.length > 0) got.push(`m${id}:` + new TextDecoder().decode(bytes));
+ *   },
  * });
  * const delivery = new NodeDelivery({ schedule: () => {} });
  * const [a, b, c] = [member(1), member(2), member(3)];
@@ -175,11 +178,6 @@ export class NodeDelivery implements Delivery<DeliveryMember> {
       }
       this.sendBytes(member, out.bytesFor(member.style));
     }
-  }
-
-  announce(event: ServerEvent): void {
-    const out = new Outgoing(event);
-    for (const delivery of this.#rooms.values()) delivery.fanOut.broadcast(out, null);
   }
 
   /** Hands everything broadcast so far to the members now. Safe to call at any time. */

@@ -1,6 +1,7 @@
 /**
- * The chat server: a room that knows nothing of sockets, a session per connection, the command
- * registry and the listener. Start one with {@linkcode startServer}.
+ * The chat server: the listener, a session per connection (connection, inbound side, session),
+ * and the delivery that hands the chat core's events to the connections. The core itself (rooms,
+ * names, commands, the broker) is in `core/`. Start a server with {@linkcode startServer}.
  *
  * @module
  */

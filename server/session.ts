@@ -15,12 +15,13 @@ import { FramingError, ProtocolError } from "../protocol/errors.ts";
 import type { LeaveReason, ResumePoint, ServerEvent } from "../protocol/events.ts";
 import { validateName } from "../protocol/names.ts";
 import { isBlank, sanitizeText } from "../protocol/sanitize.ts";
-import { Connection, type ConnectionSocket } from "./connection.ts";
+import { Connection, type ConnectionHandler, type ConnectionSocket } from "./connection.ts";
 import type { DeliveryMember, NodeDelivery } from "./delivery.ts";
 import { ErrorBudget } from "./error_budget.ts";
 import { FloodControl } from "./flood_control.ts";
-import { type Inbound, InboundParser } from "./inbound.ts";
+import { type Inbound, type InboundHandler, InboundParser } from "./inbound.ts";
 import type { Logger } from "./log.ts";
+import type { OutboxFailure } from "./outbox.ts";
 import { type ClientStyle, encodeFor, encodeLines, encodePlain } from "./outgoing.ts";
 
 export {
@@ -78,7 +79,7 @@ export interface CloseOptions {
 /**
  * One client connection, and the member of the chat it becomes.
  */
-export class Session implements DeliveryMember, CommandContext {
+export class Session implements DeliveryMember, CommandContext, ConnectionHandler, InboundHandler {
   /** The peer's address for display (`1.2.3.4:5678`). */
   readonly peer: string;
   /** The peer's IP address, normalised (`::ffff:` removed). */
@@ -127,19 +128,10 @@ export class Session implements DeliveryMember, CommandContext {
     this.#limits = host.limits;
     this.ref = host.chat.newRef();
     this.#connectedAt = now;
-    this.#connection = new Connection(socket, this.#limits.sendQueueBytes, now, {
-      onBytes: (bytes) => this.#receive(bytes),
-      onEnd: () => this.#endOfInput(),
-      onReadError: (error) => {
-        this.#host.log.info("read_error", { peer: this.peer, error: errorText(error) });
-        this.close("closed");
-      },
-      onSendFailure: (failure) => this.close(failure === "overflow" ? "slow" : "closed"),
-    });
-    this.#inbound = new InboundParser({
-      onFraming: (framing) => this.#onFraming(framing),
-      onInbound: (item) => this.#onInbound(item),
-    }, this.#limits.maxMessageBytes);
+    // The session is the handler of both, rather than objects of closures: an idle connection
+    // should cost as little memory as it can (see bench/README.md, "RSS per idle connection").
+    this.#connection = new Connection(socket, this.#limits.sendQueueBytes, now, this);
+    this.#inbound = new InboundParser(this, this.#limits.maxMessageBytes);
   }
 
   /** How the client is spoken to; JSON until the first frame shows otherwise. */
@@ -265,7 +257,8 @@ export class Session implements DeliveryMember, CommandContext {
 
   // ---- input ----
 
-  #receive(bytes: Uint8Array): void {
+  /** Takes bytes read from the connection (called by the connection). */
+  onBytes(bytes: Uint8Array): void {
     if (this.#inputFailed) return;
     try {
       this.#inbound.push(bytes);
@@ -286,14 +279,33 @@ export class Session implements DeliveryMember, CommandContext {
     else this.#queue.push(action);
   }
 
-  #onFraming(framing: Framing): void {
+  /** The peer closed its side (called by the connection). */
+  onEnd(): void {
+    if (!this.#closed && !this.#inputFailed) this.#inbound.end();
+    this.#afterPending(() => this.close("closed"));
+  }
+
+  /** A read failed (called by the connection). */
+  onReadError(error: unknown): void {
+    this.#host.log.info("read_error", { peer: this.peer, error: errorText(error) });
+    this.close("closed");
+  }
+
+  /** The send queue overflowed or a write failed (called by the connection). */
+  onSendFailure(failure: OutboxFailure): void {
+    this.close(failure === "overflow" ? "slow" : "closed");
+  }
+
+  /** The framing is known (called by the inbound parser). */
+  onFraming(framing: Framing): void {
     this.#host.log.info("framing", { peer: this.peer, framing });
     if (this.#refusal !== undefined) {
       this.#closeWithError(this.#refusal.code, this.#refusal.message, "error");
     }
   }
 
-  #onInbound(item: Inbound): void {
+  /** One item arrived (called by the inbound parser). */
+  onInbound(item: Inbound): void {
     if (this.#closed || item.kind === "pong") return;
     if (this.#pending !== null) {
       this.#queue.push(item);
@@ -524,11 +536,6 @@ export class Session implements DeliveryMember, CommandContext {
   #internalError(error: unknown): void {
     this.#host.log.error("internal_error", { peer: this.peer, error: errorText(error) });
     this.close("error");
-  }
-
-  #endOfInput(): void {
-    if (!this.#closed && !this.#inputFailed) this.#inbound.end();
-    this.#afterPending(() => this.close("closed"));
   }
 }
 
