@@ -34,9 +34,9 @@ const encoder = new TextEncoder();
 const json = (event: Record<string, unknown>) => encoder.encode(JSON.stringify(event));
 const say = (text: string) => json({ type: "say", text });
 
-/** Events a watcher took, without the volatile timestamp. */
+/** Events a watcher took, without the volatile timestamp and history epoch (new per server). */
 function stable(events: readonly WireEvent[]): string[] {
-  return events.map(({ ts: _ts, ...rest }) => JSON.stringify(rest));
+  return events.map(({ ts: _ts, epoch: _epoch, ...rest }) => JSON.stringify(rest));
 }
 
 /** An event as `type:name:reason`, or `message:from:text`, for comparing lists. */
