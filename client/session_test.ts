@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { Transport } from "./connection.ts";
 import { Recorder, startTestServer, waitFor } from "../tests/support/client_harness.ts";
-import { ChatSession, NameRefusedError } from "./session.ts";
+import { addressesOf, ChatSession, NameRefusedError } from "./session.ts";
 
 const HOST = "127.0.0.1";
 
@@ -204,6 +204,36 @@ Deno.test("ChatSession refuses to send more than the server's message limit", as
     await waitFor(() => alice.texts.includes("short"), "the short message");
   } finally {
     await a.quit();
+    await server.close();
+  }
+});
+
+Deno.test("addressesOf keeps IP addresses and localhost, and a name it cannot resolve", async () => {
+  assert.deepEqual(await addressesOf("127.0.0.1"), ["127.0.0.1"]);
+  assert.deepEqual(await addressesOf("::1"), ["::1"]);
+  assert.deepEqual(await addressesOf("localhost"), ["localhost"]);
+  // A reserved name (RFC 2606) never resolves: the connection attempt then says why.
+  assert.deepEqual(await addressesOf("nothing.invalid"), ["nothing.invalid"]);
+});
+
+Deno.test("ChatSession with several servers connects to the first that answers", async () => {
+  const server = await startTestServer();
+  const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const deadPort = (closed.addr as Deno.NetAddr).port;
+  closed.close();
+  const recorder = new Recorder();
+  const session = new ChatSession({
+    host: "127.0.0.1",
+    port: deadPort,
+    reconnect: false,
+    servers: [{ host: "127.0.0.1", port: deadPort }, { host: "127.0.0.1", port: server.port }],
+  }, recorder);
+  try {
+    await session.connect();
+    const welcome = await session.join("alice");
+    assert.equal(welcome.name, "alice");
+  } finally {
+    await session.quit();
     await server.close();
   }
 });

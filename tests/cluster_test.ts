@@ -420,3 +420,23 @@ test("chat join NODE1,NODE2 carries on at the other node, where it was, once eac
     await Deno.remove(home, { recursive: true });
   }
 });
+
+test("a node stopped cleanly says goodbye for its members at once, not after the timeout", async () => {
+  await using redis = await RedisServer.start();
+  await using one = await node(redis, "--node-timeout", "60");
+  await using two = await node(redis, "--node-timeout", "60");
+  const alice = await joinJson(one.port, "alice");
+  const carol = await joinJson(two.port, "carol");
+  try {
+    await alice.client.waitForEvent((e) => e.type === "join" && e.name === "carol");
+    const status = await one.stop("SIGTERM");
+    assert.equal(status.code, 0);
+    const leave = await carol.client.waitForEvent("leave", 10_000);
+    assert.deepEqual([leave.name, leave.reason, leave.online], ["alice", "shutdown", 1]);
+    await carol.client.sendJson({ type: "who" });
+    assert.deepEqual((await carol.client.waitForEvent("who")).users, ["carol"]);
+  } finally {
+    await alice.client.close();
+    await carol.client.close();
+  }
+});
