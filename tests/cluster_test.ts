@@ -440,3 +440,35 @@ test("a node stopped cleanly says goodbye for its members at once, not after the
     await carol.client.close();
   }
 });
+
+test("Redis back without its data: members are let go, and a resume there is told of a gap", async () => {
+  await using redis = await RedisServer.start();
+  await using one = await node(redis);
+  const alice = await joinJson(one.port, "alice");
+  try {
+    await alice.client.sendJson({ type: "say", text: "before" });
+    const said = await alice.client.waitForEvent("message");
+    await redis.kill();
+    await alice.client.waitForEvent("notice");
+    await redis.restart(); // --save "": it comes back empty
+    // The node finds it is not registered any more: it lets alice go, to reconnect.
+    const bye = await alice.client.waitForEvent("shutdown", 15_000);
+    assert.match(String(bye.message), /cut off from the cluster/);
+    await alice.client.waitClosed();
+    const back = await joinJson(one.port, "alice", {
+      hello: { resume: { room: "#main", after: said.id, epoch: alice.welcome.epoch } },
+    });
+    try {
+      assert.notEqual(back.welcome.epoch, alice.welcome.epoch, "the history started again");
+      assert.deepEqual(await back.client.nextEvent(), {
+        type: "gap",
+        room: "#main",
+        reason: "epoch",
+      });
+    } finally {
+      await back.client.close();
+    }
+  } finally {
+    await alice.client.close();
+  }
+});
