@@ -306,6 +306,8 @@ export class RedisBroker implements Broker {
         maxRetriesPerRequest: null,
         // No retries while starting: a wrong address fails at once, with one sentence.
         retryStrategy: () => null,
+        // The commands of one turn (many members' messages) go out in one write, in order.
+        enableAutoPipelining: true,
       });
     const redis = make();
     const sub = make();
