@@ -369,6 +369,9 @@ export class RedisBroker implements Broker {
     const down = () => {
       if (this.#closed || this.#degraded) return;
       this.#degraded = true;
+      // Live events that arrive once the subscriptions are restored wait until what was missed
+      // meanwhile has been read back from the history streams, so nothing comes out of order.
+      for (const channel of this.#rooms.values()) channel.held ??= [];
       this.#options.onDegraded?.(true);
     };
     for (const connection of [this.#redis, this.#sub]) {
@@ -396,7 +399,7 @@ export class RedisBroker implements Broker {
 
   /** Hands the listeners every message kept since the last one they were given. */
   async #catchUp(): Promise<void> {
-    const rooms = [...this.#rooms].filter(([, channel]) => channel.listeners.size > 0);
+    const rooms = [...this.#rooms];
     for (const [, channel] of rooms) channel.held ??= [];
     for (const [room, channel] of rooms) {
       try {
@@ -633,9 +636,21 @@ export class RedisBroker implements Broker {
     }
     const first = entry.listeners.size === 0;
     entry.listeners.add(listener);
-    if (first) await this.#sub.subscribe(`${this.#prefix}live:${room}`);
-    let active = true;
     const channel = entry;
+    if (first) {
+      await this.#sub.subscribe(`${this.#prefix}live:${room}`);
+      // Where the room stands now, so that catching up after a reconnection starts here (and
+      // never replays what came before the subscription) even if nothing arrives before it.
+      const [id, position] = await this.#redis.mget(
+        `${this.#prefix}room:${room}:seq`,
+        `${this.#prefix}room:${room}:pos`,
+      );
+      if (channel.lastPosition === 0) {
+        channel.lastId = Number(id ?? 0);
+        channel.lastPosition = Number(position ?? 0);
+      }
+    }
+    let active = true;
     return {
       unsubscribe: async () => {
         if (!active) return;
