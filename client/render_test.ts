@@ -50,7 +50,7 @@ Deno.test("Renderer sets system events apart", () => {
     ],
     [
       { type: "leave", name: "bob", ts: TS, online: 2, reason: "timeout" },
-      `${CLOCK} -- bob left (timed out) (2 online)`,
+      `${CLOCK} -- bob left (timed out, 2 online)`,
     ],
     [{ type: "nick", from: "bob", to: "rob", ts: TS }, `${CLOCK} -- bob is now known as rob`],
     [{ type: "who", users: ["zed", "Alice", "bob"] }, "-- 3 online: Alice, bob, zed"],
