@@ -25,7 +25,7 @@ import {
 import { ErrorBudget } from "./error_budget.ts";
 import { FloodControl } from "./flood_control.ts";
 import type { Logger } from "./log.ts";
-import { GuestNames } from "./guest_names.ts";
+import type { GuestNames } from "./guest_names.ts";
 import { type ClientStyle, encodeFor, encodeInfo } from "./outgoing.ts";
 import { Outbox } from "./outbox.ts";
 import type { Room, RoomMember } from "./room.ts";

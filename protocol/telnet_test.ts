@@ -1,0 +1,76 @@
+import assert from "node:assert/strict";
+import { DO, DONT, IAC, SB, SE, TelnetFilter, TIMING_MARK, WILL, WONT } from "./telnet.ts";
+
+const BREAK = 243;
+const NOP = 241;
+const ECHO = 1;
+const TERMINAL_TYPE = 24;
+
+function run(filter: TelnetFilter, ...chunks: number[][]) {
+  const data: number[] = [];
+  const reply: number[] = [];
+  for (const chunk of chunks) {
+    const result = filter.push(new Uint8Array(chunk));
+    data.push(...result.data);
+    if (result.reply !== null) reply.push(...result.reply);
+  }
+  return { data, reply };
+}
+
+Deno.test("TelnetFilter passes plain text through untouched", () => {
+  const filter = new TelnetFilter();
+  const chunk = new TextEncoder().encode("hello ✓\r\n");
+  const result = filter.push(chunk);
+  assert.equal(result.data, chunk, "the same view, no copy");
+  assert.equal(result.reply, null);
+  assert.equal(filter.seenCommand, false);
+});
+
+Deno.test("TelnetFilter answers netkit's BREAK + DO TIMING-MARK, split anywhere", () => {
+  const bytes = [0x61, IAC, BREAK, IAC, DO, TIMING_MARK, 0x62];
+  for (let cut = 0; cut <= bytes.length; cut++) {
+    const filter = new TelnetFilter();
+    const { data, reply } = run(filter, bytes.slice(0, cut), bytes.slice(cut));
+    assert.deepEqual(data, [0x61, 0x62], `cut at ${cut}`);
+    assert.deepEqual(reply, [IAC, WILL, TIMING_MARK], `cut at ${cut}`);
+    assert.ok(filter.seenCommand);
+  }
+});
+
+Deno.test("TelnetFilter refuses options once, never answers DONT or WONT", () => {
+  const filter = new TelnetFilter();
+  const { reply } = run(
+    filter,
+    [IAC, DO, ECHO, IAC, WILL, TERMINAL_TYPE, IAC, DONT, ECHO, IAC, WONT, ECHO],
+    [IAC, DO, ECHO, IAC, WILL, TERMINAL_TYPE],
+    [IAC, DO, TIMING_MARK, IAC, DO, TIMING_MARK],
+  );
+  assert.deepEqual(reply, [
+    IAC,
+    WONT,
+    ECHO,
+    IAC,
+    DONT,
+    TERMINAL_TYPE,
+    IAC,
+    WILL,
+    TIMING_MARK,
+    IAC,
+    WILL,
+    TIMING_MARK,
+  ]);
+});
+
+Deno.test("TelnetFilter drops subnegotiations and commands, keeps IAC IAC as one byte", () => {
+  const filter = new TelnetFilter();
+  const { data, reply } = run(
+    filter,
+    [0x78, IAC, SB, TERMINAL_TYPE, 0, 0x78, IAC],
+    [IAC, 0x74, IAC, SE, IAC, NOP, 0x79, IAC, IAC, 0x7a],
+  );
+  assert.deepEqual(data, [0x78, 0x79, IAC, 0x7a]);
+  assert.deepEqual(reply, []);
+  assert.equal(filter.inCommand, false);
+  run(filter, [IAC, SB, 1, 2]);
+  assert.equal(filter.inCommand, true, "an unfinished subnegotiation is still open");
+});
