@@ -48,8 +48,8 @@ export interface TelnetResult {
 /**
  * Strips telnet commands from a stream of chunks, keeping its state across chunk boundaries,
  * and says what to answer. `IAC IAC` is a literal 0xFF byte (which the UTF-8 decoder then
- * refuses); every other command (`NOP`, `BREAK`, `IP`, `AYT`, `GA`, ...) and every
- * subnegotiation is dropped. Each option is refused at most once per verb, so a peer that
+ * refuses), and so is an IAC before a byte that is no command (below 240); every other command
+ * (`NOP`, `BREAK`, `IP`, `AYT`, `GA`, ...) and every subnegotiation is dropped. Each option is refused at most once per verb, so a peer that
  * repeats a request cannot make the server repeat its answer without end; a timing mark is
  * answered every time, since the peer waits for each one.
  *
@@ -114,8 +114,15 @@ export class TelnetFilter {
             this.#state = "option";
           } else if (byte === SB) {
             this.#state = "sub";
-          } else {
+          } else if (byte >= SE) {
             this.#state = "data"; // NOP, BREAK, IP, AYT, GA, DM, SE out of place: dropped
+          } else {
+            // Not a command (those are 240 to 255): both bytes are text, which keeps a stray
+            // 0xFF (never part of UTF-8) and the LF after it for the decoder to refuse as
+            // `bad_utf8`, instead of swallowing the line ending.
+            data[fill++] = IAC;
+            data[fill++] = byte;
+            this.#state = "data";
           }
           break;
         case "option":

@@ -66,9 +66,9 @@ Deno.test("TelnetFilter drops subnegotiations and commands, keeps IAC IAC as one
   const { data, reply } = run(
     filter,
     [0x78, IAC, SB, TERMINAL_TYPE, 0, 0x78, IAC],
-    [IAC, 0x74, IAC, SE, IAC, NOP, 0x79, IAC, IAC, 0x7a],
+    [IAC, 0x74, IAC, SE, IAC, NOP, 0x79, IAC, IAC, 0x7a, IAC, 0x0a],
   );
-  assert.deepEqual(data, [0x78, 0x79, IAC, 0x7a]);
+  assert.deepEqual(data, [0x78, 0x79, IAC, 0x7a, IAC, 0x0a], "IAC before no command is text");
   assert.deepEqual(reply, []);
   assert.equal(filter.inCommand, false);
   run(filter, [IAC, SB, 1, 2]);
