@@ -479,8 +479,11 @@ export class Session implements RoomMember, CommandTarget {
     if (candidate === "") return;
     const result = validateName(candidate);
     if (result.ok) return this.#join(result.name);
-    // A program that never sends a name (plain or raw, not JSON-looking) chats as a guest.
-    if (this.#style === "line" || candidate.startsWith("{")) return this.#refuseName(result.error);
+    // A program that never sends a name (plain or raw, not JSON-looking) chats as a guest, if
+    // what it sent can be a message at all (a lone NUL from a port scanner cannot).
+    if (this.#style === "line" || candidate.startsWith("{") || !VISIBLE.test(candidate)) {
+      return this.#refuseName(result.error);
+    }
     this.#joinAsGuest(text);
   }
 
@@ -691,6 +694,9 @@ export class Session implements RoomMember, CommandTarget {
     this.close("closed");
   }
 }
+
+/** A character that shows: not a control, format, unassigned or separator character. */
+const VISIBLE = /[^\p{C}\p{Z}]/u;
 
 function firstNonSpace(body: Uint8Array): number {
   let i = 0;
