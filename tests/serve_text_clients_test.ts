@@ -116,6 +116,9 @@ Deno.test("guests: a taken name is still refused, a JSON-looking raw name too, a
     assert.equal(await plain.next(), "name?");
     await raw.write('{"type":"hello","name":"x"}');
     await raw.waitForText(/^SERVER~! bad_name: .*SERVER~name\?$/s);
+    // Nothing visible is no message either.
+    await raw.write("\x00\u200b");
+    await raw.waitForText(/SERVER~name\?SERVER~! bad_name: .*SERVER~name\?$/s);
     assert.match(await line.next(), /^! bad_name: /);
     assert.equal(await line.next(), "name?");
   } finally {
