@@ -25,6 +25,40 @@ export const SE = 0xf0;
 /** The TIMING-MARK option (RFC 860). */
 export const TIMING_MARK = 6;
 
+/**
+ * The byte telnet had read when it sent one of these commands instead. With its `localchars`
+ * on (the default in line mode), telnet compares only the low 7 bits of what is typed with the
+ * terminal's special characters, so a UTF-8 continuation byte such as 0x9C (the middle byte of
+ * `✓`) matches QUIT (`^\`, 0x1C) and goes out as `IAC BREAK` (and 0x83 as `IAC IP`, ...). Found
+ * in the middle of a UTF-8 character, such a command is that byte, and is put back.
+ */
+const _TYPED_AS: ReadonlyMap<number, number> = new Map([
+  [243, 0x9c], // BREAK: QUIT, ^\
+  [244, 0x83], // IP: INTR, ^C
+  [245, 0x8f], // AO: FLUSHO, ^O
+  [237, 0x9a], // SUSP: SUSP, ^Z
+  [236, 0x84], // EOF: EOF, ^D
+]);
+
+/** How many continuation bytes the UTF-8 character that `byte` starts needs (0 if none). */
+function _continuations(byte: number): number {
+  return byte >= 0xf0 && byte <= 0xf4
+    ? 3
+    : byte >= 0xe0 && byte <= 0xef
+    ? 2
+    : byte >= 0xc2 && byte <= 0xdf
+    ? 1
+    : 0;
+}
+
+/** How many continuation bytes the text in `chunk` still awaits at its end. */
+function _dueAtEnd(chunk: Uint8Array, due: number): number {
+  for (const byte of chunk) {
+    due = (byte & 0xc0) === 0x80 && due > 0 ? due - 1 : _continuations(byte);
+  }
+  return due;
+}
+
 /** Where the filter stands between two chunks. */
 type _State =
   | "data"
@@ -49,7 +83,9 @@ export interface TelnetResult {
  * Strips telnet commands from a stream of chunks, keeping its state across chunk boundaries,
  * and says what to answer. `IAC IAC` is a literal 0xFF byte (which the UTF-8 decoder then
  * refuses), and so is an IAC before a byte that is no command (below 240); every other command
- * (`NOP`, `BREAK`, `IP`, `AYT`, `GA`, ...) and every subnegotiation is dropped. Each option is refused at most once per verb, so a peer that
+ * (`NOP`, `BREAK`, `IP`, `AYT`, `GA`, ...) and every subnegotiation is dropped, except that a
+ * `BREAK`, `IP`, `AO`, `SUSP` or `EOF` in the middle of a UTF-8 character is the byte telnet read
+ * there and is put back (see `_TYPED_AS`), so `✓` typed in telnet arrives as `✓`. Each option is refused at most once per verb, so a peer that
  * repeats a request cannot make the server repeat its answer without end; a timing mark is
  * answered every time, since the peer waits for each one.
  *
@@ -60,7 +96,7 @@ export interface TelnetResult {
  * const filter = new TelnetFilter();
  * // "hi", IAC BREAK, IAC DO TIMING-MARK, "!"
  * const result = filter.push(new Uint8Array([0x68, 0x69, 255, 243, 255, 253, 6, 0x21]));
- * assert.deepEqual([...result.data], [0x68, 0x69, 0x21]);
+ * assert.deepEqual([...result.data], [0x68, 0x69, 0x21]); // a BREAK between characters: dropped
  * assert.deepEqual([...result.reply!], [255, 251, 6]); // IAC WILL TIMING-MARK
  * ```
  */
@@ -72,6 +108,8 @@ export class TelnetFilter {
   #refusedWill = new Uint8Array(32);
   /** True once any telnet command has been seen. */
   #seen = false;
+  /** Continuation bytes the last character of the text still awaits. */
+  #due = 0;
 
   /** True once the peer has sent any telnet command: it is a telnet client. */
   get seenCommand(): boolean {
@@ -91,7 +129,10 @@ export class TelnetFilter {
    */
   push(chunk: Uint8Array): TelnetResult {
     // The common case, a chunk of plain text: handed back as it is.
-    if (this.#state === "data" && chunk.indexOf(IAC) === -1) return { data: chunk, reply: null };
+    if (this.#state === "data" && chunk.indexOf(IAC) === -1) {
+      this.#due = _dueAtEnd(chunk, this.#due);
+      return { data: chunk, reply: null };
+    }
     const data = new Uint8Array(chunk.length);
     let fill = 0;
     const reply: number[] = [];
@@ -103,6 +144,9 @@ export class TelnetFilter {
             this.#seen = true;
           } else {
             data[fill++] = byte;
+            this.#due = (byte & 0xc0) === 0x80 && this.#due > 0
+              ? this.#due - 1
+              : _continuations(byte);
           }
           break;
         case "command":
@@ -114,6 +158,11 @@ export class TelnetFilter {
             this.#state = "option";
           } else if (byte === SB) {
             this.#state = "sub";
+          } else if (this.#due > 0 && _TYPED_AS.has(byte)) {
+            // A typed byte that telnet took for a special character: put back (see _TYPED_AS).
+            data[fill++] = _TYPED_AS.get(byte)!;
+            this.#due--;
+            this.#state = "data";
           } else if (byte >= SE) {
             this.#state = "data"; // NOP, BREAK, IP, AYT, GA, DM, SE out of place: dropped
           } else {

@@ -74,3 +74,16 @@ Deno.test("TelnetFilter drops subnegotiations and commands, keeps IAC IAC as one
   run(filter, [IAC, SB, 1, 2]);
   assert.equal(filter.inCommand, true, "an unfinished subnegotiation is still open");
 });
+
+Deno.test("TelnetFilter puts back a byte telnet sent as a command inside a UTF-8 character", () => {
+  // What inetutils telnet sent for "hi ✓ there" (✓ is E2 9C 93; 0x9C went out as BREAK).
+  const sent = [0x68, 0x69, 0x20, 0xe2, IAC, BREAK, IAC, DO, TIMING_MARK, 0x93, 0x20, 0x74];
+  for (let cut = 0; cut <= sent.length; cut++) {
+    const { data, reply } = run(new TelnetFilter(), sent.slice(0, cut), sent.slice(cut));
+    assert.equal(new TextDecoder().decode(new Uint8Array(data)), "hi ✓ t", `cut at ${cut}`);
+    assert.deepEqual(reply, [IAC, WILL, TIMING_MARK], `cut at ${cut}`);
+  }
+  // Between characters a BREAK is only a command: dropped.
+  const { data } = run(new TelnetFilter(), [0x61, IAC, BREAK, 0x62]);
+  assert.deepEqual(data, [0x61, 0x62]);
+});
