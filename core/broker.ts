@@ -267,8 +267,10 @@ export interface Broker {
   roomOf(member: MemberRef): Promise<string | undefined>;
 
   /**
-   * The names of a room's members (for `who` and `welcome`), in the order they entered. The
-   * array may be shared with later callers until the membership changes: never change it.
+   * The names of a room's members (for `who`, `welcome` and `moved`), in the order they entered.
+   * The array is the caller's to read at once, never to change: an implementation may hand the
+   * same array to later callers and append to it as members enter (the in-process broker does,
+   * so a storm of joins costs no copy per join). A caller that keeps it must copy it.
    *
    * @param room the room
    * @returns the names; empty for a room that does not exist

@@ -19,6 +19,7 @@ import type {
   WelcomeEvent,
 } from "../protocol/events.ts";
 import { PROTOCOL_VERSION } from "../protocol/events.ts";
+import { nameKey } from "../protocol/names.ts";
 import { normaliseRoomName } from "../protocol/rooms.ts";
 import {
   type Broker,
@@ -169,6 +170,18 @@ export class Chat<M extends ChatMember> {
    */
   nameOf(member: M): string | undefined {
     return this.#local.get(member.ref.id)?.name;
+  }
+
+  /**
+   * Tells whether a member of this node has a name, without regard to case. Only this node's
+   * members are known here: the broker decides for the whole chat when the name is claimed.
+   *
+   * @param name a name
+   */
+  isLocalName(name: string): boolean {
+    const key = nameKey(name);
+    for (const local of this.#local.values()) if (nameKey(local.name) === key) return true;
+    return false;
   }
 
   /**

@@ -39,8 +39,11 @@ export const DEFAULT_KEEP_MESSAGES = 100;
 
 interface RoomState {
   readonly members: Map<string, MemberRef>;
-  /** The members' names in entry order, made when asked for and kept until membership changes. */
-  names: readonly string[] | null;
+  /**
+   * The members' names in entry order, made when asked for. An entry appends to it in place; a
+   * leave or a rename drops it, to be made afresh. A join storm thus costs no copy per join.
+   */
+  names: string[] | null;
   lastId: number;
   readonly history: MessageEvent[];
   /** The epoch of its history, new with each life of the room. */
@@ -157,7 +160,9 @@ export class InProcessHub {
     }
     if (!state.members.has(key)) {
       state.members.set(key, member);
-      state.names = null;
+      const name = this.#nameOfMember(key);
+      if (state.names !== null && name !== undefined) state.names.push(name);
+      else state.names = null;
     }
     this.#roomOf.set(key, room);
     return { ok: true, online: state.members.size, created, left };
@@ -189,11 +194,10 @@ export class InProcessHub {
     if (state.names === null) {
       const names: string[] = [];
       for (const key of state.members.keys()) {
-        const nameKeyOf = this.#nameOf.get(key);
-        const entry = nameKeyOf === undefined ? undefined : this.#names.get(nameKeyOf);
-        if (entry !== undefined) names.push(entry.name);
+        const name = this.#nameOfMember(key);
+        if (name !== undefined) names.push(name);
       }
-      state.names = Object.freeze(names);
+      state.names = names;
     }
     return state.names;
   }
@@ -326,6 +330,11 @@ export class InProcessHub {
    */
   #room(room: string): RoomState {
     return this.#rooms.get(room) ?? newRoom();
+  }
+
+  #nameOfMember(key: string): string | undefined {
+    const nameKeyOf = this.#nameOf.get(key);
+    return nameKeyOf === undefined ? undefined : this.#names.get(nameKeyOf)?.name;
   }
 
   /** A member's name changed: the presence list of its room is stale. */

@@ -14,6 +14,7 @@ import { Chat } from "../core/chat.ts";
 import type { Broker } from "../core/broker.ts";
 import { InProcessBroker } from "../core/in_process_broker.ts";
 import { NodeDelivery } from "./delivery.ts";
+import { GuestNames } from "./guest_names.ts";
 import { CLOSE_FLUSH_MS, Session, type SessionHost, type SessionLimits } from "./session.ts";
 
 /** How long the accept loop waits after its first failure; it doubles up to a second. */
@@ -77,6 +78,8 @@ export class ChatServer implements SessionHost {
   readonly limits: SessionLimits;
   /** The server log. */
   readonly log: Logger;
+  /** Where guest names come from. */
+  readonly guestNames: GuestNames = new GuestNames();
   /** Resolves when the server has stopped and every connection is closed. */
   readonly finished: Promise<void>;
   #config: ServeConfig;
@@ -113,6 +116,8 @@ export class ChatServer implements SessionHost {
       ratePerSecond: config.ratePerSecond,
       sendQueueBytes: config.sendQueueBytes,
       writeTimeoutMs: config.writeTimeout * 1000,
+      rawPauseMs: config.rawPause * 1000,
+      greetAfterMs: config.greetAfter * 1000,
     };
     const limits: ServerLimits = {
       maxMessageBytes: config.maxMessageBytes,
@@ -136,6 +141,8 @@ export class ChatServer implements SessionHost {
       this.limits.frameTimeoutMs,
       this.limits.pingIntervalMs,
       this.limits.writeTimeoutMs,
+      // The greeting is due on a sweep too; 0 turns it off.
+      this.limits.greetAfterMs > 0 ? this.limits.greetAfterMs : Infinity,
     );
     const interval = Math.max(10, Math.min(250, shortest / 4));
     const collect = idleGc ? memoryReducingGc() : undefined;

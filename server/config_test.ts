@@ -81,6 +81,10 @@ Deno.test("parseServeArgs reads every flag", () => {
     "1024",
     "--write-timeout",
     "3",
+    "--raw-pause",
+    "0.25",
+    "--greet-after",
+    "0",
     "--redis",
     "redis://10.0.0.5:6380/2",
     "--cluster",
@@ -109,6 +113,8 @@ Deno.test("parseServeArgs reads every flag", () => {
     ratePerSecond: 0,
     sendQueueBytes: 1024,
     writeTimeout: 3,
+    rawPause: 0.25,
+    greetAfter: 0,
     redis: "redis://10.0.0.5:6380/2",
     cluster: "team.chat",
     nodeTimeout: 2.5,
@@ -128,6 +134,13 @@ Deno.test("parseServeArgs takes CHAT_REDIS_URL when --redis is absent, and check
   );
   assert.throws(() => parseServeArgs(["--cluster", "a b"]), /--cluster value must be/);
   assert.throws(() => parseServeArgs(["--node-timeout", "0.1"]), /--node-timeout/);
+});
+
+Deno.test("parseServeArgs bounds --raw-pause and lets --greet-after be 0", () => {
+  assert.throws(() => parseServeArgs(["--raw-pause", "0"]), /--raw-pause/);
+  assert.throws(() => parseServeArgs(["--raw-pause", "6"]), /--raw-pause/);
+  assert.equal(parseServeArgs(["--greet-after", "0"]).greetAfter, 0);
+  assert.throws(() => parseServeArgs(["--greet-after", "-1"]), /--greet-after/);
 });
 
 Deno.test("parseServeArgs accepts a bracketed IPv6 host and drops a blank motd", () => {

@@ -97,6 +97,16 @@ export class Connection {
   }
 
   /**
+   * From now on, sends each queued buffer in a write of its own, at least `gapMs` apart (a raw
+   * client splits what one read brings on `~`).
+   *
+   * @param gapMs the pause between writes
+   */
+  separateWrites(gapMs: number): void {
+    this.#outbox.separateWrites(gapMs);
+  }
+
+  /**
    * Queues bytes to send.
    *
    * @param bytes the bytes; they must not change afterwards

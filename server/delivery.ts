@@ -26,6 +26,8 @@ class RoomDelivery {
   readonly fanOut: FanOut;
   /** The `users` array the JSON bytes below were made from, to share them between joiners. */
   users: readonly string[] = [];
+  /** How many names of `users` are in the bytes (the broker may append to the same array). */
+  encoded = 0;
   readonly userJson = new UserListJson();
   tail: Uint8Array | null = null;
   /** What the tail was made from: the epoch and cluster status change now and then. */
@@ -35,24 +37,29 @@ class RoomDelivery {
     this.fanOut = new FanOut(options);
   }
 
-  /** The `users` of `welcome` as JSON bytes, extended when the list only grew at the end. */
+  /**
+   * The `users` of `welcome` as JSON bytes, extended when the list only grew at the end: the
+   * same array with names appended (the in-process broker), or a new array that starts with the
+   * names already encoded (a broker that hands out copies).
+   */
   usersJson(users: readonly string[]): Uint8Array {
     if (users !== this.users) {
-      if (isPrefix(this.users, users)) {
-        for (let i = this.users.length; i < users.length; i++) this.userJson.add(users[i]!);
-      } else {
+      if (!isPrefix(this.users, this.encoded, users)) {
         this.userJson.invalidate();
+        this.encoded = 0;
       }
       this.users = users;
     }
+    for (let i = this.encoded; i < users.length; i++) this.userJson.add(users[i]!);
+    this.encoded = users.length;
     return this.userJson.bytes(users);
   }
 }
 
-/** Is `prefix` the start of `list`? Names are compared as they are (the same strings). */
-function isPrefix(prefix: readonly string[], list: readonly string[]): boolean {
-  if (prefix.length > list.length) return false;
-  for (let i = 0; i < prefix.length; i++) if (prefix[i] !== list[i]) return false;
+/** Are the first `count` names of `prefix` the start of `list`? Compared as the same strings. */
+function isPrefix(prefix: readonly string[], count: number, list: readonly string[]): boolean {
+  if (count > list.length || count > prefix.length) return false;
+  for (let i = 0; i < count; i++) if (prefix[i] !== list[i]) return false;
   return true;
 }
 

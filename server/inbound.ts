@@ -1,8 +1,8 @@
 /**
  * The inbound side of a connection: it detects the framing from the first bytes, runs the
- * frame64 or line parser, tells JSON from plain bodies, and turns whatever arrives (a JSON event
- * or a line typed by a person) into one {@linkcode Inbound} value for the session. It knows
- * nothing of sockets or of the chat.
+ * frame64 parser or the text input (line and raw clients, telnet), tells JSON from plain bodies,
+ * and turns whatever arrives (a JSON event, a line typed by a person, a raw burst) into one
+ * {@linkcode Inbound} value for the session. It knows nothing of sockets or of the chat.
  *
  * @module
  */
@@ -13,17 +13,26 @@ import { ProtocolError } from "../protocol/errors.ts";
 import { parseClientEvent } from "../protocol/event_parser.ts";
 import type { ResumePoint } from "../protocol/events.ts";
 import { Frame64Parser } from "../protocol/frame64_parser.ts";
-import { LineParser } from "../protocol/line_parser.ts";
 import { decodeUtf8 } from "../protocol/utf8.ts";
 import type { ClientStyle } from "./outgoing.ts";
+import { TextInput, type TextMode } from "./text_input.ts";
 
 /** The largest frame or line accepted before a client has joined. */
 export const PRE_JOIN_MAX_BYTES = 1024;
 
 /** What the session is handed, whatever the framing and style it came in. */
 export type Inbound =
-  /** A name to join with: a JSON `hello`, or the first line of a text client. */
-  | { readonly kind: "hello"; readonly name: string; readonly resume?: ResumePoint }
+  /**
+   * A name to join with: a JSON `hello`, or the first line of a text client. When that first
+   * body of a plain or raw client is not a valid name but can be a message, `guestText` is it:
+   * the client then chats as a guest, with that text as its first message.
+   */
+  | {
+    readonly kind: "hello";
+    readonly name: string;
+    readonly guestText?: string;
+    readonly resume?: ResumePoint;
+  }
   /** A command (a JSON event or a typed line), after the client has joined. */
   | { readonly kind: "command"; readonly command: ParsedCommand }
   /** A keepalive probe, to be answered with `pong`. */
@@ -35,11 +44,31 @@ export type Inbound =
 
 /** What an {@linkcode InboundParser} reports. */
 export interface InboundHandler {
-  /** The framing became known (and the style, for line clients). */
+  /** The framing became known. */
   onFraming(framing: Framing): void;
+  /** A text connection is known to be a line client or a raw client. */
+  onTextMode(mode: TextMode): void;
   /** One item arrived. */
   onInbound(item: Inbound): void;
+  /** Bytes to send straight back, outside the chat (telnet answers). */
+  onReply(bytes: Uint8Array): void;
+  /**
+   * Something was thrown outside `push` (a raw burst that ended on a timer was too large, a
+   * bug): a `FramingError` closes the connection as one thrown by `push` would.
+   */
+  onInputError(error: unknown): void;
 }
+
+/** Options of an {@linkcode InboundParser}. */
+export interface InboundOptions {
+  /** The largest body, line or burst once joined. */
+  readonly maxMessageBytes: number;
+  /** Quiet that ends a raw client's burst (and makes a pausing text connection raw). */
+  readonly rawPauseMs: number;
+}
+
+/** A character that shows: not a control, format, unassigned or separator character. */
+const VISIBLE = /[^\p{C}\p{Z}]/u;
 
 /**
  * Framing detection and parsing for one connection. `push` may throw a `FramingError`
@@ -47,23 +76,28 @@ export interface InboundHandler {
  */
 export class InboundParser {
   readonly #handler: InboundHandler;
-  readonly #maxMessageBytes: number;
+  readonly #options: InboundOptions;
   #framing: Framing | undefined;
   #style: ClientStyle | undefined;
   #prefix: Uint8Array | null = null;
   #frameParser: Frame64Parser | null = null;
-  #lineParser: LineParser | null = null;
+  #textInput: TextInput | null = null;
   #joined = false;
   /** When the frame (or line, or undecided prefix) under way began, or 0. */
   #frameStartedAt = 0;
 
   /**
    * @param handler where the framing and the items go
-   * @param maxMessageBytes the largest body or line once joined
+   * @param options the size limit once joined, and the pause that ends a raw burst
    */
-  constructor(handler: InboundHandler, maxMessageBytes: number) {
+  constructor(handler: InboundHandler, options: InboundOptions) {
     this.#handler = handler;
-    this.#maxMessageBytes = maxMessageBytes;
+    this.#options = options;
+  }
+
+  /** True once any byte has arrived (even if the framing is not known yet). */
+  get heardAnything(): boolean {
+    return this.#framing !== undefined || this.#prefix !== null;
   }
 
   /** The framing, once known. */
@@ -71,7 +105,10 @@ export class InboundParser {
     return this.#framing;
   }
 
-  /** The client style, once known (line clients at once, frame64 clients at their first body). */
+  /**
+   * The client style, once known: `line` as soon as the framing is line (a raw client turns
+   * `raw` on its first pause), frame64 clients at their first body.
+   */
   get style(): ClientStyle | undefined {
     return this.#style;
   }
@@ -91,14 +128,15 @@ export class InboundParser {
    */
   setJoined(joined: boolean): void {
     this.#joined = joined;
-    const max = joined ? this.#maxMessageBytes : PRE_JOIN_MAX_BYTES;
+    const max = joined ? this.#options.maxMessageBytes : PRE_JOIN_MAX_BYTES;
     if (this.#frameParser !== null) this.#frameParser.maxBodyBytes = max;
-    if (this.#lineParser !== null) this.#lineParser.maxLineBytes = max;
+    if (this.#textInput !== null) this.#textInput.maxBytes = max;
   }
 
-  /** Forgets an unfinished frame (the connection is closing). */
-  stopTiming(): void {
+  /** The connection is closing: forgets an unfinished frame and stops the raw pause timer. */
+  close(): void {
     this.#frameStartedAt = 0;
+    this.#textInput?.close();
   }
 
   /**
@@ -116,15 +154,15 @@ export class InboundParser {
       this.#frameParser.push(bytes);
       this.#trackFrame(this.#frameParser.inFrame);
     } else {
-      this.#lineParser!.push(bytes);
-      this.#trackFrame(this.#lineParser!.bufferedBytes > 0);
+      this.#textInput!.push(bytes);
+      this.#trackFrame(this.#textInput!.bufferedBytes > 0);
     }
   }
 
-  /** The input ended: a last line without its LF still counts. */
+  /** The input ended: a last line (or burst) without its end still counts. */
   end(): void {
     try {
-      this.#lineParser?.flush();
+      this.#textInput?.flush();
     } catch {
       // An unfinished over-long line at the end is dropped with the connection.
     }
@@ -155,10 +193,18 @@ export class InboundParser {
     this.#prefix = null;
     this.#framing = framing;
     if (framing === "line") {
+      // Line or raw: decided by the text input, on a LF or a pause.
       this.#style = "line";
-      this.#lineParser = new LineParser((line) => this.#onText(line), {
-        maxLineBytes: PRE_JOIN_MAX_BYTES,
-      });
+      this.#textInput = new TextInput({
+        text: (line) => this.#onText(line),
+        mode: (mode) => {
+          if (mode === "raw") this.#style = "raw";
+          this.#handler.onTextMode(mode);
+        },
+        reply: (bytes) => this.#handler.onReply(bytes),
+        error: (error) => this.#handler.onInputError(error),
+        paused: () => this.#trackFrame(this.#textInput!.bufferedBytes > 0),
+      }, { maxBytes: PRE_JOIN_MAX_BYTES, pauseMs: this.#options.rawPauseMs });
     } else {
       this.#frameParser = new Frame64Parser((body) => this.#onBody(body), {
         maxBodyBytes: PRE_JOIN_MAX_BYTES,
@@ -173,7 +219,7 @@ export class InboundParser {
       this.#style = body[firstNonSpace(body)] === 0x7b ? "json" : "plain";
     }
     if (this.#style !== "json") return this.#onText(body);
-    const result = parseClientEvent(body, { maxTextBytes: this.#maxMessageBytes });
+    const result = parseClientEvent(body, { maxTextBytes: this.#options.maxMessageBytes });
     if (!result.ok) {
       // A name too long to parse is a name refusal like any other: it does not spend the budget.
       const name = !this.#joined && result.type === "hello" && result.error.code === "bad_name";
@@ -220,7 +266,16 @@ export class InboundParser {
     if (parseTextInput(candidate).kind === "quit") {
       return this.#emit({ kind: "command", command: { kind: "quit" } });
     }
-    if (candidate !== "") this.#emit({ kind: "hello", name: candidate });
+    if (candidate === "") return;
+    // A program that never sends a name (plain or raw, not JSON-looking) chats as a guest, if
+    // what it sent can be a message at all (a lone NUL from a port scanner cannot). A person at
+    // nc (a line client) is asked for a name again instead.
+    const guest = this.#style !== "line" && !candidate.startsWith("{") && VISIBLE.test(candidate);
+    this.#emit(
+      guest
+        ? { kind: "hello", name: candidate, guestText: text }
+        : { kind: "hello", name: candidate },
+    );
   }
 
   #refuse(error: ProtocolError): void {

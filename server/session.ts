@@ -7,7 +7,13 @@
  * @module
  */
 
-import { type CommandContext, COMMANDS, type ParsedCommand, runCommand } from "../core/commands.ts";
+import {
+  type CommandContext,
+  COMMANDS,
+  type ParsedCommand,
+  parseTextInput,
+  runCommand,
+} from "../core/commands.ts";
 import type { Chat } from "../core/chat.ts";
 import type { MemberRef } from "../core/broker.ts";
 import type { Framing } from "../protocol/detect.ts";
@@ -20,9 +26,12 @@ import type { DeliveryMember, NodeDelivery } from "./delivery.ts";
 import { ErrorBudget } from "./error_budget.ts";
 import { FloodControl } from "./flood_control.ts";
 import { type Inbound, type InboundHandler, InboundParser } from "./inbound.ts";
+import { GREETING, SILENT_TIMEOUT_NOTICE } from "./greeting.ts";
+import type { GuestNames } from "./guest_names.ts";
 import type { Logger } from "./log.ts";
 import type { OutboxFailure } from "./outbox.ts";
-import { type ClientStyle, encodeFor, encodeLines, encodePlain } from "./outgoing.ts";
+import { type ClientStyle, encodeFor, encodeInfo } from "./outgoing.ts";
+import { RAW_WRITE_GAP_MS, type TextMode } from "./text_input.ts";
 
 export {
   CLOSE_FLUSH_MS,
@@ -51,6 +60,10 @@ export interface SessionLimits {
   readonly ratePerSecond: number;
   readonly sendQueueBytes: number;
   readonly writeTimeoutMs: number;
+  /** Quiet that ends a raw client's burst (and makes a pausing text connection raw). */
+  readonly rawPauseMs: number;
+  /** Silence from a new connection before it is greeted; 0 never greets. */
+  readonly greetAfterMs: number;
 }
 
 /** What a session needs from its server. */
@@ -61,6 +74,8 @@ export interface SessionHost {
   readonly delivery: NodeDelivery;
   readonly limits: SessionLimits;
   readonly log: Logger;
+  /** Where guest names come from, one counter per server. */
+  readonly guestNames: GuestNames;
   /** Called once when the session has closed and its socket is released. */
   sessionClosed(session: Session): void;
 }
@@ -99,6 +114,8 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
   /** Made on the first error. */
   #errors: ErrorBudget | null = null;
   #connectedAt: number;
+  /** True once the connection was sent the greeting (it had been silent). */
+  #greeted = false;
   #pingSentAt = 0;
   #pingCounter = 0;
   #closeReason: LeaveReason | undefined;
@@ -131,7 +148,10 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
     // The session is the handler of both, rather than objects of closures: an idle connection
     // should cost as little memory as it can (see bench/README.md, "RSS per idle connection").
     this.#connection = new Connection(socket, this.#limits.sendQueueBytes, now, this);
-    this.#inbound = new InboundParser(this, this.#limits.maxMessageBytes);
+    this.#inbound = new InboundParser(this, {
+      maxMessageBytes: this.#limits.maxMessageBytes,
+      rawPauseMs: this.#limits.rawPauseMs,
+    });
   }
 
   /** How the client is spoken to; JSON until the first frame shows otherwise. */
@@ -207,8 +227,13 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
       return;
     }
     if (!this.#joined) {
+      if (this.#shouldGreet(now)) return;
       if (now - this.#connectedAt > limits.handshakeTimeoutMs) {
         if (this.#inbound.framing === undefined) {
+          // A greeted connection was spoken to in text: it is told why it is closed, in text.
+          if (this.#greeted && !this.#inbound.heardAnything) {
+            this.#connection.send(SILENT_TIMEOUT_NOTICE);
+          }
           this.close("timeout");
         } else {
           this.#closeWithError("timeout", "The handshake was not finished in time", "timeout");
@@ -228,6 +253,19 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
     }
   }
 
+  /** Greets a connection that has said nothing yet, once; true when it did so now. */
+  #shouldGreet(now: number): boolean {
+    const after = this.#limits.greetAfterMs;
+    if (after <= 0 || this.#greeted || this.#inbound.heardAnything) return false;
+    if (now - this.#connectedAt <= after) return false;
+    this.#greeted = true;
+    // The handshake deadline starts again: a person has just been asked for a name.
+    this.#connectedAt = now;
+    this.#connection.send(GREETING);
+    this.#host.log.info("greeted", { peer: this.peer });
+    return true;
+  }
+
   /**
    * Closes the session once: leaves the chat (announced unless told otherwise), sends a last
    * notice if given, lets the queue drain for a moment, and releases the socket.
@@ -239,7 +277,7 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
     if (this.#closed) return;
     this.#closed = true;
     this.#closeReason = reason;
-    this.#inbound.stopTiming();
+    this.#inbound.close();
     this.#queue = [];
     const chat = this.#host.chat;
     const name = chat.nameOf(this);
@@ -263,13 +301,19 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
     try {
       this.#inbound.push(bytes);
     } catch (error) {
-      if (error instanceof FramingError) {
-        // What arrived before the bad frame is carried out first, as if it came alone.
-        this.#inputFailed = true;
-        this.#afterPending(() => this.#closeWithError(error.code, error.message, "error"));
-      } else {
-        this.#internalError(error);
-      }
+      this.onInputError(error);
+    }
+  }
+
+  /** The input failed, in `push` or on a raw client's pause (called by the inbound parser). */
+  onInputError(error: unknown): void {
+    if (this.#closed || this.#inputFailed) return;
+    if (error instanceof FramingError) {
+      // What arrived before the bad frame is carried out first, as if it came alone.
+      this.#inputFailed = true;
+      this.#afterPending(() => this.#closeWithError(error.code, error.message, "error"));
+    } else {
+      this.#internalError(error);
     }
   }
 
@@ -299,9 +343,24 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
   /** The framing is known (called by the inbound parser). */
   onFraming(framing: Framing): void {
     this.#host.log.info("framing", { peer: this.peer, framing });
+    // A text connection is told once it is known to be a line or a raw client (onTextMode).
+    if (framing !== "line" && this.#refusal !== undefined) {
+      this.#closeWithError(this.#refusal.code, this.#refusal.message, "error");
+    }
+  }
+
+  /** A text connection is known to be a line or a raw client (called by the inbound parser). */
+  onTextMode(mode: TextMode): void {
+    this.#host.log.info("text_mode", { peer: this.peer, mode });
+    if (mode === "raw") this.#connection.separateWrites(RAW_WRITE_GAP_MS);
     if (this.#refusal !== undefined) {
       this.#closeWithError(this.#refusal.code, this.#refusal.message, "error");
     }
+  }
+
+  /** Sends bytes straight back, outside the chat: telnet answers (called by the inbound parser). */
+  onReply(bytes: Uint8Array): void {
+    if (!this.#closed) this.#connection.send(bytes);
   }
 
   /** One item arrived (called by the inbound parser). */
@@ -354,8 +413,9 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
           );
         }
         const result = validateName(item.name);
-        if (!result.ok) return this.#refuseName(result.error);
-        return this.#join(result.name, item.resume);
+        if (result.ok) return this.#join(result.name, false, item.resume);
+        if (item.guestText !== undefined) return this.#joinAsGuest(item.guestText);
+        return this.#refuseName(result.error);
       }
       case "command":
         // A command sent right behind a hello whose name was then refused.
@@ -400,7 +460,14 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
     }
   }
 
-  async #join(name: string, resume?: ResumePoint): Promise<void> {
+  /**
+   * Joins under a valid name.
+   *
+   * @param name the name
+   * @param quietly true for a guest name: a taken one is tried again with the next, unannounced
+   * @param resume where a reconnecting client was (`hello.resume`)
+   */
+  async #join(name: string, quietly = false, resume?: ResumePoint): Promise<void> {
     this.#joining = true;
     this.#inbound.setJoined(true);
     const chat = this.#host.chat;
@@ -408,7 +475,7 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
     this.#joining = false;
     if (joined instanceof ProtocolError || this.#closed || chat.nameOf(this) === undefined) {
       this.#inbound.setJoined(false);
-      if (joined instanceof ProtocolError) this.#refuseName(joined);
+      if (joined instanceof ProtocolError && !quietly) this.#refuseName(joined);
       return;
     }
     this.#joined = true;
@@ -419,6 +486,26 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
       style: this.style,
       online: joined.online,
     });
+  }
+
+  /**
+   * Joins a plain or raw client that sent no name under a guest name, says so, and takes its
+   * first body as its first message. A guest name someone took meanwhile is skipped.
+   */
+  async #joinAsGuest(text: string): Promise<void> {
+    const chat = this.#host.chat;
+    for (let attempt = 0; attempt < GUEST_ATTEMPTS && !this.#closed; attempt++) {
+      // Names this node's members hold are skipped at once; others are found by the broker.
+      const name = this.#host.guestNames.next((candidate) => chat.isLocalName(candidate));
+      await this.#join(name, true);
+      if (this.#joined) break;
+    }
+    if (!this.#joined) return;
+    this.info([`* you are ${this.name}; choose a name with /nick NAME`]);
+    const command = parseTextInput(text);
+    if (command.kind === "invalid") return this.#refuseEvent(command.error);
+    const result = this.#run(command);
+    if (result instanceof Promise) await result;
   }
 
   // ---- command context ----
@@ -481,8 +568,7 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
 
   /** Sends this member informational lines (text clients only). */
   info(lines: readonly string[]): void {
-    if (this.style === "plain") this.#sendBytes(encodePlain(lines));
-    else if (this.style === "line") this.#sendBytes(encodeLines(lines));
+    if (this.style !== "json") this.#sendBytes(encodeInfo(lines, this.style));
   }
 
   /** Leaves cleanly. */
@@ -504,9 +590,7 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
 
   #refuseName(error: ProtocolError): void {
     this.#send({ type: "error", code: error.code, message: error.message });
-    if (this.style !== "json") {
-      this.#sendBytes(this.style === "plain" ? encodePlain(["name?"]) : encodeLines(["name?"]));
-    }
+    if (this.style !== "json") this.#sendBytes(encodeInfo(["name?"], this.style));
   }
 
   #refuseEvent(error: ProtocolError): void {
@@ -538,6 +622,9 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
     this.close("error");
   }
 }
+
+/** How many guest names a client tries before it gives up (others took them meanwhile). */
+const GUEST_ATTEMPTS = 100;
 
 /**
  * Is an item one the next must wait for? Everything but chat messages is: a join, a move or a

@@ -6,6 +6,7 @@ import { createLogger } from "./log.ts";
 import { Chat } from "../core/chat.ts";
 import { InProcessBroker } from "../core/in_process_broker.ts";
 import { NodeDelivery } from "./delivery.ts";
+import { GuestNames } from "./guest_names.ts";
 import { SlabPool } from "./slab_pool.ts";
 import {
   LARGE_READ_BYTES,
@@ -31,6 +32,8 @@ const LIMITS: SessionLimits = {
   ratePerSecond: 5,
   sendQueueBytes: 1 << 20,
   writeTimeoutMs: 5_000,
+  rawPauseMs: 300,
+  greetAfterMs: 0,
 };
 
 /** An in-memory socket: the test pushes what the peer sends and reads what the session wrote. */
@@ -116,6 +119,7 @@ function makeHost(limits: Partial<SessionLimits> = {}) {
       logMessages: false,
       write: (line) => logLines.push(line),
     }),
+    guestNames: new GuestNames(),
     sessionClosed: (session) => closed.push(session),
   };
   return { host, logLines, closed };

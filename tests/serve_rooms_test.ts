@@ -161,7 +161,7 @@ for (const style of ["line", "plain"] as const) {
       await send(text, style, "/part");
       assert.equal(
         await text.waitForLine("you are now in"),
-        "* you are now in #main — 2 online: watcher, tex",
+        "* you are now in #main — 2 online: tex, watcher",
       );
       await watcher.client.sendJson({ type: "say", text: "back in main" });
       assert.equal(await text.waitForLine("back in main"), "watcher: back in main");
