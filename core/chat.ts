@@ -99,6 +99,11 @@ interface RoomSubscription {
  * command does. Methods that need the broker are asynchronous; with the in-process broker they
  * finish within the current turn.
  *
+ * With a networked broker, a message published in a room while a member enters it (between the
+ * history read and the member's first live event) could reach it twice or not at all: the
+ * in-process broker cannot interleave there, and a networked one should close the gap with the
+ * history's ids (`HistoryQuery.after`), as the persistence work's `resume` will.
+ *
  * @example See `core/chat_test.ts` for the core driven without a server, on event values.
  */
 export class Chat<M extends ChatMember> {
