@@ -38,7 +38,8 @@ export const HELP_TEXT: string = [
   `  ${"/reply TEXT".padEnd(16)} answer the last private message (also /r TEXT)`,
   "Keys: Enter sends; Up/Down recall earlier lines; Tab completes names and commands;",
   "  Ctrl-A/Ctrl-E start/end of line, Ctrl-U/Ctrl-K delete to start/end, Ctrl-W deletes a word;",
-  "  a pasted block of several lines is sent as one message; Ctrl-C or Ctrl-D leaves.",
+  "  a pasted block of several lines is sent as one message; Ctrl-C clears the line,",
+  "  Ctrl-D deletes the character under the cursor; on an empty line either one leaves.",
 ].join("\n");
 
 const _REPLY = /^\/(reply|r)(?:[ \t]+|$)/i;

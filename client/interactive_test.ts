@@ -82,7 +82,7 @@ Deno.test("interactive: Ctrl-D leaves with bye and the others see the leave", as
       terminal: term,
     });
     await waitFor(() => term.screen.cursorLine === "alice>", "the prompt");
-    term.type("typed but not sent\x04");
+    term.type("typed but not sent\x03\x04");
     assert.equal(await run, 0);
     await waitFor(
       () =>
@@ -344,7 +344,7 @@ Deno.test("interactive: a long input scrolls sideways and follows a resize", asy
     term.type("\x01");
     await waitFor(() => term.screen.cursorLine === `alice> ${long.slice(0, 12)}`, "Home");
     assert.equal(term.screen.column, 7);
-    term.type("\x04");
+    term.type("\x03\x04");
     assert.equal(await run, 0);
   } finally {
     await server.close();

@@ -262,7 +262,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "tty: Ctrl-D leaves, the other side sees the leave, and the exit status is 0",
+  name: "tty: Ctrl-D deletes, Ctrl-C clears, and on an empty line Ctrl-D leaves with status 0",
   ignore: TMUX_MISSING,
   async fn() {
     const server = await startTestServer();
@@ -272,6 +272,14 @@ Deno.test({
       await tmux.start(shellJoinCommand(server.port));
       await tmux.waitForScreen((s) => /^alice> ?$/m.test(s), "the prompt");
       await tmux.type("never sent");
+      await tmux.waitForScreen((s) => /^alice> never sent$/m.test(s), "the draft");
+      // As in readline: Ctrl-D deletes the character under the cursor of a non-empty line.
+      await tmux.keys("Home", "C-d");
+      await tmux.waitForScreen((s) => /^alice> ever sent$/m.test(s), "the deleted character");
+      // Ctrl-C clears a non-empty line and stays.
+      await tmux.keys("C-c");
+      await tmux.waitForScreen((s) => /^alice>$/m.test(s.replace(/ +$/gm, "")), "the cleared line");
+      assert.ok(!(await tmux.screen()).includes("You left"), "still in the chat");
       await tmux.keys("C-d");
       await waitFor(
         () =>
