@@ -426,7 +426,11 @@ export class ChatSession {
     const pending = this.#pending;
     if (pending !== null) {
       this.#pending = null;
-      pending.reject(new ConnectionLostError(connection.closeReason));
+      pending.reject(
+        connection.notChatServer
+          ? new JoinRefusedError("not_chat_server", connection.closeReason)
+          : new ConnectionLostError(connection.closeReason),
+      );
     }
     const wasJoined = this.#joined;
     this.#joined = false;
