@@ -9,7 +9,11 @@
 import type { ClientEvent } from "../protocol/events.ts";
 import { nameKey } from "../protocol/names.ts";
 import { isBlank } from "../protocol/sanitize.ts";
-import { parseTextInput, TEXT_COMMAND_HELP } from "../protocol/text_commands.ts";
+import {
+  DISCONNECT_MESSAGE,
+  parseTextInput,
+  TEXT_COMMAND_HELP,
+} from "../protocol/text_commands.ts";
 
 /** What to do with one submitted line. */
 export type InputAction =
@@ -31,10 +35,20 @@ export const COMMAND_WORDS: readonly string[] = Object.freeze([
   "/who",
 ]);
 
+/**
+ * A command's summary as a terminal user should read it: the classic socket client's goodbye
+ * (`!DISCONNECT FROM SERVER`) is for programs, and means nothing at a keyboard.
+ */
+function _forTerminal(summary: string): string {
+  return summary.includes(DISCONNECT_MESSAGE) ? "leave the chat" : summary;
+}
+
 /** The `/help` text of the interactive client. */
 export const HELP_TEXT: string = [
   "Commands:",
-  ...TEXT_COMMAND_HELP.map(({ usage, summary }) => `  ${usage.padEnd(16)} ${summary}`),
+  ...TEXT_COMMAND_HELP.map(({ usage, summary }) =>
+    `  ${usage.padEnd(16)} ${_forTerminal(summary)}`
+  ),
   `  ${"/reply TEXT".padEnd(16)} answer the last private message (also /r TEXT)`,
   "Keys: Enter sends; Up/Down recall earlier lines; Tab completes names and commands;",
   "  Ctrl-A/Ctrl-E start/end of line, Ctrl-U/Ctrl-K delete to start/end, Ctrl-W deletes a word;",

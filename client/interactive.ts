@@ -33,7 +33,7 @@ export interface InteractiveOptions {
   readonly port: number;
   /** The name to join with; without it the user is asked. */
   readonly name?: string;
-  /** The name offered when asking (normally `$USER`). */
+  /** The name offered when asking (normally `$USER`); not offered if it is not a valid name. */
   readonly defaultName?: string;
   /** Use colours. */
   readonly color: boolean;
@@ -108,6 +108,17 @@ export class InteractiveClient {
   }
 
   /**
+   * The name offered at the prompt: the default only when the server could accept it, so
+   * Enter never proposes a name that is refused (`root`, or a login name with a space).
+   */
+  get #offeredName(): string | undefined {
+    const offered = this.#options.defaultName;
+    if (offered === undefined) return undefined;
+    const checked = validateName(offered);
+    return checked.ok ? checked.name : undefined;
+  }
+
+  /**
    * Connects, sets up the terminal, asks for a name if needed, and chats until the end.
    *
    * @returns the exit code
@@ -173,7 +184,7 @@ export class InteractiveClient {
   #askName(message?: string): void {
     this.#mode = "name";
     if (message !== undefined) this.#show(this.#renderer.error(message));
-    const offered = this.#options.defaultName;
+    const offered = this.#offeredName;
     const c = this.#renderer.colors;
     this.#screen.setPrompt(
       offered === undefined || offered === ""
@@ -184,7 +195,7 @@ export class InteractiveClient {
   }
 
   #submitName(text: string): void {
-    const name = text.trim() === "" ? this.#options.defaultName ?? "" : text.trim();
+    const name = text.trim() === "" ? this.#offeredName ?? "" : text.trim();
     this.#join(name);
   }
 

@@ -258,6 +258,9 @@ export class Renderer {
           for (const line of sanitizeText(event.motd).split("\n")) {
             lines.push(`${c.dim("--")} ${c.cyan(line)}`);
           }
+        } else if (!this.#plain) {
+          // A server's motd usually points at /help; without one, a person still needs to know.
+          lines.push(`${c.dim("--")} Type /help for commands and keys`);
         }
         return { lines, bell: false };
       }

@@ -246,6 +246,12 @@ Deno.test("piped: without --name it uses $USER, and without either it says what 
     const run = await withUser.finish();
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, / carol: hi$/m);
+    const root = await new JoinProcess([`${HOST}:${server.port}`], { USER: "root" }).finish();
+    assert.equal(root.code, 1);
+    assert.match(
+      root.stderr,
+      /^\$USER is not a name the server accepts \(.*reserved.*\): pass --name NAME\n$/,
+    );
     const env: Record<string, string> = {};
     for (const key of ["HOME", "DENO_DIR", "PATH", "XDG_CACHE_HOME"]) {
       const value = Deno.env.get(key);

@@ -361,3 +361,36 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "tty: $USER=root is not offered as a name; no motd still gives a /help hint; /help is for people",
+  ignore: TMUX_MISSING,
+  async fn() {
+    const server = await startTestServer();
+    const tmux = new Tmux();
+    try {
+      const client = joinCommand(server.port).replace(
+        "env -u NO_COLOR",
+        "env -u NO_COLOR USER=root",
+      )
+        .replace(" --name alice", "");
+      await tmux.start(client);
+      await tmux.waitForScreen((s) => /^Your name/m.test(s), "the name prompt");
+      const prompt = (await tmux.lines()).find((line) => line.startsWith("Your name"));
+      assert.equal(prompt, "Your name:", "a reserved name is never offered");
+      await tmux.type("alice");
+      await tmux.keys("Enter");
+      await tmux.waitForScreen((s) => /^alice> ?$/m.test(s), "the chat prompt");
+      assert.match(await tmux.screen(), /^-- Type \/help for commands/m);
+      await tmux.type("/help");
+      await tmux.keys("Enter");
+      const help = await tmux.waitForScreen((s) => s.includes("/reply TEXT"), "the help");
+      assert.match(help, /\/quit +leave the chat$/m);
+      assert.ok(!help.includes("DISCONNECT"), help);
+    } finally {
+      await tmux.kill();
+      await server.close();
+    }
+  },
+});
