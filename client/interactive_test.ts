@@ -300,7 +300,7 @@ Deno.test("interactive: a burst of 1000 messages is drawn in a few writes", asyn
     const writes = term.writes.length - before;
     assert.ok(writes <= 100, `${writes} writes for 1000 messages`);
     assert.ok(term.screen.cursorLine.endsWith("> draft"));
-    term.type("\x04");
+    term.type("\x03\x04");
     assert.equal(await run, 0);
   } finally {
     await bob.session.quit();
