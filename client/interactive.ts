@@ -24,6 +24,11 @@ import type { Terminal } from "./terminal.ts";
 const _ESCAPE_WAIT_MS = 50;
 /** How long incoming events are gathered before they are drawn in one write. */
 const _COALESCE_MS = 4;
+/**
+ * How long after the last replayed message, with nothing else arriving, history counts as
+ * over. The server sends history right after `welcome`, so it normally comes in one read.
+ */
+const _HISTORY_QUIET_MS = 150;
 
 /** Options of {@linkcode runInteractive}. */
 export interface InteractiveOptions {
@@ -82,6 +87,9 @@ export class InteractiveClient {
   #bell = false;
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
   #escapeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** True after a replayed message, until the `-- end of history --` line is shown. */
+  #inHistory = false;
+  #historyTimer: ReturnType<typeof setTimeout> | undefined;
   #reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
   #finish!: (code: number) => void;
   #done: Promise<number>;
@@ -156,6 +164,7 @@ export class InteractiveClient {
       this.#mode = "done";
       clearTimeout(this.#flushTimer);
       clearTimeout(this.#escapeTimer);
+      clearTimeout(this.#historyTimer);
       removeResize();
       removeTerminate();
       globalThis.removeEventListener("error", crash);
@@ -333,11 +342,29 @@ export class InteractiveClient {
   #onEvents(batch: readonly ServerEvent[]): void {
     const me = this.#session.name;
     for (const event of batch) {
+      if (event.type === "message" && event.history === true) {
+        this.#inHistory = true;
+      } else if (event.type !== "ping" && event.type !== "pong") {
+        this.#endHistory();
+      }
       this.#roster.apply(event);
       if (event.type === "dm" && nameKey(event.from) !== nameKey(me)) this.#replyTo = event.from;
       this.#show(this.#renderer.render(event, me));
       if (event.type === "nick" && this.#mode === "chat") this.#setChatPrompt(true);
     }
+    clearTimeout(this.#historyTimer);
+    if (this.#inHistory) {
+      this.#historyTimer = setTimeout(() => this.#endHistory(), _HISTORY_QUIET_MS);
+    }
+  }
+
+  /** Marks the end of replayed history, if some was shown and not yet marked. */
+  #endHistory(): void {
+    clearTimeout(this.#historyTimer);
+    this.#historyTimer = undefined;
+    if (!this.#inHistory) return;
+    this.#inHistory = false;
+    this.#show(this.#renderer.historyEnd());
   }
 
   #onStatus(status: SessionStatus): void {

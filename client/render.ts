@@ -7,7 +7,7 @@
  */
 
 import pc from "picocolors";
-import type { LeaveReason, ServerEvent } from "../protocol/events.ts";
+import type { LeaveReason, MessageEvent, ServerEvent } from "../protocol/events.ts";
 import { nameKey } from "../protocol/names.ts";
 import { sanitizeLine, sanitizeText } from "../protocol/sanitize.ts";
 import { visibleWidth } from "./width.ts";
@@ -126,6 +126,38 @@ export function formatClock(time: Date | string, fallback: Date): string {
   }`;
 }
 
+/**
+ * Formats a time as `HH:MM` in local time when it is today, and as `YYYY-MM-DD HH:MM` when it
+ * is another day, so replayed history from yesterday is not read as this morning's.
+ *
+ * @param time a `Date`, or an ISO 8601 timestamp from the server
+ * @param now the present (also used when the timestamp cannot be read)
+ * @returns the time, with the local date in front when it is not today
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatStamp } from "./render.ts";
+ * const now = new Date(2026, 11, 6, 15, 0);
+ * assert.ok(formatStamp(new Date(2026, 11, 6, 9, 5), now) === "09:05");
+ * assert.ok(formatStamp(new Date(2026, 11, 5, 9, 5), now) === "2026-12-05 09:05");
+ * ```
+ */
+export function formatStamp(time: Date | string, now: Date): string {
+  let date = typeof time === "string" ? new Date(time) : time;
+  if (Number.isNaN(date.getTime())) date = now;
+  const clock = formatClock(date, now);
+  if (
+    date.getFullYear() === now.getFullYear() && date.getMonth() === now.getMonth() &&
+    date.getDate() === now.getDate()
+  ) {
+    return clock;
+  }
+  const day = `${date.getFullYear()}-${String(date.getMonth() + 1).padStart(2, "0")}-${
+    String(date.getDate()).padStart(2, "0")
+  }`;
+  return `${day} ${clock}`;
+}
+
 /** Characters that may be part of a name; a mention must not be next to one. */
 const _NAME_CHAR = "[\\p{L}\\p{M}\\p{Nd}_\\-]";
 
@@ -210,6 +242,7 @@ export class Renderer {
     const c = this.#c;
     switch (event.type) {
       case "message": {
+        if (event.history === true && !this.#plain) return this.#replayed(event);
         const time = this.#clock(event.ts);
         const own = nameKey(event.from) === nameKey(myName);
         const mention = !own && event.history !== true && this.#mentions(event.text, myName);
@@ -275,6 +308,15 @@ export class Renderer {
   }
 
   /**
+   * The line that ends replayed history, so what follows is known to be live.
+   *
+   * @returns the dimmed `-- end of history --` line
+   */
+  historyEnd(): Rendered {
+    return { lines: [this.#c.dim("-- end of history --")], bell: false };
+  }
+
+  /**
    * A notice from the client itself, such as help text or "Reconnected".
    *
    * @param text the notice; trusted text, may span lines
@@ -298,6 +340,23 @@ export class Renderer {
   #notice(text: string): Rendered {
     const c = this.#c;
     return { lines: text.split("\n").map((line) => `${c.dim("--")} ${line}`), bell: false };
+  }
+
+  /**
+   * A replayed message: all of it dimmed and without name colours, so it never looks live,
+   * with the date in front when it is not from today.
+   */
+  #replayed(event: MessageEvent): Rendered {
+    const c = this.#c;
+    const stamp = formatStamp(event.ts, this.#now());
+    const from = sanitizeLine(event.from);
+    const prefix = event.kind === "me" ? `${stamp} * ${from} ` : `${stamp} ${from}: `;
+    const lines = sanitizeText(event.text).split("\n");
+    const lead = " ".repeat(visibleWidth(prefix));
+    return {
+      lines: lines.map((line, i) => c.dim((i === 0 ? prefix : lead) + line)),
+      bell: false,
+    };
   }
 
   #userList(users: readonly string[]): string {

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { Recorder, startTestServer, waitFor } from "./support/client_harness.ts";
 import { ChatSession } from "../client/session.ts";
+import { encodeTextFrame } from "../protocol/frame64.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const HOST = "127.0.0.1";
@@ -388,6 +389,126 @@ Deno.test({
       const help = await tmux.waitForScreen((s) => s.includes("/reply TEXT"), "the help");
       assert.match(help, /\/quit +leave the chat$/m);
       assert.ok(!help.includes("DISCONNECT"), help);
+    } finally {
+      await tmux.kill();
+      await server.close();
+    }
+  },
+});
+
+/**
+ * A scripted stand-in for a chat server: to each connection, once its first bytes (the hello)
+ * arrive, it sends the given events as frame64 JSON, then reads until the client hangs up.
+ */
+function scriptedServer(events: readonly object[]): { port: number; close(): Promise<void> } {
+  const listener = Deno.listen({ hostname: HOST, port: 0 });
+  const conns: Deno.Conn[] = [];
+  const served = (async () => {
+    for await (const conn of listener) {
+      conns.push(conn);
+      void (async () => {
+        const reader = conn.readable.getReader();
+        try {
+          await reader.read();
+          const frames = events.map((event) => encodeTextFrame(JSON.stringify(event)));
+          await conn.write(concatBytes(frames));
+          while (!(await reader.read()).done) {
+            // The client's pings and its goodbye need no answer here.
+          }
+        } catch {
+          // The client went away.
+        }
+      })();
+    }
+  })().catch(() => {});
+  return {
+    port: listener.addr.port,
+    async close() {
+      listener.close();
+      for (const conn of conns) {
+        try {
+          conn.close();
+        } catch {
+          // Already closed.
+        }
+      }
+      await served;
+    },
+  };
+}
+
+function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+Deno.test({
+  name: "tty: replayed history is dimmed, dated when not today, and ends with a marker",
+  ignore: TMUX_MISSING,
+  async fn() {
+    const now = new Date();
+    const limits = {
+      maxMessageBytes: 4096,
+      rateBurst: 10,
+      ratePerSecond: 5,
+      pingIntervalSeconds: 30,
+      idleTimeoutSeconds: 75,
+    };
+    const server = scriptedServer([
+      {
+        type: "welcome",
+        name: "alice",
+        server: "demo",
+        protocol: 1,
+        users: ["alice", "bob"],
+        limits,
+      },
+      {
+        type: "message",
+        id: 1,
+        ts: "2024-05-01T12:00:00Z",
+        from: "bob",
+        text: "from long ago",
+        kind: "say",
+        history: true,
+      },
+      {
+        type: "message",
+        id: 2,
+        ts: now.toISOString(),
+        from: "bob",
+        text: "from today",
+        kind: "say",
+        history: true,
+      },
+      { type: "message", id: 3, ts: now.toISOString(), from: "bob", text: "live now", kind: "say" },
+    ]);
+    const tmux = new Tmux();
+    try {
+      await tmux.start(joinCommand(server.port));
+      await tmux.waitForScreen((s) => s.includes("bob: live now"), "the live message");
+      const lines = await tmux.lines();
+      const at = (text: string) => lines.findIndex((line) => line.includes(text));
+      assert.match(lines[at("from long ago")]!, /^2024-05-0\d \d\d:\d\d bob: from long ago$/);
+      assert.match(lines[at("from today")]!, /^\d\d:\d\d bob: from today$/);
+      assert.equal(lines[at("from today") + 1], "-- end of history --");
+      assert.equal(at("-- end of history --") + 1, at("live now"), "the marker before live");
+      // tmux writes an attribute only where it changes, so the replayed lines are faint (SGR 2)
+      // from the first one's start to the end marker with no other sequence between.
+      const coloured = await tmux.screen(true);
+      const faint = "\x1b[2m";
+      const start = coloured.indexOf(`${faint}2024-05-0`);
+      const end = coloured.indexOf("-- end of history --");
+      assert.ok(start >= 0 && end > start, coloured);
+      assert.ok(!coloured.slice(start + faint.length, end).includes("\x1b["), coloured);
+      // The live message is not: its name is coloured and its text comes after a reset.
+      const live = coloured.split("\n").find((line) => line.includes("live now"))!;
+      assert.ok(live.includes("\x1b[0m") && live.endsWith(": live now"), live);
     } finally {
       await tmux.kill();
       await server.close();
