@@ -19,6 +19,7 @@ import { Roster } from "./roster.ts";
 import { Screen } from "./screen.ts";
 import { ChatSession, NameRefusedError, sessionOptionsOf, type SessionStatus } from "./session.ts";
 import type { Terminal } from "./terminal.ts";
+import { wrapLine } from "./wrap.ts";
 
 /** How long a lone ESC waits for the rest of a sequence before it counts as the Escape key. */
 const _ESCAPE_WAIT_MS = 50;
@@ -390,7 +391,11 @@ export class InteractiveClient {
   }
 
   #show(rendered: Rendered): void {
-    for (const line of rendered.lines) this.#lines.push(line);
+    // Wrapped here, at the width of the moment: lines already printed are not wrapped again.
+    const columns = this.#screen.columns;
+    for (const line of rendered.lines) {
+      this.#lines.push(...wrapLine(line, columns, rendered.indent));
+    }
     if (rendered.bell) this.#bell = true;
     this.#scheduleFlush();
   }

@@ -38,6 +38,11 @@ export interface Rendered {
   readonly lines: readonly string[];
   /** True when the event mentions the user: the terminal bell should ring. */
   readonly bell: boolean;
+  /**
+   * How far rows after the first are indented when a line is too wide for the terminal and
+   * wrapped: the width of the line's prefix, so the text lines up.
+   */
+  readonly indent: number;
 }
 
 /** Options of a {@linkcode Renderer}. */
@@ -295,7 +300,7 @@ export class Renderer {
           // A server's motd usually points at /help; without one, a person still needs to know.
           lines.push(`${c.dim("--")} Type /help for commands and keys`);
         }
-        return { lines, bell: false };
+        return { lines, bell: false, indent: 3 };
       }
       case "error":
         return this.error(event.message);
@@ -303,7 +308,7 @@ export class Renderer {
         return this.error(`The server is shutting down: ${sanitizeLine(event.message)}`);
       case "ping":
       case "pong":
-        return { lines: [], bell: false };
+        return { lines: [], bell: false, indent: 0 };
     }
   }
 
@@ -313,7 +318,7 @@ export class Renderer {
    * @returns the dimmed `-- end of history --` line
    */
   historyEnd(): Rendered {
-    return { lines: [this.#c.dim("-- end of history --")], bell: false };
+    return { lines: [this.#c.dim("-- end of history --")], bell: false, indent: 3 };
   }
 
   /**
@@ -334,12 +339,20 @@ export class Renderer {
    */
   error(message: string): Rendered {
     const c = this.#c;
-    return { lines: [`${c.red(c.bold("!!"))} ${c.red(sanitizeLine(message))}`], bell: false };
+    return {
+      lines: [`${c.red(c.bold("!!"))} ${c.red(sanitizeLine(message))}`],
+      bell: false,
+      indent: 3,
+    };
   }
 
   #notice(text: string): Rendered {
     const c = this.#c;
-    return { lines: text.split("\n").map((line) => `${c.dim("--")} ${line}`), bell: false };
+    return {
+      lines: text.split("\n").map((line) => `${c.dim("--")} ${line}`),
+      bell: false,
+      indent: 3,
+    };
   }
 
   /**
@@ -356,6 +369,7 @@ export class Renderer {
     return {
       lines: lines.map((line, i) => c.dim((i === 0 ? prefix : lead) + line)),
       bell: false,
+      indent: lead.length,
     };
   }
 
@@ -369,7 +383,8 @@ export class Renderer {
   }
 
   #system(ts: string, text: string): Rendered {
-    return { lines: [`${this.#clock(ts)} ${this.#c.dim("--")} ${text}`], bell: false };
+    const prefix = `${this.#clock(ts)} ${this.#c.dim("--")} `;
+    return { lines: [prefix + text], bell: false, indent: visibleWidth(prefix) };
   }
 
   #mentions(text: string, myName: string): boolean {
@@ -401,10 +416,11 @@ export class Renderer {
       return style === undefined ? out : style(out);
     };
     const first = prefix + styleLine(lines[0]!);
-    if (lines.length === 1) return { lines: [first], bell: mention && !this.#plain };
+    const indent = visibleWidth(prefix);
+    if (lines.length === 1) return { lines: [first], bell: mention && !this.#plain, indent };
     const out = [first];
-    const lead = this.#plain ? prefix : " ".repeat(visibleWidth(prefix));
+    const lead = this.#plain ? prefix : " ".repeat(indent);
     for (let i = 1; i < lines.length; i++) out.push(lead + styleLine(lines[i]!));
-    return { lines: out, bell: mention && !this.#plain };
+    return { lines: out, bell: mention && !this.#plain, indent };
   }
 }

@@ -27,6 +27,7 @@ Deno.test("Renderer shows messages, actions and private messages", () => {
   assert.deepEqual(r.render(say("bob", "hi all"), "alice"), {
     lines: [`${CLOCK} bob: hi all`],
     bell: false,
+    indent: "00:00 bob: ".length,
   });
   assert.deepEqual(r.render(say("bob", "waves", { kind: "me" }), "alice").lines, [
     `${CLOCK} * bob waves`,
@@ -35,6 +36,7 @@ Deno.test("Renderer shows messages, actions and private messages", () => {
   assert.deepEqual(r.render(dm, "alice"), {
     lines: [`${CLOCK} [dm] bob → alice: psst`],
     bell: true,
+    indent: "00:00 [dm] bob → alice: ".length,
   });
   const ownDm: ServerEvent = { ...dm, from: "alice", to: "bob" };
   assert.equal(r.render(ownDm, "alice").bell, false);

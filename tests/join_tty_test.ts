@@ -515,3 +515,53 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "tty: a line wider than the window wraps at spaces with a hanging indent",
+  ignore: TMUX_MISSING,
+  async fn() {
+    const server = await startTestServer();
+    const tmux = new Tmux();
+    const bob = await peer(server.port, "bob");
+    try {
+      await tmux.start(joinCommand(server.port));
+      await tmux.waitForScreen((s) => /^alice> ?$/m.test(s), "the prompt");
+      const words = Array.from({ length: 40 }, (_, i) => `word${i}-${"x".repeat(i % 7)}`);
+      const long = "https://example.org/" + "p".repeat(130);
+      bob.session.send({ type: "say", text: words.join(" ") });
+      bob.session.send({ type: "say", text: `see ${long} ok` });
+      bob.session.send({ type: "say", text: "after" });
+      await tmux.waitForScreen((s) => s.includes("bob: after"), "the messages");
+      const lines = await tmux.lines();
+      const first = lines.findIndex((line) => /^\d\d:\d\d bob: word0-/.test(line));
+      const end = lines.findIndex((line) => /^\d\d:\d\d bob: see /.test(line));
+      assert.ok(first >= 0 && end > first + 1, lines.join("\n"));
+      const indent = " ".repeat("00:00 bob: ".length);
+      const rows = lines.slice(first, end);
+      for (const row of rows.slice(1)) {
+        assert.ok(row.startsWith(indent) && row[indent.length] !== " ", `hanging indent: ${row}`);
+      }
+      // Every word whole, on one row, in order.
+      const shown = rows.map((row, i) => i === 0 ? row.slice(indent.length) : row.trim());
+      assert.deepEqual(shown.join(" ").split(" "), words);
+      for (const row of rows.slice(0, -1)) {
+        assert.ok(row.length > 100 - 12, `a row is filled before breaking: ${row}`);
+      }
+      // A word longer than a row is broken, still under the indent.
+      const after = lines.findIndex((line) => /^\d\d:\d\d bob: after$/.test(line));
+      const urlRows = lines.slice(end, after);
+      assert.equal(urlRows[0], `${lines[end]!.slice(0, 11)}see ${long.slice(0, 85)}`);
+      assert.ok(urlRows.slice(1).every((row) => row.startsWith(indent)));
+      assert.equal(
+        urlRows.map((row, i) => i === 0 ? row.slice("00:00 bob: see ".length) : row.trim()).join(
+          "",
+        ),
+        `${long} ok`,
+      );
+    } finally {
+      await tmux.kill();
+      await bob.session.quit();
+      await server.close();
+    }
+  },
+});
