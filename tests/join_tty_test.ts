@@ -565,3 +565,49 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "tty: narrowing the window leaves no stale prompt rows, and growing it back neither",
+  ignore: TMUX_MISSING,
+  async fn() {
+    const server = await startTestServer();
+    const tmux = new Tmux();
+    const bob = await peer(server.port, "bob");
+    try {
+      await tmux.start(joinCommand(server.port));
+      await tmux.waitForScreen((s) => /^alice> ?$/m.test(s), "the prompt");
+      bob.session.send({ type: "say", text: "before" });
+      await tmux.waitForScreen((s) => s.includes("bob: before"), "the first message");
+      // 65 characters, each a digit of its position, so any stale piece can be recognised.
+      const draft = Array.from({ length: 65 }, (_, i) => String(i % 10)).join("");
+      await tmux.type(draft);
+      await tmux.waitForScreen((s) => s.includes(`alice> ${draft}`), "the draft");
+      // A piece of the draft: eight digits in its ascending cycle.
+      const stale = /(?:0123|1234|2345|3456|4567|5678|6789|7890|8901|9012)\d{4}/;
+      /** The screen has the message lines, then exactly one row of prompt, and nothing else. */
+      const clean = (screen: string, width: number): boolean => {
+        const rows = screen.split("\n").map((row) => row.trimEnd()).filter((row) => row !== "");
+        const prompt = rows[rows.length - 1] ?? "";
+        // The last column stays free, and so does the cursor's cell after the text.
+        const visible = width - "alice> ".length - 2;
+        return prompt === `alice> ${draft.slice(-visible)}` &&
+          rows.slice(0, -1).every((row) => !stale.test(row));
+      };
+      for (const width of [60, 40]) {
+        await tmux.tmux("resize-window", "-t", "main", "-x", String(width));
+        await tmux.waitForScreen((s) => clean(s, width), `a clean screen at ${width} columns`);
+      }
+      bob.session.send({ type: "say", text: "after" });
+      const narrow = await tmux.waitForScreen((s) => s.includes("bob: after"), "the next message");
+      assert.ok(clean(narrow, 40), narrow);
+      const rows = narrow.split("\n").map((row) => row.trimEnd()).filter((row) => row !== "");
+      assert.match(rows[rows.length - 2]!, /^\d\d:\d\d bob: after$/, "right above the prompt");
+      await tmux.tmux("resize-window", "-t", "main", "-x", "100");
+      await tmux.waitForScreen((s) => clean(s, 100), "a clean screen at 100 columns again");
+    } finally {
+      await tmux.kill();
+      await bob.session.quit();
+      await server.close();
+    }
+  },
+});
