@@ -19,6 +19,7 @@ import {
 export type InputAction =
   | { readonly kind: "send"; readonly event: ClientEvent }
   | { readonly kind: "help" }
+  | { readonly kind: "reconnect" }
   | { readonly kind: "quit" }
   | { readonly kind: "error"; readonly message: string }
   | { readonly kind: "none" };
@@ -31,6 +32,7 @@ export const COMMAND_WORDS: readonly string[] = Object.freeze([
   "/dm",
   "/nick",
   "/quit",
+  "/reconnect",
   "/reply",
   "/who",
 ]);
@@ -50,6 +52,7 @@ export const HELP_TEXT: string = [
     `  ${usage.padEnd(16)} ${_forTerminal(summary)}`
   ),
   `  ${"/reply TEXT".padEnd(16)} answer the last private message (also /r TEXT)`,
+  `  ${"/reconnect".padEnd(16)} while offline: try to reconnect now (so does Enter)`,
   "Keys: Enter sends; Up/Down recall earlier lines; Tab completes names and commands;",
   "  Ctrl-A/Ctrl-E start/end of line, Ctrl-U/Ctrl-K delete to start/end, Ctrl-W deletes a word;",
   "  a pasted block of several lines is sent as one message; Ctrl-C clears the line,",
@@ -57,6 +60,7 @@ export const HELP_TEXT: string = [
 ].join("\n");
 
 const _REPLY = /^\/(reply|r)(?:[ \t]+|$)/i;
+const _RECONNECT = /^\/reconnect[ \t]*$/i;
 
 /**
  * Decides what a submitted line means.
@@ -75,6 +79,7 @@ const _REPLY = /^\/(reply|r)(?:[ \t]+|$)/i;
  */
 export function interpretInput(line: string, replyTo: string | undefined): InputAction {
   if (isBlank(line)) return { kind: "none" };
+  if (_RECONNECT.test(line)) return { kind: "reconnect" };
   const reply = _REPLY.exec(line);
   if (reply !== null) {
     const text = line.slice(reply[0].length);
