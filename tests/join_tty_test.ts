@@ -611,3 +611,103 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "tty: 15 lines typed in a second are queued, paced under the server's rate, and all sent",
+  ignore: TMUX_MISSING,
+  async fn() {
+    // The server's real flood control: a burst of 10, then 5 a second.
+    const server = await startTestServer({ rateBurst: 10, ratePerSecond: 5 });
+    const tmux = new Tmux();
+    const bob = await peer(server.port, "bob");
+    try {
+      await tmux.start(joinCommand(server.port));
+      await tmux.waitForScreen((s) => /^alice> ?$/m.test(s), "the prompt");
+      const texts = Array.from({ length: 15 }, (_, i) => `fast ${i + 1}`);
+      // One send-keys: all 15 lines reach the client within milliseconds.
+      await tmux.keys(...texts.flatMap((text) => [text, "Enter"]));
+      const queued = await tmux.waitForScreen(
+        (s) => /^-- \d+ lines? waiting, sent at 5 a second$/m.test(s),
+        "the queue in the status row",
+      );
+      assert.match(queued, /^alice> ?$/m, "the input line stays free to type");
+      await waitFor(() => bob.seen.texts.length >= 15, "bob to get all 15", 15_000);
+      assert.deepEqual(bob.seen.texts, texts, "every line, in order");
+      const done = await tmux.waitForScreen(
+        (s) => s.includes("alice: fast 15") && !s.includes("waiting"),
+        "the queue to empty",
+      );
+      assert.ok(!done.includes("!!"), `no error such as rate_limited:\n${done}`);
+    } finally {
+      await tmux.kill();
+      await bob.session.quit();
+      await server.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "tty: a restart is one status row; Enter and /reconnect retry at once; a draft shortens the wait",
+  ignore: TMUX_MISSING,
+  async fn() {
+    const first = await startTestServer();
+    const port = first.port;
+    let second: Awaited<ReturnType<typeof startTestServer>> | undefined;
+    let third: Awaited<ReturnType<typeof startTestServer>> | undefined;
+    const tmux = new Tmux();
+    try {
+      await tmux.start(joinCommand(port));
+      await tmux.waitForScreen((s) => /^alice> ?$/m.test(s), "the prompt");
+      const rowsBefore = (await tmux.lines()).filter((line) => line !== "").length;
+      await first.close("Restarting");
+      // Attempts at about 0.5, 1 and 2 s fail; then the wait is 3 s or more.
+      const waiting = await tmux.waitForScreen(
+        (s) => /offline \(connection refused\), retrying in [3-9] s; Enter retries now$/m.test(s),
+        "a long wait in the status row",
+      );
+      const rows = waiting.split("\n").filter((line) => line.trim() !== "");
+      assert.equal(rows.length, rowsBefore + 1, `only the status row was added:\n${waiting}`);
+      assert.match(rows[rows.length - 2]!, /^-- offline/);
+      assert.match(rows[rows.length - 1]!, /^\(offline\) alice> ?$/);
+      // A draft caps the wait at 2 s.
+      await tmux.type("wip");
+      await tmux.waitForScreen(
+        (s) => /retrying in [12] s; Enter retries now$/m.test(s) || /reconnecting…/.test(s),
+        "a shorter wait once a draft is there",
+      );
+      // Enter sends the draft into the queue and retries at once: back well within 2 s.
+      second = await startTestServer({ port });
+      const bob = await peer(port, "bob").catch(() => null);
+      await tmux.keys("Enter");
+      const started = Date.now();
+      await tmux.waitForScreen((s) => s.includes("-- Reconnected as alice after"), "reconnected");
+      await tmux.waitForScreen((s) => s.includes("alice: wip"), "the queued line sent");
+      assert.ok(Date.now() - started < 1500, `took ${Date.now() - started} ms`);
+      if (bob !== null) await bob.session.quit();
+      const back = (await tmux.lines()).filter((line) => line !== "");
+      assert.ok(!back.some((line) => line.startsWith("-- offline")), "the status row is gone");
+      assert.ok(!back.some((line) => /^!!|Reconnecting in|Connection lost/.test(line)));
+      // Once more, and /reconnect instead of Enter.
+      await second.close("Again");
+      await tmux.waitForScreen(
+        (s) => /retrying in [3-9] s; Enter retries now$/m.test(s),
+        "a long wait again",
+      );
+      third = await startTestServer({ port });
+      await tmux.type("/reconnect");
+      await tmux.keys("Enter");
+      const again = Date.now();
+      await tmux.waitForScreen(
+        (s) => (s.match(/-- Reconnected as alice after/g) ?? []).length === 2,
+        "reconnected again",
+      );
+      assert.ok(Date.now() - again < 1500, `took ${Date.now() - again} ms`);
+    } finally {
+      await tmux.kill();
+      await first.close();
+      await second?.close();
+      await third?.close();
+    }
+  },
+});
