@@ -5,6 +5,7 @@
  * @module
  */
 
+import { detectInvocation, type Invocation, runnable } from "../flags/invocation.ts";
 import { DEFAULT_PORT } from "../protocol/events.ts";
 
 /** One address the server can be reached at. */
@@ -71,20 +72,23 @@ export function joinTarget(address: string, port: number): string {
  * @param version the program version
  * @param port the bound port
  * @param addresses where it can be joined, best first
+ * @param invocation how the server was started, which decides how the join command is written
+ *   (`chat join ...` for the executable, `deno task join ...` in a checkout); detected by default
  * @returns the lines to print
  */
 export function bannerLines(
   version: string,
   port: number,
   addresses: readonly JoinAddress[],
+  invocation: Invocation = detectInvocation(),
 ): string[] {
   const lan = addresses.filter((a) => !a.loopback);
   const lines = [`chat v${version} listening on port ${port}`];
   const best = lan[0] ?? addresses[0];
   if (best !== undefined) {
     lines.push(
-      `Join from ${best.loopback ? "this machine" : "another machine"} with:  chat join ${
-        joinTarget(best.address, port)
+      `Join from ${best.loopback ? "this machine" : "another machine"} with:  ${
+        runnable(`join ${joinTarget(best.address, port)}`, invocation)
       }`,
     );
   }

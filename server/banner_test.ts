@@ -60,7 +60,8 @@ Deno.test("joinTarget omits the default port and brackets IPv6", () => {
 });
 
 Deno.test("bannerLines: version and port first, the command for another machine, addresses", () => {
-  const lines = bannerLines("1.2.3", 5050, joinAddresses("::", INTERFACES));
+  const binary = { kind: "binary", name: "chat" } as const;
+  const lines = bannerLines("1.2.3", 5050, joinAddresses("::", INTERFACES), binary);
   assert.equal(lines[0], "chat v1.2.3 listening on port 5050");
   assert.equal(lines[1], "Join from another machine with:  chat join 192.168.1.23");
   assert.equal(
@@ -72,9 +73,20 @@ Deno.test("bannerLines: version and port first, the command for another machine,
 });
 
 Deno.test("bannerLines on a loopback-only machine says to join from this machine", () => {
-  const lines = bannerLines("1.2.3", 6000, joinAddresses("127.0.0.1", []));
+  const lines = bannerLines("1.2.3", 6000, joinAddresses("127.0.0.1", []), {
+    kind: "binary",
+    name: "chat",
+  });
   assert.equal(lines[0], "chat v1.2.3 listening on port 6000");
   assert.equal(lines[1], "Join from this machine with:  chat join 127.0.0.1:6000");
+});
+
+Deno.test("bannerLines writes the join command the reader can run", () => {
+  const addresses = joinAddresses("127.0.0.1", []);
+  const checkout = bannerLines("1.2.3", 6000, addresses, { kind: "checkout" });
+  assert.equal(checkout[1], "Join from this machine with:  deno task join 127.0.0.1:6000");
+  const renamed = bannerLines("1.2.3", 6000, addresses, { kind: "binary", name: "chat-arm64" });
+  assert.equal(renamed[1], "Join from this machine with:  chat-arm64 join 127.0.0.1:6000");
 });
 
 Deno.test("bannerLines without any address still gives the port", () => {
