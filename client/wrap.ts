@@ -64,9 +64,9 @@ function _runs(line: string): _Run[] {
  * ```ts
  * import assert from "node:assert/strict";
  * import { wrapLine } from "./wrap.ts";
- * assert.deepEqual(wrapLine("09:05 bob: one two three", 18, 11), [
- *   "09:05 bob: one two",
- *   "           three",
+ * assert.deepEqual(wrapLine("09:05 bob: one two three four", 24, 11), [
+ *   "09:05 bob: one two three",
+ *   "           four",
  * ]);
  * ```
  */
