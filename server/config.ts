@@ -49,6 +49,10 @@ export interface ServeConfig {
   readonly sendQueueBytes: number;
   /** Seconds a write to a client may stay blocked before it is closed as `slow`. */
   readonly writeTimeout: number;
+  /** Seconds of quiet that end a raw client's message (and make a text connection raw). */
+  readonly rawPause: number;
+  /** Seconds of silence from a new connection before it is greeted; 0 never greets. */
+  readonly greetAfter: number;
 }
 
 /**
@@ -82,10 +86,15 @@ export const DEFAULT_SERVE_CONFIG: ServeConfig = Object.freeze({
   ratePerSecond: 5,
   sendQueueBytes: 1048576,
   writeTimeout: 10,
+  rawPause: 0.3,
+  greetAfter: 2,
 });
 
 /** The longest duration a flag accepts, in seconds: timers cannot wait much beyond 24 days. */
 const _MAX_SECONDS = 1_000_000;
+
+/** The longest `--raw-pause`: a longer one would merge a person's messages. */
+const _MAX_RAW_PAUSE = 5;
 
 const _SECONDS: NumberRule = {
   integer: false,
@@ -117,6 +126,11 @@ const _NUMBER_FLAGS: Readonly<Record<string, readonly [_NumberField, NumberRule]
   ],
   "send-queue-bytes": ["sendQueueBytes", { integer: true, min: 1024 }],
   "write-timeout": ["writeTimeout", _SECONDS],
+  "raw-pause": ["rawPause", { ..._SECONDS, max: _MAX_RAW_PAUSE }],
+  "greet-after": [
+    "greetAfter",
+    { ..._SECONDS, aboveMin: false, zeroMeans: "never greets" },
+  ],
 };
 
 const _FLAGS = {
@@ -139,6 +153,8 @@ const _FLAGS = {
   "rate-per-second": { type: "string" },
   "send-queue-bytes": { type: "string" },
   "write-timeout": { type: "string" },
+  "raw-pause": { type: "string" },
+  "greet-after": { type: "string" },
 } as const satisfies FlagSpecs;
 
 /**
@@ -259,8 +275,9 @@ export const SERVE_HELP: string = `chat serve: run a chat server
 
 ${SERVE_USAGE}
 
-People join with 'chat join HOST', 'nc HOST PORT' or any classic socket-chat client; the
-server tells the three apart from their first bytes. It logs to stderr and stops on Ctrl-C.
+People join with 'chat join HOST', 'nc HOST PORT', 'telnet HOST PORT' or any classic
+socket-chat client (with or without the 64-byte header); the server tells them apart from their
+first bytes. It logs to stderr and stops on Ctrl-C.
 
 Network:
   --host HOST               Address to listen on; "::" is every interface, IPv4 and IPv6
@@ -301,6 +318,11 @@ Timeouts, in seconds (fractions allowed, at most ${_MAX_SECONDS}):
                             greater than --ping-interval (default: ${_D.idleTimeout})
   --write-timeout S         Time a write to a client may stay blocked before it is dropped
                             (default: ${_D.writeTimeout})
+  --greet-after S           Silence from a new connection before it is sent a greeting that
+                            asks for a name (for people at nc or telnet), 0 never greets
+                            (default: ${_D.greetAfter})
+  --raw-pause S             Quiet that ends a message from a raw client (one that sends bare
+                            text with no newline), at most ${_MAX_RAW_PAUSE} (default: ${_D.rawPause})
 
   -h, --help                Show this help
 `;

@@ -79,6 +79,10 @@ Deno.test("parseServeArgs reads every flag", () => {
     "1024",
     "--write-timeout",
     "3",
+    "--raw-pause",
+    "0.25",
+    "--greet-after",
+    "0",
   ]);
   assert.deepEqual(config, {
     host: "127.0.0.1",
@@ -100,7 +104,16 @@ Deno.test("parseServeArgs reads every flag", () => {
     ratePerSecond: 0,
     sendQueueBytes: 1024,
     writeTimeout: 3,
+    rawPause: 0.25,
+    greetAfter: 0,
   });
+});
+
+Deno.test("parseServeArgs bounds --raw-pause and lets --greet-after be 0", () => {
+  assert.throws(() => parseServeArgs(["--raw-pause", "0"]), /--raw-pause/);
+  assert.throws(() => parseServeArgs(["--raw-pause", "6"]), /--raw-pause/);
+  assert.equal(parseServeArgs(["--greet-after", "0"]).greetAfter, 0);
+  assert.throws(() => parseServeArgs(["--greet-after", "-1"]), /--greet-after/);
 });
 
 Deno.test("parseServeArgs accepts a bracketed IPv6 host and drops a blank motd", () => {
