@@ -4,6 +4,10 @@
  * ({@linkcode KeyDecoder}) into the {@linkcode LineEditor}, server events through the
  * {@linkcode Renderer} onto the {@linkcode Screen}, and the {@linkcode ChatSession} underneath.
  *
+ * Typed lines go through a queue paced under the server's advertised rate, so none is refused
+ * for flooding; while the connection is down they wait in it. The queue and the connection
+ * state share one status row above the input line, updated in place.
+ *
  * @module
  */
 
