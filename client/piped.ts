@@ -176,6 +176,9 @@ class _PipedClient {
       case "error":
         this.#error(action.message);
         return null;
+      case "reconnect":
+        this.#session.retryNow();
+        return null;
       case "help":
       case "none":
         return null;
@@ -273,6 +276,8 @@ class _PipedClient {
         break;
       case "retry_failed":
         this.#error(`Reconnecting failed: ${status.reason}`);
+        break;
+      case "connecting":
         break;
       case "reconnected":
         this.#info([`Reconnected as ${sanitizeLine(status.name)}`]);
