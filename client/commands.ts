@@ -29,6 +29,7 @@ export const COMMAND_WORDS: readonly string[] = Object.freeze([
   "/quit",
   "/reply",
   "/who",
+  "/whois",
 ]);
 
 /** The `/help` text of the interactive client. */
@@ -83,6 +84,8 @@ export function interpretInput(line: string, replyTo: string | undefined): Input
       return { kind: "send", event: { type: "nick", name: command.name } };
     case "who":
       return { kind: "send", event: { type: "who" } };
+    case "whois":
+      return { kind: "send", event: { type: "whois", name: command.name } };
     case "help":
       return { kind: "help" };
     case "quit":
@@ -93,7 +96,7 @@ export function interpretInput(line: string, replyTo: string | undefined): Input
 }
 
 /** Commands whose first argument is a name. */
-const _NAME_ARGUMENT = /^\/(msg|dm)[ \t]+$/i;
+const _NAME_ARGUMENT = /^\/(msg|dm|whois)[ \t]+$/i;
 
 /**
  * Tab completion: a command at the start of the line, otherwise a name of someone online (the

@@ -244,8 +244,19 @@ export class Renderer {
           event.ts,
           `${this.name(event.from)} ${c.dim("is now known as")} ${this.name(event.to)}`,
         );
-      case "who":
-        return this.#notice(this.#userList(event.users));
+      case "who": {
+        const lines = [...this.#notice(this.#userList(event.users)).lines];
+        for (const [name, fingerprint] of Object.entries(event.fingerprints ?? {})) {
+          lines.push(`${c.dim("--")}   ${this.name(name)} ${c.dim(sanitizeLine(fingerprint))}`);
+        }
+        return { lines, bell: false };
+      }
+      case "whois":
+        return this.#notice(
+          event.fingerprint === undefined
+            ? `${this.name(event.name)} has no identity key: the name is not owned`
+            : `${this.name(event.name)} is identity ${sanitizeLine(event.fingerprint)}`,
+        );
       case "welcome": {
         const lines = [
           ...this.#notice(
@@ -254,6 +265,13 @@ export class Renderer {
             }`,
           ).lines,
         ];
+        if (event.fingerprint !== undefined) {
+          lines.push(
+            `${c.dim("--")} ${
+              c.dim(`You own this name as identity ${sanitizeLine(event.fingerprint)}`)
+            }`,
+          );
+        }
         if (event.motd !== undefined && event.motd.trim() !== "") {
           for (const line of sanitizeText(event.motd).split("\n")) {
             lines.push(`${c.dim("--")} ${c.cyan(line)}`);
@@ -267,6 +285,7 @@ export class Renderer {
         return this.error(`The server is shutting down: ${sanitizeLine(event.message)}`);
       case "ping":
       case "pong":
+      case "challenge":
         return { lines: [], bell: false };
     }
   }

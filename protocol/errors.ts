@@ -21,6 +21,10 @@ export const ERROR_CODES = [
   "server_full",
   "timeout",
   "bad_command",
+  "use_tls",
+  "name_owned",
+  "bad_key",
+  "bad_auth",
 ] as const;
 
 /** One of the documented error codes. */

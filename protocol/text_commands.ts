@@ -15,6 +15,7 @@ export type TextCommand =
   | { readonly kind: "dm"; readonly to: string; readonly text: string }
   | { readonly kind: "nick"; readonly name: string }
   | { readonly kind: "who" }
+  | { readonly kind: "whois"; readonly name: string }
   | { readonly kind: "help" }
   | { readonly kind: "quit" }
   | { readonly kind: "invalid"; readonly error: ProtocolError };
@@ -32,6 +33,7 @@ export const TEXT_COMMAND_HELP: readonly { readonly usage: string; readonly summ
     { usage: "/msg NAME TEXT", summary: "send a private message (also /dm NAME TEXT)" },
     { usage: "/me TEXT", summary: 'send an action, shown as "* you TEXT"' },
     { usage: "/who", summary: "list who is online" },
+    { usage: "/whois NAME", summary: "show the identity (key fingerprint) behind a name" },
     { usage: "/help", summary: "show this help" },
     { usage: "/quit", summary: `leave the chat (${DISCONNECT_MESSAGE} does the same)` },
     { usage: "//TEXT", summary: 'send TEXT starting with "/"' },
@@ -122,6 +124,10 @@ export function parseTextInput(line: string): TextCommand {
     }
     case "/who":
       return { kind: "who" };
+    case "/whois": {
+      const name = line.slice(argStart).trim();
+      return name === "" || /\s/.test(name) ? _usage("/whois NAME") : { kind: "whois", name };
+    }
     case "/help":
       return { kind: "help" };
     case "/quit":

@@ -87,6 +87,12 @@ export function renderTextLines(event: ServerEvent, viewerName?: string): string
       return [`* ${sanitizeLine(event.from)} is now known as ${sanitizeLine(event.to)}`];
     case "who":
       return [`* online (${event.users.length}): ${_names(event.users, Infinity)}`];
+    case "whois":
+      return [
+        event.fingerprint === undefined
+          ? `* ${sanitizeLine(event.name)} has no identity key (name not owned)`
+          : `* ${sanitizeLine(event.name)} is identity ${sanitizeLine(event.fingerprint)}`,
+      ];
     case "welcome": {
       const lines = [
         `* welcome, ${sanitizeLine(event.name)} — ${event.users.length} online: ${
@@ -107,6 +113,7 @@ export function renderTextLines(event: ServerEvent, viewerName?: string): string
     }
     case "ping":
     case "pong":
+    case "challenge":
       return [];
   }
 }

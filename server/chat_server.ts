@@ -12,6 +12,10 @@ import { type Logger, SILENT_LOGGER } from "./log.ts";
 import { IDLE_GC_CHECK_MS, IdleGc, memoryReducingGc } from "./idle_gc.ts";
 import { Room } from "./room.ts";
 import { CLOSE_FLUSH_MS, Session, type SessionHost, type SessionLimits } from "./session.ts";
+import { Database } from "../store/database.ts";
+import { type ServerCertificate, serverCertificate } from "./certificate.ts";
+import { NameOwners } from "./identity.ts";
+import type { Trust } from "./trust.ts";
 
 /** How long the accept loop waits after its first failure; it doubles up to a second. */
 const ACCEPT_BACKOFF_MIN_MS = 10;
@@ -28,6 +32,22 @@ export interface StartOptions {
    * `server/idle_gc.ts`); off by default, on for `chat serve`.
    */
   readonly idleGc?: boolean;
+}
+
+/** The TLS side of a server: its listener and the certificate it serves. */
+export interface TlsEndpoint {
+  /** The TLS listener. */
+  readonly listener: Deno.TlsListener;
+  /** The certificate served. */
+  readonly certificate: ServerCertificate;
+}
+
+/** What a {@linkcode ChatServer} keeps beyond its plain listener. */
+export interface ServerParts {
+  /** The TLS listener, when TLS is on. */
+  readonly tls?: TlsEndpoint | undefined;
+  /** The database; an in-memory one when absent. The server closes it when it stops. */
+  readonly database?: Database;
 }
 
 /**
@@ -68,10 +88,15 @@ export class ChatServer implements SessionHost {
   readonly limits: SessionLimits;
   /** The server log. */
   readonly log: Logger;
+  /** TLS and identities, as sessions see them. */
+  readonly trust: Trust;
+  /** The server's database. */
+  readonly database: Database;
   /** Resolves when the server has stopped and every connection is closed. */
   readonly finished: Promise<void>;
   #config: ServeConfig;
   #listener: Deno.TcpListener;
+  #tls: TlsEndpoint | undefined;
   #sessions = new Set<Session>();
   #perIp = new Map<string, number>();
   #refusing = 0;
@@ -83,10 +108,23 @@ export class ChatServer implements SessionHost {
   #idleGcTimer: ReturnType<typeof setInterval> | undefined;
 
   /** Use {@linkcode startServer}. */
-  constructor(config: ServeConfig, listener: Deno.TcpListener, log: Logger, idleGc = false) {
+  constructor(
+    config: ServeConfig,
+    listener: Deno.TcpListener,
+    log: Logger,
+    idleGc = false,
+    parts: ServerParts = {},
+  ) {
     this.#config = config;
     this.#listener = listener;
+    this.#tls = parts.tls;
     this.log = log;
+    this.database = parts.database ?? Database.open(":memory:");
+    this.trust = {
+      tlsPort: parts.tls?.listener.addr.port,
+      tlsFingerprint: parts.tls?.certificate.fingerprint,
+      owners: new NameOwners(this.database, { nameDays: config.nameDays }),
+    };
     this.limits = {
       maxMessageBytes: config.maxMessageBytes,
       handshakeTimeoutMs: config.handshakeTimeout * 1000,
@@ -110,6 +148,8 @@ export class ChatServer implements SessionHost {
       serverName: config.serverName,
       limits,
       motd: config.motd,
+      features: parts.tls === undefined ? ["identity"] : ["identity", "tls"],
+      ...(parts.tls === undefined ? {} : { tls: parts.tls.certificate.fingerprint }),
     });
     const shortest = Math.min(
       this.limits.handshakeTimeoutMs,
@@ -139,13 +179,26 @@ export class ChatServer implements SessionHost {
       this.#idleGcTimer = setInterval(() => trimmer.check(performance.now()), IDLE_GC_CHECK_MS);
     }
     this.#sweeper = setInterval(() => this.#sweep(), interval);
-    this.#acceptLoop = this.#accept();
+    this.#acceptLoop = Promise.all([
+      this.#accept(listener, false),
+      ...(parts.tls === undefined ? [] : [this.#accept(parts.tls.listener, true)]),
+    ]).then(() => {});
     this.finished = this.#acceptLoop.then(() => this.#closing ?? undefined);
   }
 
   /** The port the server listens on. */
   get port(): number {
     return this.#listener.addr.port;
+  }
+
+  /** The TLS port, when the server listens for TLS. */
+  get tlsPort(): number | undefined {
+    return this.#tls?.listener.addr.port;
+  }
+
+  /** The certificate served on the TLS port, when there is one. */
+  get certificate(): ServerCertificate | undefined {
+    return this.#tls?.certificate;
   }
 
   /** The address the server listens on. */
@@ -170,10 +223,12 @@ export class ChatServer implements SessionHost {
   }
 
   async #shutdown(message: string): Promise<void> {
-    try {
-      this.#listener.close();
-    } catch {
-      // Already closed.
+    for (const listener of [this.#listener, this.#tls?.listener]) {
+      try {
+        listener?.close();
+      } catch {
+        // Already closed.
+      }
     }
     clearInterval(this.#sweeper);
     clearInterval(this.#idleGcTimer);
@@ -191,6 +246,7 @@ export class ChatServer implements SessionHost {
     ]);
     clearTimeout(timer);
     await this.#acceptLoop;
+    this.database.close();
     this.log.info("stopped", { connections: this.#sessions.size });
   }
 
@@ -208,12 +264,12 @@ export class ChatServer implements SessionHost {
     if (this.#closing !== null && this.#sessions.size === 0) this.#allClosed?.();
   }
 
-  async #accept(): Promise<void> {
+  async #accept(listener: Deno.Listener, encrypted: boolean): Promise<void> {
     let backoff = ACCEPT_BACKOFF_MIN_MS;
     while (this.#closing === null) {
-      let conn: Deno.TcpConn;
+      let conn: Deno.Conn;
       try {
-        conn = await this.#listener.accept();
+        conn = await listener.accept();
         backoff = ACCEPT_BACKOFF_MIN_MS;
       } catch (error) {
         if (this.#closing !== null || error instanceof Deno.errors.BadResource) break;
@@ -225,17 +281,18 @@ export class ChatServer implements SessionHost {
         backoff = Math.min(backoff * 2, ACCEPT_BACKOFF_MAX_MS);
         continue;
       }
-      this.#admit(conn);
+      this.#admit(conn, encrypted);
     }
   }
 
-  #admit(conn: Deno.TcpConn): void {
-    const remote = conn.remoteAddr;
+  #admit(conn: Deno.Conn, encrypted: boolean): void {
+    const remote = conn.remoteAddr as Deno.NetAddr;
     const ip = normaliseIp(remote.hostname);
     const peer = ip.includes(":") ? `[${ip}]:${remote.port}` : `${ip}:${remote.port}`;
     try {
-      conn.setNoDelay(true);
-      conn.setKeepAlive(true);
+      // A TLS connection wraps a TCP one; the options are set where Deno exposes them.
+      (conn as Partial<Deno.TcpConn>).setNoDelay?.(true);
+      (conn as Partial<Deno.TcpConn>).setKeepAlive?.(true);
     } catch {
       // The peer may already be gone; the first read will tell.
     }
@@ -245,6 +302,7 @@ export class ChatServer implements SessionHost {
       return;
     }
     const session = new Session(conn, peer, ip, this, Date.now());
+    session.encrypted = encrypted;
     this.#sessions.add(session);
     this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
     if (refusal !== undefined) {
@@ -254,7 +312,11 @@ export class ChatServer implements SessionHost {
       void session.run().finally(() => this.#refusing--);
       return;
     }
-    this.log.info("connect", { peer, active: this.#sessions.size });
+    this.log.info("connect", {
+      peer,
+      active: this.#sessions.size,
+      ...(encrypted ? { tls: true } : {}),
+    });
     void session.run();
   }
 
@@ -300,15 +362,55 @@ export class ChatServer implements SessionHost {
  * await server.close();
  * ```
  */
-export function startServer(config: ServeConfig, options: StartOptions = {}): Promise<ChatServer> {
+export async function startServer(
+  config: ServeConfig,
+  options: StartOptions = {},
+): Promise<ChatServer> {
+  const database = Database.open(config.data);
+  let listener: Deno.TcpListener | undefined;
+  let tls: TlsEndpoint | undefined;
   try {
-    const listener = listen(config.host, config.port);
-    return Promise.resolve(
-      new ChatServer(config, listener, options.log ?? SILENT_LOGGER, options.idleGc ?? false),
-    );
+    listener = listen(config.host, config.port);
+    if (config.tls) {
+      const files = config.tlsCert !== undefined && config.tlsKey !== undefined
+        ? { cert: config.tlsCert, key: config.tlsKey }
+        : undefined;
+      const certificate = await serverCertificate(database, files);
+      const port = config.tlsPort ?? (config.port === 0 ? 0 : config.port + 1);
+      tls = { listener: listenTls(listener.addr.hostname, port, certificate), certificate };
+    }
+    return new ChatServer(config, listener, options.log ?? SILENT_LOGGER, options.idleGc ?? false, {
+      tls,
+      database,
+    });
   } catch (error) {
-    // A promise-returning function reports failure as a rejection, never by throwing.
-    return Promise.reject(error);
+    listener?.close();
+    database.close();
+    throw error;
+  }
+}
+
+/** Listens for TLS on the plain listener's address, with the given certificate. */
+function listenTls(
+  hostname: string,
+  port: number,
+  certificate: ServerCertificate,
+): Deno.TlsListener {
+  try {
+    return Deno.listenTls({
+      hostname,
+      port,
+      transport: "tcp",
+      cert: certificate.certPem,
+      key: certificate.keyPem,
+    });
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse) {
+      throw new Deno.errors.AddrInUse(
+        `The TLS port ${port} is already in use: choose another with --tls-port, or --no-tls`,
+      );
+    }
+    throw error;
   }
 }
 

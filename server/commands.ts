@@ -16,6 +16,8 @@ export interface CommandTarget {
   rename(name: string): void;
   /** Sends the member the user list. */
   sendWho(): void;
+  /** Sends the member what is known of one member's identity. */
+  sendWhois(name: string): void;
   /** Sends the member informational text lines. */
   sendInfo(lines: readonly string[]): void;
   /** Leaves the room and closes the connection. */
@@ -29,6 +31,7 @@ export interface CommandArguments {
   dm: { readonly to: string; readonly text: string };
   nick: { readonly name: string };
   who: Record<string, never>;
+  whois: { readonly name: string };
   help: Record<string, never>;
   quit: Record<string, never>;
 }
@@ -82,6 +85,12 @@ export const COMMANDS: { readonly [N in CommandName]: Command<N> } = {
     summary: "list who is online",
     counted: false,
     run: (target) => target.sendWho(),
+  },
+  whois: {
+    usage: "/whois NAME",
+    summary: "show the identity (key fingerprint) behind a name",
+    counted: false,
+    run: (target, { name }) => target.sendWhois(name),
   },
   help: {
     usage: "/help",

@@ -16,6 +16,9 @@ class RecordingTarget implements CommandTarget {
   sendWho(): void {
     this.calls.push(["who"]);
   }
+  sendWhois(name: string): void {
+    this.calls.push(["whois", name]);
+  }
   sendInfo(lines: readonly string[]): void {
     this.calls.push(["info", ...lines]);
   }
@@ -31,6 +34,7 @@ Deno.test("runCommand dispatches every command to its action", () => {
   runCommand(target, "dm", { to: "bob", text: "psst" });
   runCommand(target, "nick", { name: "robert" });
   runCommand(target, "who", {});
+  runCommand(target, "whois", { name: "bob" });
   runCommand(target, "quit", {});
   assert.deepEqual(target.calls, [
     ["say", "hi", "say"],
@@ -38,6 +42,7 @@ Deno.test("runCommand dispatches every command to its action", () => {
     ["dm", "bob", "psst"],
     ["rename", "robert"],
     ["who"],
+    ["whois", "bob"],
     ["quit"],
   ]);
   runCommand(target, "help", {});

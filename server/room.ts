@@ -34,6 +34,10 @@ export interface RoomOptions extends FanOutOptions {
   readonly motd?: string | undefined;
   /** The clock; a test may fix it. */
   readonly now?: () => Date;
+  /** What the server offers beyond version 1, sent in `welcome.features`. */
+  readonly features?: readonly string[];
+  /** The TLS certificate's fingerprint, sent in `welcome.tls`. */
+  readonly tls?: string;
 }
 
 /**
@@ -82,11 +86,12 @@ export class Room {
     this.#options = options;
     this.#now = options.now ?? (() => new Date());
     this.#fanOut = new FanOut(options);
-    this.#welcomeTail = welcomeTail(
-      options.motd === undefined
-        ? { limits: options.limits }
-        : { limits: options.limits, motd: options.motd },
-    );
+    this.#welcomeTail = welcomeTail({
+      limits: options.limits,
+      ...(options.motd === undefined ? {} : { motd: options.motd }),
+      ...(options.features === undefined ? {} : { features: options.features }),
+      ...(options.tls === undefined ? {} : { tls: options.tls }),
+    });
   }
 
   /** How many members are in the room. */
@@ -107,6 +112,31 @@ export class Room {
    */
   nameOf(member: RoomMember): string | undefined {
     return this.#names.get(member);
+  }
+
+  /**
+   * The fingerprints of the members who proved an identity, by name.
+   *
+   * @returns the map, empty when nobody has one
+   */
+  fingerprints(): Record<string, string> {
+    const found: Record<string, string> = {};
+    for (const [member, name] of this.#names) {
+      if (member.fingerprint !== undefined) found[name] = member.fingerprint;
+    }
+    return found;
+  }
+
+  /**
+   * The member with a name, without regard to case.
+   *
+   * @param name a name
+   * @returns the member and its name as written, or undefined
+   */
+  find(name: string): { member: RoomMember; name: string } | undefined {
+    const member = this.#byKey.get(nameKey(name));
+    const current = member === undefined ? undefined : this.#names.get(member);
+    return member === undefined || current === undefined ? undefined : { member, name: current };
   }
 
   /**
@@ -138,7 +168,13 @@ export class Room {
       // The users list is shared, not copied for each newcomer: in a room of thousands it is
       // most of the frame, and a join storm would otherwise build it once per join.
       const users = this.#userList.bytes(this.#names.values());
-      const welcome = { type: "welcome", name, server, protocol: PROTOCOL_VERSION } as const;
+      const welcome = {
+        type: "welcome",
+        name,
+        server,
+        protocol: PROTOCOL_VERSION,
+        ...(member.fingerprint === undefined ? {} : { fingerprint: member.fingerprint }),
+      } as const;
       for (const part of encodeJsonWelcome(welcome, users, this.#welcomeTail)) member.deliver(part);
     } else {
       const welcome: WelcomeEvent = {
@@ -149,6 +185,7 @@ export class Room {
         users: this.users(),
         limits: this.#options.limits,
         ...(this.#options.motd === undefined ? {} : { motd: this.#options.motd }),
+        ...(member.fingerprint === undefined ? {} : { fingerprint: member.fingerprint }),
       };
       this.sendTo(member, welcome);
     }

@@ -30,6 +30,8 @@ import { type ClientStyle, encodeFor, encodeLines, encodePlain } from "./outgoin
 import { Outbox } from "./outbox.ts";
 import type { Room, RoomMember } from "./room.ts";
 import { SlabPool } from "./slab_pool.ts";
+import { type GateSession, HelloGate, type Trust } from "./trust.ts";
+import { looksLikeTls } from "./tls_probe.ts";
 
 /** The largest frame or line accepted before a client has joined. */
 export const PRE_JOIN_MAX_BYTES = 1024;
@@ -71,6 +73,8 @@ export interface SessionHost {
   readonly room: Room;
   readonly limits: SessionLimits;
   readonly log: Logger;
+  /** TLS and identities. */
+  readonly trust: Trust;
   /** Called once when the session has closed and its socket is released. */
   sessionClosed(session: Session): void;
 }
@@ -100,6 +104,12 @@ export class Session implements RoomMember, CommandTarget {
   readonly peer: string;
   /** The peer's IP address, normalised (`::ffff:` removed). */
   readonly ip: string;
+  /** True when the connection is over TLS (set by the listener before `run`). */
+  encrypted = false;
+  /** The fingerprint of the identity this member proved, once joined with a key. */
+  fingerprint: string | undefined;
+  /** The `hello`-to-join steps (made on the first `hello`). */
+  #gate: HelloGate | null = null;
   #socket: SessionSocket;
   #host: SessionHost;
   #limits: SessionLimits;
@@ -271,6 +281,7 @@ export class Session implements RoomMember, CommandTarget {
     const room = this.#host.room;
     const name = room.nameOf(this);
     if (name !== undefined) {
+      if (this.fingerprint !== undefined) this.#host.trust.owners.release(name, this.fingerprint);
       room.leave(this, reason, options.announce ?? true);
       this.#host.log.info("leave", { name, peer: this.peer, reason, online: room.online });
     }
@@ -367,6 +378,24 @@ export class Session implements RoomMember, CommandTarget {
       prefix.set(this.#prefix);
       prefix.set(bytes, this.#prefix.length);
     }
+    if (!this.encrypted && looksLikeTls(prefix)) {
+      // A TLS client on the plain port cannot read a plain answer: it sees its handshake fail
+      // at once (and may then ask again in plain text with \`hello.tls\`); a person reading the
+      // bytes sees why.
+      const tlsPort = this.#host.trust.tlsPort;
+      this.#host.log.info("tls_on_plain_port", { peer: this.peer });
+      this.close("error", {
+        notice: {
+          type: "error",
+          code: "use_tls",
+          message: tlsPort === undefined
+            ? "This port speaks plain TCP and the server has no TLS port"
+            : `This port speaks plain TCP: use TLS on port ${tlsPort}`,
+          ...(tlsPort === undefined ? {} : { tlsPort }),
+        },
+      });
+      return new Uint8Array(0);
+    }
     const framing = detectFraming(prefix);
     if (framing === undefined) {
       this.#prefix = prefix.slice();
@@ -428,7 +457,7 @@ export class Session implements RoomMember, CommandTarget {
     if (candidate === "") return;
     const result = validateName(candidate);
     if (!result.ok) return this.#refuseName(result.error);
-    this.#join(result.name);
+    this.#join(result.name, undefined);
   }
 
   #runText(command: TextCommand): void {
@@ -442,6 +471,8 @@ export class Session implements RoomMember, CommandTarget {
         return this.#run("dm", command);
       case "nick":
         return this.#run("nick", command);
+      case "whois":
+        return this.#run("whois", command);
       case "who":
       case "help":
       case "quit":
@@ -456,20 +487,22 @@ export class Session implements RoomMember, CommandTarget {
     }
     if (event.type === "pong") return;
     if (!this.#joined) {
-      if (event.type !== "hello") {
+      if (event.type !== "hello" && event.type !== "auth") {
         return this.#refuseEvent(
           new ProtocolError("not_joined", `Send "hello" with your name before "${event.type}"`),
         );
       }
-      const result = validateName(event.name);
-      if (!result.ok) return this.#refuseName(result.error);
-      return this.#join(result.name);
+      this.#gate ??= new HelloGate(this.#host.trust, this.#gateSession());
+      return this.#gate.handle(event);
     }
     switch (event.type) {
       case "hello":
+      case "auth":
         return this.#refuseEvent(
           new ProtocolError("already_joined", `You have already joined as "${this.name}"`),
         );
+      case "whois":
+        return this.#run("whois", event);
       case "say":
       case "me":
         return this.#run(event.type, event);
@@ -514,10 +547,37 @@ export class Session implements RoomMember, CommandTarget {
     }
   }
 
-  #join(name: string): void {
+  /** The session as its {@linkcode HelloGate} sees it. */
+  #gateSession(): GateSession {
+    // deno-lint-ignore no-this-alias
+    const session = this;
+    return {
+      get encrypted() {
+        return session.encrypted;
+      },
+      get closed() {
+        return session.#closed;
+      },
+      send: (event) => this.#send(event),
+      refuseEvent: (error) => this.#refuseEvent(error),
+      refuseName: (error) => this.#refuseName(error),
+      closeWithError: (code, message) => this.#closeWithError(code, message, "error"),
+      join: (name, fingerprint) => this.#join(name, fingerprint),
+    };
+  }
+
+  #join(name: string, fingerprint: string | undefined): void {
     const room = this.#host.room;
+    const owners = this.#host.trust.owners;
+    const owned = owners.refusal(name, fingerprint);
+    if (owned !== undefined) return this.#refuseName(owned);
+    this.fingerprint = fingerprint;
     const refused = room.join(this, name);
-    if (refused !== undefined) return this.#refuseName(refused);
+    if (refused !== undefined) {
+      this.fingerprint = undefined;
+      return this.#refuseName(refused);
+    }
+    if (fingerprint !== undefined) owners.claim(name, fingerprint);
     this.#joined = true;
     if (this.#errors !== null) this.#errors.limit = JOINED_ERROR_LIMIT;
     if (this.#frameParser !== null) this.#frameParser.maxBodyBytes = this.#limits.maxMessageBytes;
@@ -527,6 +587,8 @@ export class Session implements RoomMember, CommandTarget {
       peer: this.peer,
       style: this.style,
       online: room.online,
+      ...(this.encrypted ? { tls: true } : {}),
+      ...(fingerprint === undefined ? {} : { fingerprint }),
     });
   }
 
@@ -554,14 +616,42 @@ export class Session implements RoomMember, CommandTarget {
     const result = validateName(raw);
     if (!result.ok) return this.#refuseEvent(result.error);
     const old = this.name;
+    const owners = this.#host.trust.owners;
+    const owned = owners.refusal(result.name, this.fingerprint);
+    if (owned !== undefined) return this.#refuseEvent(owned);
     const refused = this.#host.room.rename(this, result.name);
     if (refused !== undefined) return this.#refuseEvent(refused);
+    if (this.fingerprint !== undefined && old !== result.name) {
+      owners.claim(result.name, this.fingerprint);
+      if (old !== undefined) owners.release(old, this.fingerprint);
+    }
     if (old !== result.name) this.#host.log.info("nick", { from: old, to: result.name });
   }
 
   /** Sends this member the user list. */
   sendWho(): void {
-    this.#send({ type: "who", users: this.#host.room.users() });
+    const fingerprints = this.#host.room.fingerprints();
+    this.#send({
+      type: "who",
+      users: this.#host.room.users(),
+      ...(Object.keys(fingerprints).length === 0 ? {} : { fingerprints }),
+    });
+  }
+
+  /** Sends this member what is known of one member's identity. */
+  sendWhois(raw: string): void {
+    const found = this.#host.room.find(raw);
+    if (found === undefined) {
+      return this.#refuseEvent(
+        new ProtocolError("no_such_user", `Nobody called "${raw}" is here: try /who`),
+      );
+    }
+    const fingerprint = found.member.fingerprint;
+    this.#send({
+      type: "whois",
+      name: found.name,
+      ...(fingerprint === undefined ? {} : { fingerprint }),
+    });
   }
 
   /** Sends this member informational lines (text clients only). */

@@ -5,6 +5,7 @@
 
 import assert from "node:assert/strict";
 import { Recorder, startTestServer, waitFor } from "./support/client_harness.ts";
+import { TEST_XDG_ENV } from "./support/net.ts";
 import { ChatSession } from "../client/session.ts";
 
 const ROOT = new URL("..", import.meta.url);
@@ -26,7 +27,7 @@ class JoinProcess {
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
-      env: { NO_COLOR: "1", ...env },
+      env: { NO_COLOR: "1", ...TEST_XDG_ENV, ...env },
       clearEnv,
       signal: AbortSignal.timeout(30_000),
     }).spawn();
@@ -246,7 +247,7 @@ Deno.test("piped: without --name it uses $USER, and without either it says what 
     const run = await withUser.finish();
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, / carol: hi$/m);
-    const env: Record<string, string> = {};
+    const env: Record<string, string> = { ...TEST_XDG_ENV };
     for (const key of ["HOME", "DENO_DIR", "PATH", "XDG_CACHE_HOME"]) {
       const value = Deno.env.get(key);
       if (value !== undefined) env[key] = value;

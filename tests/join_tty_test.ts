@@ -5,6 +5,7 @@
 
 import assert from "node:assert/strict";
 import { Recorder, startTestServer, waitFor } from "./support/client_harness.ts";
+import { TEST_XDG_ENV } from "./support/net.ts";
 import { ChatSession } from "../client/session.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -128,7 +129,9 @@ class Tmux {
 
 function joinCommand(port: number, extra = ""): string {
   // `exec`, so the pane's process is the client itself.
-  return `exec env -u NO_COLOR ${Deno.execPath()} run -A main.ts join ${HOST}:${port} --name alice ${extra}`;
+  const xdg =
+    `XDG_CONFIG_HOME=${TEST_XDG_ENV.XDG_CONFIG_HOME} XDG_DATA_HOME=${TEST_XDG_ENV.XDG_DATA_HOME}`;
+  return `exec env -u NO_COLOR ${xdg} ${Deno.execPath()} run -A main.ts join ${HOST}:${port} --name alice ${extra}`;
 }
 
 /**

@@ -92,6 +92,8 @@ Deno.test("serve: hello gets welcome with the user list, limits and server name"
         pingIntervalSeconds: 20,
         idleTimeoutSeconds: 50,
       },
+      features: ["identity", "tls"],
+      tls: server.server.certificate?.fingerprint,
     });
     assert.deepEqual(second.welcome.users, ["alice", "Bob"]);
     assert.equal(second.welcome.name, "Bob");

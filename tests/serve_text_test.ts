@@ -78,9 +78,9 @@ for (const style of ["line", "plain"] as const) {
 
       await send(bob, style, "/help");
       const help: string[] = [];
-      for (let i = 0; i < 8; i++) help.push(await bob.next());
+      for (let i = 0; i < 9; i++) help.push(await bob.next());
       const text = help.join("\n");
-      for (const command of ["/nick", "/msg", "/me", "/who", "/help", "/quit"]) {
+      for (const command of ["/nick", "/msg", "/me", "/who", "/whois", "/help", "/quit"]) {
         assert.ok(text.includes(command), `/help mentions ${command}:\n${text}`);
       }
 

@@ -17,6 +17,16 @@ import { createLogger, type Logger } from "../../server/log.ts";
 /** The repository root, where `main.ts` lives. */
 export const ROOT: URL = new URL("../../", import.meta.url);
 
+/**
+ * `XDG_CONFIG_HOME` and `XDG_DATA_HOME` for every `chat` process a test starts: a temp dir of
+ * this test process, so no test ever writes the user's keys, pins or databases.
+ */
+export const TEST_XDG_ENV: { readonly XDG_CONFIG_HOME: string; readonly XDG_DATA_HOME: string } =
+  (() => {
+    const dir = Deno.makeTempDirSync({ prefix: "chat-test-xdg-" });
+    return { XDG_CONFIG_HOME: `${dir}/config`, XDG_DATA_HOME: `${dir}/data` };
+  })();
+
 /** The default bound of every wait, in milliseconds: generous for a loaded 2-core machine. */
 export const WAIT_MS = 10_000;
 
@@ -556,7 +566,7 @@ export async function runChat(args: readonly string[], timeoutMs = 30_000): Prom
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...TEST_XDG_ENV },
     signal: AbortSignal.timeout(timeoutMs),
   });
   const { code, stdout, stderr } = await command.output();
@@ -615,6 +625,8 @@ export class ServeProcess {
       "127.0.0.1",
       "--port",
       "0",
+      "--data",
+      ":memory:",
       ...args,
     ];
     const limited = options.maxOpenFiles !== undefined;
@@ -625,7 +637,7 @@ export class ServeProcess {
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
-      env: { NO_COLOR: "1" },
+      env: { NO_COLOR: "1", ...TEST_XDG_ENV },
     }).spawn();
     const server = new ServeProcess(child);
     try {
