@@ -12,6 +12,8 @@ import { sanitizeLine } from "../protocol/sanitize.ts";
 import type { ServerEvent } from "../protocol/events.ts";
 import { completeInput, HELP_TEXT, interpretInput } from "./commands.ts";
 import type { Dialer } from "./connection.ts";
+import type { Identity } from "./identity.ts";
+import { securityNotice, type TrustSettings } from "./secure_dial.ts";
 import { BRACKETED_PASTE_OFF, BRACKETED_PASTE_ON, type Key, KeyDecoder } from "./keys.ts";
 import { type EditorAction, LineEditor } from "./line_editor.ts";
 import { makeColors, type Rendered, Renderer } from "./render.ts";
@@ -45,6 +47,10 @@ export interface InteractiveOptions {
   readonly dial?: Dialer;
   /** The wait before reconnect attempt `n` in milliseconds (tests). */
   readonly backoff?: (attempt: number) => number;
+  /** TLS and pins; without it, plain TCP through `dial` (tests). */
+  readonly trust?: TrustSettings;
+  /** The identity proved at `hello`. */
+  readonly identity?: Identity;
 }
 
 type _Mode = "name" | "joining" | "chat" | "leaving" | "done";
@@ -348,6 +354,13 @@ export class InteractiveClient {
         this.#show(r.notice(`Reconnected as ${r.name(status.name)}`));
         if (this.#mode === "chat") this.#setChatPrompt(true);
         break;
+      case "security": {
+        const notice = securityNotice(status.security, this.#options.trust?.known.path ?? "");
+        if (notice !== undefined) {
+          this.#show(notice.warning ? r.error(notice.text) : r.notice(notice.text));
+        }
+        break;
+      }
     }
   }
 
