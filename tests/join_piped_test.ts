@@ -232,7 +232,9 @@ Deno.test("piped: a taken name fails with the server's reason", async () => {
   try {
     const run = await new JoinProcess([`${HOST}:${server.port}`, "--name", "Bob"]).finish();
     assert.equal(run.code, 1);
-    assert.match(run.stderr, /^Could not join as "Bob": .*taken/i);
+    // After the first-contact line with the certificate's fingerprint.
+    assert.match(run.stderr, /^First contact with .* its TLS certificate is SHA256:/);
+    assert.match(run.stderr, /^Could not join as "Bob": .*taken/im);
   } finally {
     await bob.session.quit();
     await server.close();
@@ -278,7 +280,9 @@ Deno.test("piped --no-reconnect: a server shutdown is reported and exits 1", asy
 });
 
 Deno.test("piped: after a lost connection it reconnects under the same name", async () => {
-  const first = await startTestServer();
+  // The restarted server keeps its data dir, so its certificate and TLS port are the ones pinned.
+  const data = await Deno.makeTempDir({ prefix: "chat-restart-" });
+  const first = await startTestServer({ data });
   const port = first.port;
   let second: Awaited<ReturnType<typeof startTestServer>> | undefined;
   try {
@@ -286,7 +290,7 @@ Deno.test("piped: after a lost connection it reconnects under the same name", as
     await waitFor(() => first.room.online === 1, "alice to join");
     await first.close("Restarting");
     await alice.waitForStderr("Reconnecting in", "the reconnect notice");
-    second = await startTestServer({ port });
+    second = await startTestServer({ port, tlsPort: first.tlsPort ?? 0, data });
     const bob = await peer(port, "bob");
     try {
       await waitFor(
