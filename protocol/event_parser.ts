@@ -208,7 +208,7 @@ function _event(type: string, object: Record<string, unknown>, limits: ParseLimi
     case "auth":
       return { type, signature: _signature(object) };
     case "whois":
-      return { type, name: _name(object, "to") };
+      return { type, name: _name(object, "name") };
     default:
       throw new ProtocolError("unknown_type", `Unknown event type: ${quote(type)}`);
   }

@@ -301,7 +301,10 @@ export class Session implements RoomMember, CommandTarget {
     // same deadline.
     if (drained && !this.#inputDone && this.#socket.closeWrite !== undefined) {
       try {
-        await this.#socket.closeWrite();
+        // Bounded: over TLS, a peer that stalled mid-handshake would hold it forever.
+        const closing = this.#socket.closeWrite();
+        closing.catch(() => {});
+        await this.#until(closing, deadline - Date.now());
         this.#heardAt = Date.now();
         const inputEnded = this.#inputEnded();
         while (!this.#inputDone) {

@@ -105,6 +105,8 @@ export interface ConnectOptions {
   readonly mode?: ReadMode;
   /** The server's address; 127.0.0.1 by default. */
   readonly hostname?: string;
+  /** Connect with TLS, trusting this PEM certificate (the server's own, self-signed). */
+  readonly tlsCert?: string;
 }
 
 /**
@@ -114,7 +116,7 @@ export interface ConnectOptions {
  */
 export class WireClient {
   /** The socket. */
-  readonly conn: Deno.TcpConn;
+  readonly conn: Deno.TcpConn | Deno.TlsConn;
   /** How incoming bytes are split. */
   readonly mode: ReadMode;
   /** Every item received so far, in order. */
@@ -133,7 +135,7 @@ export class WireClient {
   #wakers = new Set<() => void>();
   #closedByUs = false;
 
-  private constructor(conn: Deno.TcpConn, mode: ReadMode) {
+  private constructor(conn: Deno.TcpConn | Deno.TlsConn, mode: ReadMode) {
     this.conn = conn;
     this.mode = mode;
     this.closed = this.#readLoop();
@@ -147,7 +149,13 @@ export class WireClient {
    * @returns the connected client, already reading
    */
   static async connect(port: number, options: ConnectOptions = {}): Promise<WireClient> {
-    const conn = await Deno.connect({ hostname: options.hostname ?? "127.0.0.1", port });
+    const hostname = options.hostname ?? "127.0.0.1";
+    if (options.tlsCert !== undefined) {
+      const conn = await Deno.connectTls({ hostname, port, caCerts: [options.tlsCert] });
+      await conn.handshake();
+      return new WireClient(conn, options.mode ?? "frame64");
+    }
+    const conn = await Deno.connect({ hostname, port });
     conn.setNoDelay(true);
     return new WireClient(conn, options.mode ?? "frame64");
   }
