@@ -85,7 +85,22 @@ export async function dialSecurely(
   const pin = settings.pin ?? known?.fingerprint;
   const tlsPort = known?.tlsPort ?? port;
   const tlsAddress = formatAddress(host, tlsPort);
-  const socket = await _tcp(host, tlsPort);
+  let socket: net.Socket;
+  try {
+    socket = await _tcp(host, tlsPort);
+  } catch (error) {
+    if (known?.tlsPort !== undefined && error instanceof ConnectError) {
+      // The plain port typed led to this TLS port before: never fall back to the plain one.
+      throw new TrustError(
+        tlsAddress,
+        `${address} moved this client to TLS on ${tlsAddress} before (certificate ${pin}), but ` +
+          `that port does not answer now (${error.reason}). Refusing to fall back to an ` +
+          `unencrypted chat. If the server really dropped TLS, forget the pin with: chat join ` +
+          `${address} --forget`,
+      );
+    }
+    throw error;
+  }
   let secure: tls.TLSSocket;
   try {
     secure = await _handshake(socket, host);

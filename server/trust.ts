@@ -10,7 +10,13 @@
 import { ProtocolError } from "../protocol/errors.ts";
 import type { AuthEvent, HelloEvent, ServerEvent } from "../protocol/events.ts";
 import { validateName } from "../protocol/names.ts";
-import { type NameOwners, newNonce, type OfferedKey, readOfferedKey, verifyAuth } from "./identity.ts";
+import {
+  type NameOwners,
+  newNonce,
+  type OfferedKey,
+  readOfferedKey,
+  verifyAuth,
+} from "./identity.ts";
 
 /** What the server knows of TLS and identities, shared by every session. */
 export interface Trust {
