@@ -10,6 +10,8 @@ import {
   delay,
   joinJson,
   joinLine,
+  runChat,
+  ServeProcess,
   startTestServer,
   type TestServer,
   waitUntil,
@@ -429,4 +431,35 @@ Deno.test("identity: a name unused for --name-days is free again", async () => {
   } finally {
     await keyless.close();
   }
+});
+
+Deno.test("serve process: the data dir keeps the certificate across restarts, and is locked", async () => {
+  const data = await Deno.makeTempDir({ prefix: "chat-data-" });
+  const fingerprintIn = (stdout: string) => /certificate (SHA256:\S+)/.exec(stdout)?.[1];
+  let first: string | undefined;
+  {
+    await using server = await ServeProcess.start(["--data", data]);
+    first = fingerprintIn(server.stdout);
+    assert.ok(first !== undefined, server.stdout);
+    // A second server on the same data dir is refused, naming the file.
+    const second = await runChat(["serve", "--host", "127.0.0.1", "--port", "0", "--data", data]);
+    assert.equal(second.code, 1);
+    assert.match(
+      second.stderr,
+      /chat serve: The database .*chat\.db is in use by another chat server/,
+    );
+    assert.equal(Deno.statSync(`${data}/chat.db`).mode! & 0o777, 0o600);
+  }
+  await using again = await ServeProcess.start(["--data", data]);
+  assert.equal(fingerprintIn(again.stdout), first);
+});
+
+Deno.test("serve process: a corrupt database stops the server at start, naming the file", async () => {
+  const data = await Deno.makeTempDir({ prefix: "chat-data-" });
+  Deno.writeTextFileSync(`${data}/chat.db`, "not a database at all ".repeat(300));
+  const run = await runChat(["serve", "--host", "127.0.0.1", "--port", "0", "--data", data]);
+  assert.equal(run.code, 1);
+  assert.ok(run.stderr.includes(`${data}/chat.db`), run.stderr);
+  assert.match(run.stderr, /corrupt/);
+  assert.equal(run.stdout, "", "no banner: it never started");
 });
