@@ -130,7 +130,8 @@ export class KnownServers {
   }
 
   /**
-   * Forgets every pin of a host and port: the address itself and a plain port that leads to it.
+   * Forgets every pin of a host and port: the address itself, the TLS port it leads to, and any
+   * plain port that leads to either.
    *
    * @param host the host
    * @param port the port
@@ -139,9 +140,14 @@ export class KnownServers {
   forget(host: string, port: number): string[] {
     const key = addressKey(host, port);
     const prefix = key.slice(0, key.lastIndexOf(":") + 1);
+    const ports = new Set([port]);
+    const leadsTo = this.#entries.get(key)?.tlsPort;
+    if (leadsTo !== undefined) ports.add(leadsTo);
     const forgotten: string[] = [];
     for (const entry of [...this.#entries.values()]) {
-      if (entry.address === key || (entry.address.startsWith(prefix) && entry.tlsPort === port)) {
+      const samePort = [...ports].some((p) => entry.address === `${prefix}${p}`);
+      const leads = entry.tlsPort !== undefined && ports.has(entry.tlsPort);
+      if (entry.address.startsWith(prefix) && (samePort || leads)) {
         this.#entries.delete(entry.address);
         forgotten.push(entry.address);
       }

@@ -30,6 +30,13 @@ Deno.test("KnownServers pins, finds and forgets addresses, writing the file 0600
   ]);
   assert.equal(KnownServers.load(path).lookup("example.org", 5050), undefined);
   assert.equal(KnownServers.load(path).lookup("::1", 5051)?.fingerprint, PIN_B);
+  // Forgetting the plain port forgets the TLS port it leads to.
+  const known2 = KnownServers.load(path);
+  known2.pin({ address: "h:5051", fingerprint: PIN_A });
+  known2.pin({ address: "h:5050", fingerprint: PIN_A, tlsPort: 5051 });
+  known2.pin({ address: "h:6000", fingerprint: PIN_B });
+  assert.deepEqual(known2.forget("h", 5050).sort(), ["h:5050", "h:5051"]);
+  assert.equal(KnownServers.load(path).lookup("h", 6000)?.fingerprint, PIN_B);
 });
 
 Deno.test("KnownServers refuses a file others can write, naming it and the fix", () => {

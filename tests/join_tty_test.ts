@@ -356,3 +356,75 @@ Deno.test({
     }
   },
 });
+
+/** `chat join` with its own config dir (its own pins), then its exit status. */
+function pinnedJoinCommand(port: number, configHome: string): string {
+  const client = `env -u NO_COLOR XDG_CONFIG_HOME=${configHome} ${Deno.execPath()} run -A ` +
+    `main.ts join ${HOST}:${port} --name alice --no-reconnect`;
+  return `${client}; echo "exit status $?"; sleep 30`;
+}
+
+Deno.test({
+  name: "tty: first contact shows the certificate's fingerprint; a changed certificate is refused",
+  ignore: TMUX_MISSING,
+  async fn() {
+    const config = await Deno.makeTempDir({ prefix: "chat-tty-cfg-" });
+    const free = () => {
+      const listener = Deno.listen({ hostname: HOST, port: 0 });
+      const port = listener.addr.port;
+      listener.close();
+      return port;
+    };
+    const [port, tlsPort] = [free(), free()];
+    let original: string;
+    {
+      const data = await Deno.makeTempDir({ prefix: "chat-tty-data-" });
+      const server = await startTestServer({ port, tlsPort, data });
+      const tmux = new Tmux();
+      try {
+        original = server.certificate!.fingerprint;
+        await tmux.start(pinnedJoinCommand(port, config));
+        const screen = await tmux.waitForScreen((s) => /^alice> ?$/m.test(s), "the prompt");
+        const joined = (await tmux.screen(false, true)).replaceAll("\n", " ");
+        assert.ok(joined.includes(`First contact with ${HOST}:${tlsPort}`), screen);
+        assert.ok(joined.includes(original), screen);
+        assert.ok(!joined.includes("Not encrypted"), screen);
+        await tmux.type("/quit");
+        await tmux.keys("Enter");
+        assert.equal(await tmux.exitStatus(), 0);
+      } finally {
+        await tmux.kill();
+        await server.close();
+      }
+    }
+    const impostor = await startTestServer({
+      port,
+      tlsPort,
+      data: await Deno.makeTempDir({ prefix: "chat-tty-data-" }),
+    });
+    const tmux = new Tmux();
+    try {
+      await tmux.start(pinnedJoinCommand(port, config));
+      assert.equal(await tmux.exitStatus(), 1);
+      const joined = (await tmux.screen(false, true)).replaceAll("\n", "");
+      assert.match(joined, /has CHANGED/);
+      assert.ok(joined.includes(original) && joined.includes(impostor.certificate!.fingerprint));
+      assert.ok(joined.includes(`chat join ${HOST}:${port} --forget`), joined);
+      assert.equal(impostor.room.online, 0);
+      // The command it printed forgets the pin; the next join pins the new certificate.
+      const forget = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "main.ts", "join", `${HOST}:${port}`, "--forget"],
+        cwd: ROOT,
+        env: { XDG_CONFIG_HOME: config },
+        stdout: "null",
+        stderr: "null",
+      }).output();
+      assert.equal(forget.code, 0);
+      const pins = await Deno.readTextFile(`${config}/chat/known_servers`);
+      assert.ok(!pins.includes(original), pins);
+    } finally {
+      await tmux.kill();
+      await impostor.close();
+    }
+  },
+});
