@@ -79,7 +79,7 @@ Deno.test("scenariosFor gives the standard runs and short ones for --quick", () 
   assert.deepEqual(full.map((run) => run.label), ["a", "a/tls", "b", "c/5000", "c/10000"]);
   assert.equal(full[1]!.tls, true);
   const joins = scenariosFor(["j"], false);
-  assert.deepEqual(joins.map((run) => run.label), ["j/plain", "j/identity"]);
+  assert.deepEqual(joins.map((run) => run.label), ["j/no-key", "j/key"]);
   assert.deepEqual(joins.map((run) => [run.tls, run.load.clients, run.load.identity]), [
     [true, 1000, undefined],
     [true, 1000, true],

@@ -109,7 +109,7 @@ export function scenariosFor(groups: readonly string[], quick: boolean): Scenari
       for (const identity of [false, true]) {
         runs.push({
           group,
-          label: identity ? "j/identity" : "j/plain",
+          label: identity ? "j/key" : "j/no-key",
           title: `1000 clients joining over TLS${identity ? ", each proving an Ed25519 key" : ""}`,
           idle: true,
           tls: true,
