@@ -115,7 +115,7 @@ Deno.test("join: a pinned server that stops speaking TLS is never joined in clea
   const data = tempDir("chat-data-");
   const [port, tlsPort] = [freePort(), freePort()];
   {
-    await using server = await serverAt(port, tlsPort, data);
+    await using _server = await serverAt(port, tlsPort, data);
     const run = await join(config, [`${HOST}:${port}`, "--name", "alice"]);
     assert.equal(run.code, 0, run.stderr);
   }
