@@ -222,7 +222,11 @@ export class InteractiveClient {
   #setChatPrompt(online: boolean): void {
     const c = this.#renderer.colors;
     const name = this.#renderer.name(this.#session.name);
-    this.#screen.setPrompt(online ? `${name}${c.dim(">")} ` : `${c.dim("(offline)")} ${name}> `);
+    // Kept in the prompt, not only said once: a plain-text chat stays marked as such.
+    const plain = this.#session.security?.encrypted === false ? `${c.red("(not encrypted)")} ` : "";
+    this.#screen.setPrompt(
+      online ? `${plain}${name}${c.dim(">")} ` : `${c.dim("(offline)")} ${plain}${name}> `,
+    );
   }
 
   // --- input --------------------------------------------------------------------------------

@@ -357,6 +357,26 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "tty: --plain is marked not encrypted on screen, in the prompt too",
+  ignore: TMUX_MISSING,
+  async fn() {
+    const server = await startTestServer();
+    const tmux = new Tmux();
+    try {
+      await tmux.start(joinCommand(server.port, "--plain"));
+      const screen = await tmux.waitForScreen(
+        (s) => /^\(not encrypted\) alice> ?$/m.test(s),
+        "the marked prompt",
+      );
+      assert.match(screen, /Not encrypted \(--plain\)/);
+    } finally {
+      await tmux.kill();
+      await server.close();
+    }
+  },
+});
+
 /** `chat join` with its own config dir (its own pins), then its exit status. */
 function pinnedJoinCommand(port: number, configHome: string): string {
   const client = `env -u NO_COLOR XDG_CONFIG_HOME=${configHome} ${Deno.execPath()} run -A ` +
