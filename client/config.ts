@@ -65,6 +65,9 @@ const _FLAGS = {
  */
 export const JOIN_FLAGS: readonly string[] = Object.freeze(Object.keys(_FLAGS));
 
+/** The flag table of `chat join`, as its parser reads it; shell completion is made from it. */
+export const JOIN_FLAG_SPECS: FlagSpecs = _FLAGS;
+
 /**
  * Reads a server address: `example.org`, `10.0.0.2:6000`, `[::1]:5050`, `[::1]`, or a bare
  * IPv6 address such as `::1` (which cannot carry a port: put it in brackets to give one).

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { runnable } from "../flags/invocation.ts";
 import { encodeTextFrame } from "../protocol/frame64.ts";
 import { Frame64Parser } from "../protocol/frame64_parser.ts";
 import type { ClientEvent, ServerEvent } from "../protocol/events.ts";
@@ -53,7 +54,8 @@ export function formatAddress(host: string, port: number): string {
 
 /**
  * A connection attempt that failed: refused, unknown host, timed out, and so on. Its message
- * is one sentence that names the address and suggests `chat serve`.
+ * is one sentence that names the address and suggests `chat serve` (written as the reader can
+ * run it: `deno task serve` in a checkout).
  *
  * @example
  * ```ts
@@ -83,8 +85,8 @@ export class ConnectError extends Error {
   constructor(address: string, failure: ConnectFailure, detail = "", options?: ErrorOptions) {
     const reason = _connectReason(failure, detail);
     const hint = failure === "unknown_host"
-      ? "Check the name, or start a server with 'chat serve'"
-      : "Is a server running there? Start one with 'chat serve'";
+      ? `Check the name, or start a server with '${runnable("serve")}'`
+      : `Is a server running there? Start one with '${runnable("serve")}'`;
     super(`Could not connect to ${address}: ${reason}. ${hint}`, options);
     this.name = "ConnectError";
     this.address = address;

@@ -50,7 +50,7 @@ Deno.test("openConnection says 'connection refused' and suggests chat serve", as
   assert.equal(
     error.message,
     `Could not connect to 127.0.0.1:${port}: connection refused. Is a server running there? ` +
-      "Start one with 'chat serve'",
+      "Start one with 'deno task serve'",
   );
 });
 
@@ -76,7 +76,7 @@ Deno.test("openConnection names an unknown host", async () => {
   }).catch((caught: unknown) => caught);
   assert.ok(error instanceof ConnectError);
   assert.equal(error.failure, "unknown_host");
-  assert.match(error.message, /no-such-host\.invalid:5050: unknown host.*chat serve/);
+  assert.match(error.message, /no-such-host\.invalid:5050: unknown host.*deno task serve/);
 });
 
 Deno.test("classifyConnectError sorts the system's errors", () => {

@@ -160,9 +160,7 @@ function _explain(
     if (token.kind !== "option" || token.name === undefined) continue;
     const raw = token.rawName ?? token.name;
     const spec = Object.hasOwn(flags, token.name) ? flags[token.name] : undefined;
-    if (spec === undefined) {
-      return new UsageError(`Unknown option: ${JSON.stringify(raw)}`);
-    }
+    if (spec === undefined) return unknownOption(raw, flags);
     const long = `--${token.name}`;
     if (spec.type === "boolean" && token.value !== undefined) {
       return new UsageError(
@@ -185,4 +183,88 @@ function _explain(
     `The options could not be read: ${JSON.stringify(args.join(" "))}`,
     { cause: original },
   );
+}
+
+/**
+ * The error for an option a command does not know, with the nearest known long option
+ * suggested when one is close enough to be a typo (`--nmae` for `--name`).
+ *
+ * @param raw the option as written, such as `--nmae` or `-x`
+ * @param flags the flags the command accepts; `help` and `version` are always suggested too
+ * @returns the error to throw
+ *
+ * @example Suggest a flag for a swapped pair of letters
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { unknownOption } from "./flags.ts";
+ * const error = unknownOption("--nmae", { name: { type: "string" } });
+ * assert.ok(error.message === 'Unknown option: "--nmae" (did you mean "--name"?)');
+ * ```
+ */
+export function unknownOption(raw: string, flags: FlagSpecs): UsageError {
+  const known = [...Object.keys(flags), "help", "version"];
+  const typed = (raw.split("=")[0] ?? raw).slice(2);
+  const near = raw.startsWith("--") ? closest(typed, known) : undefined;
+  return new UsageError(
+    `Unknown option: ${JSON.stringify(raw)}` +
+      (near === undefined ? "" : ` (did you mean ${JSON.stringify(`--${near}`)}?)`),
+  );
+}
+
+/**
+ * The candidate nearest to a mistyped word, if it is near enough to be a typo: at most one
+ * edit for short words, two for words of six characters or more, where an edit inserts,
+ * deletes or replaces a character or swaps two neighbours. Ties go to the earlier candidate.
+ *
+ * @param word what was typed
+ * @param candidates the words it may have meant
+ * @returns the nearest candidate, or undefined if none is near enough
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { closest } from "./flags.ts";
+ * assert.ok(closest("srve", ["serve", "join"]) === "serve");
+ * assert.ok(closest("xyz", ["serve", "join"]) === undefined);
+ * ```
+ */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  const allowed = word.length >= 6 ? 2 : 1;
+  let best: string | undefined;
+  let bestDistance = allowed + 1;
+  for (const candidate of candidates) {
+    const distance = _editDistance(word, candidate);
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+/** Optimal string alignment distance: Levenshtein plus swaps of neighbouring characters. */
+function _editDistance(a: string, b: string): number {
+  const rows: number[][] = [];
+  for (let i = 0; i <= a.length; i++) {
+    const row: number[] = [i];
+    for (let j = 1; j <= b.length; j++) {
+      if (i === 0) {
+        row.push(j);
+        continue;
+      }
+      const above = rows[i - 1] ?? [];
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let value = Math.min(
+        (above[j] ?? 0) + 1,
+        (row[j - 1] ?? 0) + 1,
+        (above[j - 1] ?? 0) + cost,
+      );
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        value = Math.min(value, (rows[i - 2]?.[j - 2] ?? 0) + 1);
+      }
+      row.push(value);
+    }
+    rows.push(row);
+  }
+  return rows[a.length]?.[b.length] ?? 0;
 }

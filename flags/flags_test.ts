@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseFlags } from "./flags.ts";
+import { closest, parseFlags } from "./flags.ts";
 import { UsageError } from "./usage_error.ts";
 
 const FLAGS = {
@@ -64,4 +64,22 @@ Deno.test("parseFlags reports the first mistake in argument order", () => {
 Deno.test("parseFlags does not take inherited names for flags", () => {
   assert.equal(mistake(["--toString"]), 'Unknown option: "--toString"');
   assert.equal(mistake(["--constructor", "x"]), 'Unknown option: "--constructor"');
+});
+
+Deno.test("parseFlags suggests the nearest flag for a typo", () => {
+  assert.equal(mistake(["--prot", "1"]), 'Unknown option: "--prot" (did you mean "--port"?)');
+  assert.equal(mistake(["--quite"]), 'Unknown option: "--quite" (did you mean "--quiet"?)');
+  assert.equal(mistake(["--mtod=x"]), 'Unknown option: "--mtod" (did you mean "--motd"?)');
+  assert.equal(mistake(["--hepl"]), 'Unknown option: "--hepl" (did you mean "--help"?)');
+  assert.equal(mistake(["--colour"]), 'Unknown option: "--colour"');
+  assert.equal(mistake(["-x"]), 'Unknown option: "-x"');
+});
+
+Deno.test("closest allows one edit in short words and two in long ones", () => {
+  assert.equal(closest("nmae", ["name", "json"]), "name");
+  assert.equal(closest("nmea", ["name"]), undefined);
+  assert.equal(closest("no-reconect", ["no-reconnect", "no-color"]), "no-reconnect");
+  assert.equal(closest("max-cleints", ["max-clients", "max-per-ip"]), "max-clients");
+  assert.equal(closest("", ["a"]), "a");
+  assert.equal(closest("abc", []), undefined);
 });

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { detectInvocation, type Invocation, runnable } from "../flags/invocation.ts";
 import { DEFAULT_PORT } from "../protocol/events.ts";
 
 /** One address the server can be reached at. */
@@ -81,6 +82,8 @@ export interface BannerTls {
  * @param version the program version
  * @param port the bound plain port
  * @param addresses where it can be joined, best first
+ * @param invocation how the server was started, which decides how the join command is written
+ *   (`chat join ...` for the executable, `deno task join ...` in a checkout); detected by default
  * @param tls the TLS port and certificate fingerprint, when TLS is on
  * @returns the lines to print
  * @example
@@ -88,9 +91,9 @@ export interface BannerTls {
  * import assert from "node:assert/strict";
  * import { bannerLines } from "./banner.ts";
  * const lines = bannerLines("1.0.0", 5050, [{ address: "10.0.0.2", loopback: false }], {
- *   port: 5051,
- *   fingerprint: "SHA256:abc",
- * });
+ *   kind: "binary",
+ *   name: "chat",
+ * }, { port: 5051, fingerprint: "SHA256:abc" });
  * assert.ok(lines.some((l) => l.endsWith("chat join 10.0.0.2:5051 --fingerprint SHA256:abc")));
  * ```
  */
@@ -98,6 +101,7 @@ export function bannerLines(
   version: string,
   port: number,
   addresses: readonly JoinAddress[],
+  invocation: Invocation = detectInvocation(),
   tls?: BannerTls,
 ): string[] {
   const lan = addresses.filter((a) => !a.loopback);
@@ -112,9 +116,9 @@ export function bannerLines(
   const best = lan[0] ?? addresses[0];
   if (best !== undefined) {
     lines.push(
-      `Join from ${best.loopback ? "this machine" : "another machine"} with:  chat join ${
-        joinTarget(best.address, joinPort)
-      }${pin}`,
+      `Join from ${best.loopback ? "this machine" : "another machine"} with:  ${
+        runnable(`join ${joinTarget(best.address, joinPort)}${pin}`, invocation)
+      }`,
     );
   }
   if (addresses.length > 0) {

@@ -60,7 +60,8 @@ Deno.test("joinTarget omits the default port and brackets IPv6", () => {
 });
 
 Deno.test("bannerLines: version and port first, the command for another machine, addresses", () => {
-  const lines = bannerLines("1.2.3", 5050, joinAddresses("::", INTERFACES));
+  const binary = { kind: "binary", name: "chat" } as const;
+  const lines = bannerLines("1.2.3", 5050, joinAddresses("::", INTERFACES), binary);
   assert.equal(lines[0], "chat v1.2.3 listening on port 5050");
   assert.equal(lines[1], "TLS is off (--no-tls): chat on this server is not encrypted");
   assert.equal(lines[2], "Join from another machine with:  chat join 192.168.1.23");
@@ -74,7 +75,8 @@ Deno.test("bannerLines: version and port first, the command for another machine,
 
 Deno.test("bannerLines with TLS gives the TLS port, the fingerprint and a pinned join command", () => {
   const fingerprint = "SHA256:" + "A".repeat(43);
-  const lines = bannerLines("1.2.3", 5050, joinAddresses("::", INTERFACES), {
+  const binary = { kind: "binary", name: "chat" } as const;
+  const lines = bannerLines("1.2.3", 5050, joinAddresses("::", INTERFACES), binary, {
     port: 5051,
     fingerprint,
   });
@@ -90,12 +92,30 @@ Deno.test("bannerLines with TLS gives the TLS port, the fingerprint and a pinned
     "Plain-text clients (nc, classic socket chat) use port 5050, not encrypted.",
   );
   assert.equal(lines.at(-1), "Press Ctrl-C to stop.");
+  const checkout = bannerLines("1.2.3", 5050, joinAddresses("127.0.0.1", []), {
+    kind: "checkout",
+  }, { port: 5051, fingerprint });
+  assert.equal(
+    checkout[2],
+    `Join from this machine with:  deno task join 127.0.0.1:5051 --fingerprint ${fingerprint}`,
+  );
 });
 
 Deno.test("bannerLines on a loopback-only machine says to join from this machine", () => {
-  const lines = bannerLines("1.2.3", 6000, joinAddresses("127.0.0.1", []));
+  const lines = bannerLines("1.2.3", 6000, joinAddresses("127.0.0.1", []), {
+    kind: "binary",
+    name: "chat",
+  });
   assert.equal(lines[0], "chat v1.2.3 listening on port 6000");
   assert.equal(lines[2], "Join from this machine with:  chat join 127.0.0.1:6000");
+});
+
+Deno.test("bannerLines writes the join command the reader can run", () => {
+  const addresses = joinAddresses("127.0.0.1", []);
+  const checkout = bannerLines("1.2.3", 6000, addresses, { kind: "checkout" });
+  assert.equal(checkout[2], "Join from this machine with:  deno task join 127.0.0.1:6000");
+  const renamed = bannerLines("1.2.3", 6000, addresses, { kind: "binary", name: "chat-arm64" });
+  assert.equal(renamed[2], "Join from this machine with:  chat-arm64 join 127.0.0.1:6000");
 });
 
 Deno.test("bannerLines without any address still gives the port", () => {

@@ -173,6 +173,9 @@ const _FLAGS = {
  */
 export const SERVE_FLAGS: readonly string[] = Object.freeze(Object.keys(_FLAGS));
 
+/** The flag table of `chat serve`, as its parser reads it; shell completion is made from it. */
+export const SERVE_FLAG_SPECS: FlagSpecs = _FLAGS;
+
 /** The usage line of `chat serve`. */
 export const SERVE_USAGE = "Usage: chat serve [options]";
 

@@ -1,6 +1,6 @@
 /**
  * `chat serve`: starts the server, prints the banner, and shuts down cleanly on SIGINT or
- * SIGTERM (a second signal exits at once).
+ * SIGTERM (a second request to stop exits at once).
  *
  * @module
  */
@@ -57,6 +57,7 @@ export async function runServe(config: ServeConfig): Promise<number> {
     VERSION,
     server.port,
     joinAddresses(config.host, interfaces),
+    undefined,
     certificate === undefined || tlsPort === undefined
       ? undefined
       : { port: tlsPort, fingerprint: certificate.fingerprint },
@@ -72,15 +73,19 @@ export async function runServe(config: ServeConfig): Promise<number> {
     data: server.database.path,
   });
 
-  let signals = 0;
+  const requests = new StopRequests();
   const onSignal = (signal: Deno.Signal) => {
-    signals++;
-    if (signals > 1) {
+    const verdict = requests.receive(signal, performance.now());
+    if (verdict === "force") {
       log.error("forced_exit", { signal });
       Deno.exit(1);
     }
-    log.info("shutdown", { signal, connections: server.connections });
-    void server.close();
+    if (verdict === "stop") {
+      log.info("shutdown", { signal, connections: server.connections });
+      void server.close();
+    }
+    // Said so that an operator (and a test) can tell it was seen and taken as the same request.
+    if (verdict === "duplicate") log.info("shutdown_repeated", { signal });
   };
   const handlers = (["SIGINT", "SIGTERM"] as const).map((signal) => {
     const handler = () => onSignal(signal);
@@ -90,4 +95,50 @@ export async function runServe(config: ServeConfig): Promise<number> {
   await server.finished;
   for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
   return 0;
+}
+
+/**
+ * How long after a stop signal the same signal again is taken as the same request. One Ctrl-C
+ * on `deno task serve` arrives twice within milliseconds (the terminal signals the whole process
+ * group, and `deno task` forwards its own copy); a person pressing Ctrl-C again to insist takes
+ * longer than this.
+ */
+export const DUPLICATE_SIGNAL_MS = 1000;
+
+/** What a stop signal asks for: begin the shutdown, nothing new, or exit at once. */
+export type StopVerdict = "stop" | "duplicate" | "force";
+
+/**
+ * Turns stop signals into requests: the first begins a clean shutdown; the same signal again
+ * within {@linkcode DUPLICATE_SIGNAL_MS} is the same request; any other signal, or the same one
+ * later, means "stop now".
+ *
+ * @example One Ctrl-C through `deno task`, then a real second one
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { StopRequests } from "./serve.ts";
+ * const requests = new StopRequests();
+ * assert.ok(requests.receive("SIGINT", 1000) === "stop");
+ * assert.ok(requests.receive("SIGINT", 1003) === "duplicate");
+ * assert.ok(requests.receive("SIGINT", 2500) === "force");
+ * ```
+ */
+export class StopRequests {
+  #first: { readonly signal: Deno.Signal; readonly at: number } | undefined;
+
+  /**
+   * Takes one signal.
+   *
+   * @param signal the signal received
+   * @param now the time in milliseconds (`performance.now()`)
+   * @returns what to do about it
+   */
+  receive(signal: Deno.Signal, now: number): StopVerdict {
+    if (this.#first === undefined) {
+      this.#first = { signal, at: now };
+      return "stop";
+    }
+    const same = signal === this.#first.signal && now - this.#first.at < DUPLICATE_SIGNAL_MS;
+    return same ? "duplicate" : "force";
+  }
 }

@@ -114,10 +114,19 @@ Deno.test({
   ignore: !built.ok,
   async fn(t) {
     try {
-      await t.step("--version prints the version from deno.json", async () => {
+      await t.step("--version prints the version, the Deno version and the target", async () => {
         const run = await runBinary("--version");
         assert.equal(run.code, 0);
-        assert.equal(new TextDecoder().decode(run.stdout), `chat ${config.version}\n`);
+        assert.equal(
+          new TextDecoder().decode(run.stdout),
+          `chat ${config.version}\ndeno ${Deno.version.deno}\ntarget ${Deno.build.target}\n`,
+        );
+      });
+
+      await t.step("hints name the executable, not deno task", async () => {
+        const run = await runBinary("join", "--nmae", "x");
+        assert.equal(run.code, 2);
+        assert.match(new TextDecoder().decode(run.stderr), /^Run 'chat help join' for details\.$/m);
       });
 
       await t.step("a usage mistake exits 2", async () => {

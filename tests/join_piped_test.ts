@@ -213,7 +213,7 @@ Deno.test("piped: connection refused is one sentence naming the address, exit 1"
   assert.equal(
     run.stderr,
     `Could not connect to ${HOST}:${port}: connection refused. Is a server running there? ` +
-      "Start one with 'chat serve'\n",
+      "Start one with 'deno task serve'\n",
   );
 });
 
@@ -223,7 +223,10 @@ Deno.test("piped: an IPv6 address is shown in brackets", async () => {
   listener.close();
   const run = await new JoinProcess([`[::1]:${port}`, "--name", "alice"]).finish();
   assert.equal(run.code, 1);
-  assert.match(run.stderr, new RegExp(`^Could not connect to \\[::1\\]:${port}: .*chat serve`));
+  assert.match(
+    run.stderr,
+    new RegExp(`^Could not connect to \\[::1\\]:${port}: .*deno task serve`),
+  );
 });
 
 Deno.test("piped: a taken name fails with the server's reason", async () => {

@@ -342,12 +342,12 @@ Deno.test({
     const tmux = new Tmux();
     try {
       await tmux.start(shellJoinCommand(port));
-      await tmux.waitForScreen((s) => s.includes("chat serve"), "the error");
+      await tmux.waitForScreen((s) => s.includes("'deno task serve'"), "the error");
       assert.match(
         await tmux.screen(false, true),
         new RegExp(
           `Could not connect to 127\\.0\\.0\\.1:${port}: connection refused\\. ` +
-            "Is a server running there\\? Start one with 'chat serve'",
+            "Is a server running there\\? Start one with 'deno task serve'",
         ),
       );
       assert.equal(await tmux.exitStatus(), 1);

@@ -189,7 +189,8 @@ async function _checkExecutable(
     }`;
   }
   const printed = new TextDecoder().decode(result.stdout).trim();
-  if (printed === `chat ${VERSION}`) return undefined;
+  // `chat --version` prints `chat VERSION`, then the Deno version and the target.
+  if (printed.split("\n")[0] === `chat ${VERSION}`) return undefined;
   if (printed.startsWith("deno ")) {
     return `The built executable runs plain deno instead of chat, which happens when ` +
       `DENORT_BIN is the full deno binary; point DENORT_BIN at a denort binary`;

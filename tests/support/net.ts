@@ -593,9 +593,11 @@ export class ServeProcess {
   #stderr = "";
   #readers: Promise<void>;
   #exited = false;
+  #group = false;
 
-  private constructor(child: Deno.ChildProcess) {
+  private constructor(child: Deno.ChildProcess, group: boolean) {
     this.child = child;
+    this.#group = group;
     this.status = child.status.then((status) => {
       this.#exited = true;
       return status;
@@ -614,14 +616,20 @@ export class ServeProcess {
    * @param timeoutMs how long the banner may take
    * @param options `maxOpenFiles`: run it under `ulimit -n` (through `bash`, which `exec`s the
    *   server, so the process id is the server's); `v8Flags`: passed as `--v8-flags` (such as
-   *   `--max-old-space-size=32`, so that memory figures are not blurred by a lazily grown heap)
+   *   `--max-old-space-size=32`, so that memory figures are not blurred by a lazily grown heap);
+   *   `denoTask`: run `deno task serve ...` as a person does, in a process group of its own
+   *   (through `setsid`, so the process id is the group's) for {@linkcode signalGroup}
    * @returns the running server process
    * @throws {Error} when the banner does not appear in time (the process is then stopped)
    */
   static async start(
     args: readonly string[] = [],
     timeoutMs = 30_000,
-    options: { readonly maxOpenFiles?: number; readonly v8Flags?: string } = {},
+    options: {
+      readonly maxOpenFiles?: number;
+      readonly v8Flags?: string;
+      readonly denoTask?: boolean;
+    } = {},
   ): Promise<ServeProcess> {
     const serve = [
       "run",
@@ -639,15 +647,23 @@ export class ServeProcess {
     ];
     const limited = options.maxOpenFiles !== undefined;
     const script = `ulimit -n ${options.maxOpenFiles} && exec "$0" "$@"`;
-    const child = new Deno.Command(limited ? "bash" : Deno.execPath(), {
-      args: limited ? ["-c", script, Deno.execPath(), ...serve] : serve,
-      cwd: ROOT,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1", ...TEST_XDG_ENV },
-    }).spawn();
-    const server = new ServeProcess(child);
+    const task = ["task", "--quiet", "serve", ...serve.slice(serve.indexOf("serve") + 1)];
+    const child = new Deno.Command(
+      options.denoTask ? "setsid" : limited ? "bash" : Deno.execPath(),
+      {
+        args: options.denoTask
+          ? [Deno.execPath(), ...task]
+          : limited
+          ? ["-c", script, Deno.execPath(), ...serve]
+          : serve,
+        cwd: ROOT,
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+        env: { NO_COLOR: "1", ...TEST_XDG_ENV },
+      },
+    ).spawn();
+    const server = new ServeProcess(child, options.denoTask === true);
     try {
       await waitUntil(
         () => server.#exited || /listening on port (\d+)/.test(server.#stdout),
@@ -665,6 +681,16 @@ export class ServeProcess {
       await server.stop("SIGKILL");
       throw error;
     }
+  }
+
+  /**
+   * Sends a signal to the whole process group, as a terminal does for Ctrl-C; only for a server
+   * started with `denoTask`, whose process leads its own group.
+   *
+   * @param signal the signal
+   */
+  signalGroup(signal: Deno.Signal): void {
+    Deno.kill(-this.child.pid, signal);
   }
 
   /** The process id. */
@@ -718,7 +744,8 @@ export class ServeProcess {
   async stop(signal: Deno.Signal = "SIGTERM", timeoutMs = 15_000): Promise<Deno.CommandStatus> {
     if (!this.#exited) {
       try {
-        this.child.kill(signal);
+        if (this.#group) this.signalGroup(signal);
+        else this.child.kill(signal);
       } catch {
         // It exited meanwhile.
       }
@@ -729,7 +756,8 @@ export class ServeProcess {
     clearTimeout(timer);
     if (first === "late") {
       try {
-        this.child.kill("SIGKILL");
+        if (this.#group) this.signalGroup("SIGKILL");
+        else this.child.kill("SIGKILL");
       } catch {
         // It exited meanwhile.
       }
@@ -739,9 +767,19 @@ export class ServeProcess {
     return status;
   }
 
-  /** Stops the process with SIGKILL if it is still running; for `await using`. */
+  /**
+   * Stops the process with SIGKILL if it is still running (and, for `denoTask`, whatever is left
+   * of its group); for `await using`.
+   */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop("SIGKILL");
+    if (this.#group) {
+      try {
+        this.signalGroup("SIGKILL");
+      } catch {
+        // The group is gone.
+      }
+    }
   }
 
   async #collect(
