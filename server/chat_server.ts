@@ -16,6 +16,7 @@ import { Database } from "../store/database.ts";
 import { type ServerCertificate, serverCertificate } from "./certificate.ts";
 import { NameOwners } from "./identity.ts";
 import type { Trust } from "./trust.ts";
+import { GuardedTlsConn } from "./tls_conn.ts";
 
 /** How long the accept loop waits after its first failure; it doubles up to a second. */
 const ACCEPT_BACKOFF_MIN_MS = 10;
@@ -100,6 +101,9 @@ export class ChatServer implements SessionHost {
   #sessions = new Set<Session>();
   #perIp = new Map<string, number>();
   #refusing = 0;
+  /** TLS sockets of ended sessions that Deno has not released yet (see `server/tls_conn.ts`). */
+  #lingering = new Set<GuardedTlsConn>();
+  #guards = new Map<Session, GuardedTlsConn>();
   #sweeper: ReturnType<typeof setInterval>;
   #closing: Promise<void> | null = null;
   #acceptLoop: Promise<void>;
@@ -253,15 +257,35 @@ export class ChatServer implements SessionHost {
   /** Called by a session once its socket is released. */
   sessionClosed(session: Session): void {
     if (!this.#sessions.delete(session)) return;
-    const count = this.#perIp.get(session.ip) ?? 1;
-    if (count <= 1) this.#perIp.delete(session.ip);
-    else this.#perIp.set(session.ip, count - 1);
+    const guard = this.#guards.get(session);
+    this.#guards.delete(session);
+    if (guard !== undefined) {
+      // A socket still open counts against its address and the server until it is released.
+      this.#lingering.add(guard);
+      void guard.released.then(() => {
+        this.#lingering.delete(guard);
+        this.#forgetIp(session.ip);
+      });
+    } else {
+      this.#forgetIp(session.ip);
+    }
     this.log.info("disconnect", {
       peer: session.peer,
       reason: session.closeReason,
       active: this.#sessions.size,
     });
     if (this.#closing !== null && this.#sessions.size === 0) this.#allClosed?.();
+  }
+
+  #forgetIp(ip: string): void {
+    const count = this.#perIp.get(ip) ?? 1;
+    if (count <= 1) this.#perIp.delete(ip);
+    else this.#perIp.set(ip, count - 1);
+  }
+
+  /** TLS sockets whose sessions ended but which Deno has not released yet. */
+  get lingeringTls(): number {
+    return this.#lingering.size;
   }
 
   async #accept(listener: Deno.Listener, encrypted: boolean): Promise<void> {
@@ -301,7 +325,9 @@ export class ChatServer implements SessionHost {
       conn.close();
       return;
     }
-    const session = new Session(conn, peer, ip, this, Date.now());
+    const guard = encrypted ? new GuardedTlsConn(conn as Deno.TlsConn) : undefined;
+    const session = new Session(guard ?? conn, peer, ip, this, Date.now());
+    if (guard !== undefined) this.#guards.set(session, guard);
     session.encrypted = encrypted;
     this.#sessions.add(session);
     this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
@@ -322,7 +348,7 @@ export class ChatServer implements SessionHost {
 
   #refusal(ip: string): ProtocolError | undefined {
     // The new connection is not counted yet, so "at the limit" already means full.
-    const admitted = this.#sessions.size - this.#refusing;
+    const admitted = this.#sessions.size - this.#refusing + this.#lingering.size;
     if (admitted >= this.#config.maxClients) {
       return new ProtocolError(
         "server_full",

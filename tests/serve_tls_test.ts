@@ -184,9 +184,47 @@ Deno.test("tls: a client stalling mid-handshake is dropped at the handshake dead
     // Its session ends at the deadline (plus the close's linger, at most 2 s).
     await waitUntil(() => server.server.connections === 0, "the staller's session to end", 5000);
     assert.ok(server.logLines.some((line) => / disconnect .*reason=timeout/.test(line)));
+    // Deno cannot close a socket whose TLS handshake waits for the peer, so it stays counted
+    // (against its address and the connection limit) until the peer's next move releases it.
+    assert.equal(server.server.lingeringTls, 1);
+    // The rest of the announced 512-byte record (garbage): the handshake fails, the socket goes.
+    await staller.write(new Uint8Array(600));
+    await waitUntil(() => server.server.lingeringTls === 0, "the stalled socket to be released");
+    const buffer = new Uint8Array(1024);
+    const ended = await Promise.race([
+      (async () => {
+        for (;;) {
+          try {
+            if (await staller.read(buffer) === null) return true;
+          } catch {
+            return true;
+          }
+        }
+      })(),
+      delay(3000).then(() => false),
+    ]);
+    assert.ok(ended, "the server closed the stalled connection");
   } finally {
     staller.close();
   }
+});
+
+Deno.test("tls: a stalled socket still open counts against the connection limit", async () => {
+  await using server = await startTestServer({ handshakeTimeout: 0.5, maxClients: 1 });
+  const staller = await Deno.connect({ hostname: "127.0.0.1", port: tlsPortOf(server) });
+  try {
+    await staller.write(new Uint8Array([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00]));
+    await waitUntil(() => server.server.lingeringTls === 1, "the session to end, its socket not");
+    const refused = await WireClient.connect(server.port);
+    await refused.sendJson({ type: "hello", name: "late", protocol: 1 });
+    assert.equal((await refused.nextEvent()).code, "server_full");
+    await refused.close();
+  } finally {
+    staller.close();
+  }
+  await waitUntil(() => server.server.lingeringTls === 0, "the socket to be released");
+  const { client } = await joinJson(server.port, "now");
+  await client.close();
 });
 
 Deno.test("identity: a key proves itself, welcome carries its fingerprint, who and whois show it", async () => {
