@@ -383,7 +383,7 @@ export class Session implements RoomMember, CommandTarget {
     }
     if (!this.encrypted && looksLikeTls(prefix)) {
       // A TLS client on the plain port cannot read a plain answer: it sees its handshake fail
-      // at once (and may then ask again in plain text with \`hello.tls\`); a person reading the
+      // at once (and may then ask again in plain text with `hello.tls`); a person reading the
       // bytes sees why.
       const tlsPort = this.#host.trust.tlsPort;
       this.#host.log.info("tls_on_plain_port", { peer: this.peer });

@@ -138,7 +138,17 @@ Deno.test({
       await t.step("serve listens, and a line piped through join reaches the room", async () => {
         const port = freePort();
         const server = new Deno.Command(binary, {
-          args: ["serve", "--port", String(port), "--host", "127.0.0.1", "--data", ":memory:"],
+          args: [
+            "serve",
+            "--port",
+            String(port),
+            "--host",
+            "127.0.0.1",
+            "--data",
+            ":memory:",
+            "--tls-port",
+            "0",
+          ],
           env: { ...TEST_XDG_ENV },
           stdin: "null",
           stdout: "piped",

@@ -492,7 +492,14 @@ export async function startTestServer(
   logger?: Logger,
   options: { readonly peerAddress?: string } = {},
 ): Promise<TestServer> {
-  const full: ServeConfig = { ...DEFAULT_SERVE_CONFIG, host: "127.0.0.1", port: 0, ...config };
+  // A free TLS port even when a test fixes the plain one: port + 1 may be another test's.
+  const full: ServeConfig = {
+    ...DEFAULT_SERVE_CONFIG,
+    host: "127.0.0.1",
+    port: 0,
+    tlsPort: 0,
+    ...config,
+  };
   const logLines: string[] = [];
   const log = logger ?? createLogger({
     format: full.log,
