@@ -70,16 +70,37 @@ const _NAME_COLORS = [
   "cyanBright",
 ] as const;
 
-const _LEAVE_WORDS: Readonly<Record<LeaveReason, string>> = {
-  quit: "left",
-  closed: "left (connection closed)",
-  timeout: "left (timed out)",
-  slow: "was disconnected (too slow to keep up)",
-  flood: "was disconnected (flooding)",
-  error: "was disconnected (protocol errors)",
-  shutdown: "left (server shutting down)",
-  kicked: "was kicked",
+/** How a leave reads, by reason: the verb, and why (shown inside the count's parentheses). */
+const _LEAVE_WORDS: Readonly<Record<LeaveReason, readonly [string, string?]>> = {
+  quit: ["left"],
+  closed: ["left", "connection closed"],
+  timeout: ["left", "timed out"],
+  slow: ["was disconnected", "too slow to keep up"],
+  flood: ["was disconnected", "flooding"],
+  error: ["was disconnected", "protocol errors"],
+  shutdown: ["left", "server shutting down"],
+  kicked: ["was kicked"],
 };
+
+/**
+ * The words after a leaving name: `left (connection closed, 4 online)`, one pair of
+ * parentheses whatever the reason.
+ *
+ * @param reason why the member left (an unknown reason reads as a plain leave)
+ * @param online how many are still online
+ * @returns the words
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { leaveWords } from "./render.ts";
+ * assert.equal(leaveWords("closed", 4), "left (connection closed, 4 online)");
+ * assert.equal(leaveWords("quit", 2), "left (2 online)");
+ * ```
+ */
+export function leaveWords(reason: LeaveReason, online: number): string {
+  const [verb, why] = _LEAVE_WORDS[reason] ?? ["left"];
+  return why === undefined ? `${verb} (${online} online)` : `${verb} (${why}, ${online} online)`;
+}
 
 /**
  * Picks the colour of a name from a hash of its comparison key, so `Alice` and `alice` match
@@ -235,9 +256,7 @@ export class Renderer {
       case "leave":
         return this.#system(
           event.ts,
-          `${this.name(event.name)} ${
-            c.dim(`${_LEAVE_WORDS[event.reason] ?? "left"} (${event.online} online)`)
-          }`,
+          `${this.name(event.name)} ${c.dim(leaveWords(event.reason, event.online))}`,
         );
       case "nick":
         return this.#system(

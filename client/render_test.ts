@@ -50,7 +50,16 @@ Deno.test("Renderer sets system events apart", () => {
     ],
     [
       { type: "leave", name: "bob", ts: TS, online: 2, reason: "timeout" },
-      `${CLOCK} -- bob left (timed out) (2 online)`,
+      `${CLOCK} -- bob left (timed out, 2 online)`,
+    ],
+    [
+      // One pair of parentheses (it was "left (connection closed) (4 online)").
+      { type: "leave", name: "bob", ts: TS, online: 4, reason: "closed" },
+      `${CLOCK} -- bob left (connection closed, 4 online)`,
+    ],
+    [
+      { type: "leave", name: "bob", ts: TS, online: 1, reason: "slow" },
+      `${CLOCK} -- bob was disconnected (too slow to keep up, 1 online)`,
     ],
     [{ type: "nick", from: "bob", to: "rob", ts: TS }, `${CLOCK} -- bob is now known as rob`],
     [{ type: "who", users: ["zed", "Alice", "bob"] }, "-- 3 online: Alice, bob, zed"],

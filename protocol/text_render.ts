@@ -7,6 +7,7 @@
  */
 
 import type { ServerEvent } from "./events.ts";
+import { nameKey } from "./names.ts";
 import { sanitizeLine, sanitizeText } from "./sanitize.ts";
 import { TEXT_COMMAND_HELP } from "./text_commands.ts";
 
@@ -28,7 +29,15 @@ function _prefixed(prefix: string, text: string): string[] {
   return lines;
 }
 
-function _names(users: readonly string[], max: number): string {
+/** Names sorted as the terminal client sorts them: by comparison key, so case does not matter. */
+function _sorted(users: readonly string[]): string[] {
+  return users.map((name) => [nameKey(name), name] as const)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([, name]) => name);
+}
+
+function _names(unsorted: readonly string[], max: number): string {
+  const users = _sorted(unsorted);
   const shown = users.length > max ? users.slice(0, max) : users;
   const list = shown.map(sanitizeLine).join(", ");
   return users.length > max ? `${list}, and ${users.length - max} more` : list;
@@ -43,7 +52,8 @@ function _names(users: readonly string[], max: number): string {
  * - `dm`: `[dm] alice: text` to its recipient; to its sender (the viewer) the confirmation
  *   `[dm to bob] text`.
  * - `join`, `leave`, `nick`, `who`, `welcome` (with the motd and a hint about `/help`) and
- *   `shutdown` are `* ...` lines; `error` is `! code: message`.
+ *   `shutdown` are `* ...` lines; `error` is `! code: message`. The names in `who` and
+ *   `welcome` are sorted without regard to case, as the terminal client shows them.
  * - `ping` and `pong` render as no lines: text clients never see keepalive.
  *
  * All text from the event is sanitised first ({@linkcode sanitizeText} for message text,

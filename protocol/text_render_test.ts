@@ -115,14 +115,14 @@ Deno.test("renderTextLines renders join, leave and nick", () => {
   ]);
 });
 
-Deno.test("renderTextLines lists everyone for who", () => {
-  assert.deepEqual(renderTextLines({ type: "who", users: ["alice", "bob", "carol"] }), [
-    "* online (3): alice, bob, carol",
+Deno.test("renderTextLines lists everyone for who, sorted without regard to case", () => {
+  assert.deepEqual(renderTextLines({ type: "who", users: ["carol", "Bob", "alice"] }), [
+    "* online (3): alice, Bob, carol",
   ]);
   const many = Array.from({ length: 30 }, (_, i) => `u${i}`);
   assert.equal(
     renderTextLines({ type: "who", users: many })[0],
-    `* online (30): ${many.join(", ")}`,
+    `* online (30): ${[...many].sort((a, b) => a.localeCompare(b)).join(", ")}`,
   );
 });
 
@@ -157,7 +157,8 @@ Deno.test("renderTextLines shortens a long user list on welcome", () => {
     users,
     limits,
   });
-  assert.equal(first, `* welcome, u0 — 25 online: ${users.slice(0, 20).join(", ")}, and 5 more`);
+  const sorted = [...users].sort((a, b) => a.localeCompare(b));
+  assert.equal(first, `* welcome, u0 — 25 online: ${sorted.slice(0, 20).join(", ")}, and 5 more`);
 });
 
 Deno.test("renderTextLines renders errors and shutdown", () => {

@@ -11,6 +11,7 @@ import type { ServeConfig } from "./config.ts";
 import { type Logger, SILENT_LOGGER } from "./log.ts";
 import { IDLE_GC_CHECK_MS, IdleGc, memoryReducingGc } from "./idle_gc.ts";
 import { Room } from "./room.ts";
+import { GuestNames } from "./guest_names.ts";
 import { CLOSE_FLUSH_MS, Session, type SessionHost, type SessionLimits } from "./session.ts";
 import { Database } from "../store/database.ts";
 import { type ServerCertificate, serverCertificate } from "./certificate.ts";
@@ -93,6 +94,8 @@ export class ChatServer implements SessionHost {
   readonly trust: Trust;
   /** The server's database. */
   readonly database: Database;
+  /** Where guest names come from. */
+  readonly guestNames: GuestNames = new GuestNames();
   /** Resolves when the server has stopped and every connection is closed. */
   readonly finished: Promise<void>;
   #config: ServeConfig;
@@ -139,6 +142,8 @@ export class ChatServer implements SessionHost {
       ratePerSecond: config.ratePerSecond,
       sendQueueBytes: config.sendQueueBytes,
       writeTimeoutMs: config.writeTimeout * 1000,
+      rawPauseMs: config.rawPause * 1000,
+      greetAfterMs: config.greetAfter * 1000,
     };
     const limits: ServerLimits = {
       maxMessageBytes: config.maxMessageBytes,
@@ -160,6 +165,8 @@ export class ChatServer implements SessionHost {
       this.limits.frameTimeoutMs,
       this.limits.pingIntervalMs,
       this.limits.writeTimeoutMs,
+      // The greeting is due on a sweep too; 0 turns it off.
+      this.limits.greetAfterMs > 0 ? this.limits.greetAfterMs : Infinity,
     );
     const interval = Math.max(10, Math.min(250, shortest / 4));
     const collect = idleGc ? memoryReducingGc() : undefined;

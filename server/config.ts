@@ -65,6 +65,10 @@ export interface ServeConfig {
   readonly tlsKey?: string;
   /** Days a name may stay unused before its owner loses it. */
   readonly nameDays: number;
+  /** Seconds of quiet that end a raw client's message (and make a text connection raw). */
+  readonly rawPause: number;
+  /** Seconds of silence from a new connection before it is greeted; 0 never greets. */
+  readonly greetAfter: number;
 }
 
 /**
@@ -101,10 +105,15 @@ export const DEFAULT_SERVE_CONFIG: ServeConfig = Object.freeze({
   data: ":memory:",
   tls: true,
   nameDays: 90,
+  rawPause: 0.3,
+  greetAfter: 2,
 });
 
 /** The longest duration a flag accepts, in seconds: timers cannot wait much beyond 24 days. */
 const _MAX_SECONDS = 1_000_000;
+
+/** The longest `--raw-pause`: a longer one would merge a person's messages. */
+const _MAX_RAW_PAUSE = 5;
 
 const _SECONDS: NumberRule = {
   integer: false,
@@ -137,6 +146,11 @@ const _NUMBER_FLAGS: Readonly<Record<string, readonly [_NumberField, NumberRule]
   "send-queue-bytes": ["sendQueueBytes", { integer: true, min: 1024 }],
   "write-timeout": ["writeTimeout", _SECONDS],
   "name-days": ["nameDays", { integer: false, min: 0, aboveMin: true, max: 100_000, unit: "days" }],
+  "raw-pause": ["rawPause", { ..._SECONDS, max: _MAX_RAW_PAUSE }],
+  "greet-after": [
+    "greetAfter",
+    { ..._SECONDS, aboveMin: false, zeroMeans: "never greets" },
+  ],
 };
 
 const _FLAGS = {
@@ -165,6 +179,8 @@ const _FLAGS = {
   "tls-cert": { type: "string" },
   "tls-key": { type: "string" },
   "name-days": { type: "string" },
+  "raw-pause": { type: "string" },
+  "greet-after": { type: "string" },
 } as const satisfies FlagSpecs;
 
 /**
@@ -343,8 +359,9 @@ export const SERVE_HELP: string = `chat serve: run a chat server
 
 ${SERVE_USAGE}
 
-People join with 'chat join HOST', 'nc HOST PORT' or any classic socket-chat client; the
-server tells the three apart from their first bytes. It logs to stderr and stops on Ctrl-C.
+People join with 'chat join HOST', 'nc HOST PORT', 'telnet HOST PORT' or any classic
+socket-chat client (with or without the 64-byte header); the server tells them apart from their
+first bytes. It logs to stderr and stops on Ctrl-C.
 
 Network:
   --host HOST               Address to listen on; "::" is every interface, IPv4 and IPv6
@@ -399,6 +416,11 @@ Timeouts, in seconds (fractions allowed, at most ${_MAX_SECONDS}):
                             greater than --ping-interval (default: ${_D.idleTimeout})
   --write-timeout S         Time a write to a client may stay blocked before it is dropped
                             (default: ${_D.writeTimeout})
+  --greet-after S           Silence from a new connection before it is sent a greeting that
+                            asks for a name (for people at nc or telnet), 0 never greets
+                            (default: ${_D.greetAfter})
+  --raw-pause S             Quiet that ends a message from a raw client (one that sends bare
+                            text with no newline), at most ${_MAX_RAW_PAUSE} (default: ${_D.rawPause})
 
   -h, --help                Show this help
 `;

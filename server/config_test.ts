@@ -97,6 +97,10 @@ Deno.test("parseServeArgs reads every flag", () => {
     "k.pem",
     "--name-days",
     "7",
+    "--raw-pause",
+    "0.25",
+    "--greet-after",
+    "0",
   ]);
   assert.deepEqual(config, {
     host: "127.0.0.1",
@@ -118,6 +122,8 @@ Deno.test("parseServeArgs reads every flag", () => {
     ratePerSecond: 0,
     sendQueueBytes: 1024,
     writeTimeout: 3,
+    rawPause: 0.25,
+    greetAfter: 0,
     data: ":memory:",
     tls: true,
     tlsPort: 7001,
@@ -146,6 +152,13 @@ Deno.test("parseServeArgs refuses TLS flags that contradict each other", () => {
   assert.match(mistake(["-p", "65535"]), /past 65535: give --tls-port/);
   assert.match(mistake(["--data", " "]), /--data value/);
   assert.equal(parseServeArgs(["--no-tls"]).tls, false);
+});
+
+Deno.test("parseServeArgs bounds --raw-pause and lets --greet-after be 0", () => {
+  assert.throws(() => parseServeArgs(["--raw-pause", "0"]), /--raw-pause/);
+  assert.throws(() => parseServeArgs(["--raw-pause", "6"]), /--raw-pause/);
+  assert.equal(parseServeArgs(["--greet-after", "0"]).greetAfter, 0);
+  assert.throws(() => parseServeArgs(["--greet-after", "-1"]), /--greet-after/);
 });
 
 Deno.test("parseServeArgs accepts a bracketed IPv6 host and drops a blank motd", () => {

@@ -235,7 +235,7 @@ export class FanOut {
       }
       const [member, position] = step.value;
       if (position.next >= end) continue;
-      member.deliver(this.#bytesFor(member, position, end, shared));
+      this.#handOver(member, position, end, shared);
       position.next = end;
       written++;
     }
@@ -263,8 +263,23 @@ export class FanOut {
     const position = this.#members.get(member);
     const end = this.#logEnd;
     if (position === undefined || position.next >= end) return;
-    member.deliver(this.#bytesFor(member, position, end, shared));
+    this.#handOver(member, position, end, shared);
     position.next = end;
+  }
+
+  /**
+   * Delivers the broadcasts from a member's position up to `end`: in one buffer, except to a raw
+   * client, which splits what it reads on `~` and so must get each event in a write of its own.
+   */
+  #handOver(member: RoomMember, position: Position, end: number, shared: SharedBytes | null) {
+    if (member.style !== "raw") {
+      member.deliver(this.#bytesFor(member, position, end, shared));
+      return;
+    }
+    for (let sequence = position.next; sequence < end; sequence++) {
+      const { out, except } = this.#log[sequence - this.#logStart]!;
+      if (except !== member) member.deliver(out.bytesFor("raw"));
+    }
   }
 
   /**

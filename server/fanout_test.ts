@@ -165,3 +165,23 @@ Deno.test("FanOut paces ticks by the CPU the last one cost, within bounds", () =
   assert.equal(delays.at(-1), 0, "a pause under the timer's resolution is not taken");
   assert.equal(member.lines().length, 7, "nothing lost");
 });
+
+Deno.test("FanOut hands a raw member each broadcast on its own, never joined", () => {
+  const fanOut = new FanOut({ schedule: () => {} });
+  const raw = {
+    style: "raw" as const,
+    deliveries: [] as string[],
+    deliver(b: Uint8Array) {
+      this.deliveries.push(decoder.decode(b));
+    },
+  };
+  const line = new Recorder();
+  fanOut.add(raw);
+  fanOut.add(line);
+  fanOut.broadcast(new Outgoing({ type: "join", name: "a", ts: "", online: 2 }), null);
+  fanOut.broadcast(new Outgoing({ type: "join", name: "b", ts: "", online: 3 }), raw);
+  fanOut.broadcast(new Outgoing({ type: "join", name: "c", ts: "", online: 4 }), null);
+  fanOut.flush();
+  assert.deepEqual(raw.deliveries, ["SERVER~a joined (2 online)", "SERVER~c joined (4 online)"]);
+  assert.equal(line.deliveries.length, 1, "a line member gets them in one buffer");
+});

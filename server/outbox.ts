@@ -80,6 +80,8 @@ export class Outbox {
   /** When the write under way started or last made progress, or 0 when none is under way. */
   #progressAt = 0;
   #drainWaiters: (() => void)[] = [];
+  /** Above 0: every queued buffer is its own write, this many milliseconds after the last. */
+  #gapMs = 0;
 
   /**
    * @param writer the socket
@@ -108,6 +110,17 @@ export class Outbox {
    */
   stalledFor(now: number): number {
     return this.#writing ? now - this.#progressAt : 0;
+  }
+
+  /**
+   * Stops joining queued buffers: from now on each one is written on its own, at least `gapMs`
+   * after the previous write, so a peer that reads with one `recv` per message (a raw client)
+   * is likely to get each message alone. The queue bound still applies.
+   *
+   * @param gapMs the pause after each write, in milliseconds
+   */
+  separateWrites(gapMs: number): void {
+    this.#gapMs = gapMs;
   }
 
   /**
@@ -154,6 +167,10 @@ export class Outbox {
           offset += await this.#writer.write(offset === 0 ? data : data.subarray(offset));
           this.#progressAt = this.#now();
         }
+        if (this.#gapMs > 0 && !this.#closed) {
+          await new Promise((resolve) => setTimeout(resolve, this.#gapMs));
+          this.#progressAt = this.#now();
+        }
       }
     } catch (error) {
       if (!this.#closed) this.#fail("write_error", error);
@@ -176,7 +193,8 @@ export class Outbox {
     let end = head + 1;
     let total = queue[head]!.length;
     while (
-      end < this.#tail && total < OWN_WRITE_BYTES && queue[end]!.length < OWN_WRITE_BYTES &&
+      this.#gapMs === 0 && end < this.#tail && total < OWN_WRITE_BYTES &&
+      queue[end]!.length < OWN_WRITE_BYTES &&
       total + queue[end]!.length <= MAX_WRITE_BYTES
     ) {
       total += queue[end]!.length;

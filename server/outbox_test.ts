@@ -196,3 +196,23 @@ Deno.test("Outbox ignores empty buffers", () => {
   assert.equal(writer.waiting, 0);
   assert.equal(outbox.busy, false);
 });
+
+Deno.test("Outbox in separate-writes mode writes each buffer on its own, a gap apart", async () => {
+  const writes: { bytes: number[]; at: number }[] = [];
+  const outbox = new Outbox({
+    write: (b) => {
+      writes.push({ bytes: [...b], at: performance.now() });
+      return Promise.resolve(b.length);
+    },
+  }, { maxQueuedBytes: 100, onFailure: () => {} });
+  outbox.separateWrites(20);
+  outbox.enqueue(bytes(1));
+  outbox.enqueue(bytes(2, 3));
+  outbox.enqueue(bytes(4));
+  await outbox.drained();
+  assert.deepEqual(writes.map((w) => w.bytes), [[1], [2, 3], [4]], "never joined");
+  for (let i = 1; i < writes.length; i++) {
+    const gap = writes[i]!.at - writes[i - 1]!.at;
+    assert.ok(gap >= 19, `write ${i} came ${gap} ms after the one before`);
+  }
+});

@@ -7,14 +7,16 @@
 
 import { encodeTextFrame } from "../protocol/frame64.ts";
 import type { ServerEvent } from "../protocol/events.ts";
+import { rawNotice, renderRaw } from "../protocol/raw_render.ts";
 import { renderTextLines } from "../protocol/text_render.ts";
 import { encodeUtf8 } from "../protocol/utf8.ts";
 
 /**
  * How a client is spoken to: JSON events in frame64 (`chat join`), plain text bodies in frame64
- * (classic socket-chat clients), or plain lines (`nc`, `telnet`).
+ * (classic socket-chat clients), plain lines (`nc`, `telnet`), or one bare `NAME~TEXT` string
+ * per event (raw clients, which must get each event in a write of its own).
  */
-export type ClientStyle = "json" | "plain" | "line";
+export type ClientStyle = "json" | "plain" | "line" | "raw";
 
 const EMPTY = new Uint8Array(0);
 
@@ -35,6 +37,7 @@ export class Outgoing {
   #json: Uint8Array | undefined;
   #plain: Uint8Array | undefined;
   #line: Uint8Array | undefined;
+  #raw: Uint8Array | undefined;
 
   /** @param event the event to send */
   constructor(event: ServerEvent) {
@@ -56,6 +59,8 @@ export class Outgoing {
         return this.#plain ??= encodePlain(renderTextLines(this.event));
       case "line":
         return this.#line ??= encodeLines(renderTextLines(this.event));
+      case "raw":
+        return this.#raw ??= encodeRaw(renderRaw(this.event));
     }
   }
 }
@@ -108,6 +113,43 @@ export function encodeLines(lines: readonly string[]): Uint8Array {
 }
 
 /**
+ * Encodes one raw client string (see `protocol/raw_render.ts`) as UTF-8.
+ *
+ * @param text the string, or null for nothing
+ * @returns the bytes (empty for null)
+ */
+export function encodeRaw(text: string | null): Uint8Array {
+  return text === null ? EMPTY : encodeUtf8(text);
+}
+
+/**
+ * Encodes informational lines (as a line client would see them) for a client of any text
+ * style: one frame per line, LF-ended lines, or one `SERVER~...` notice.
+ *
+ * @param lines the lines, without line endings
+ * @param style the recipient's style (`json` gets nothing: it has events for everything)
+ * @returns the bytes
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeInfo } from "./outgoing.ts";
+ * assert.equal(new TextDecoder().decode(encodeInfo(["* hi", "* there"], "raw")), "SERVER~hi\nthere");
+ * ```
+ */
+export function encodeInfo(lines: readonly string[], style: ClientStyle): Uint8Array {
+  switch (style) {
+    case "json":
+      return EMPTY;
+    case "plain":
+      return encodePlain(lines);
+    case "line":
+      return encodeLines(lines);
+    case "raw":
+      return encodeRaw(rawNotice(lines));
+  }
+}
+
+/**
  * Encodes an event for one recipient, without sharing.
  *
  * @param event the event
@@ -118,6 +160,6 @@ export function encodeLines(lines: readonly string[]): Uint8Array {
  */
 export function encodeFor(event: ServerEvent, style: ClientStyle, viewerName?: string): Uint8Array {
   if (style === "json" || viewerName === undefined) return new Outgoing(event).bytesFor(style);
-  const lines = renderTextLines(event, viewerName);
-  return style === "plain" ? encodePlain(lines) : encodeLines(lines);
+  if (style === "raw") return encodeRaw(renderRaw(event, viewerName));
+  return encodeInfo(renderTextLines(event, viewerName), style);
 }

@@ -11,7 +11,6 @@ import { FramingError, ProtocolError } from "../protocol/errors.ts";
 import { parseClientEvent } from "../protocol/event_parser.ts";
 import type { ClientEvent, LeaveReason, ServerEvent } from "../protocol/events.ts";
 import { Frame64Parser } from "../protocol/frame64_parser.ts";
-import { LineParser } from "../protocol/line_parser.ts";
 import { validateName } from "../protocol/names.ts";
 import { isBlank, sanitizeText } from "../protocol/sanitize.ts";
 import { parseTextInput, type TextCommand } from "../protocol/text_commands.ts";
@@ -26,12 +25,15 @@ import {
 import { ErrorBudget } from "./error_budget.ts";
 import { FloodControl } from "./flood_control.ts";
 import type { Logger } from "./log.ts";
-import { type ClientStyle, encodeFor, encodeLines, encodePlain } from "./outgoing.ts";
+import type { GuestNames } from "./guest_names.ts";
+import { type ClientStyle, encodeFor, encodeInfo } from "./outgoing.ts";
 import { Outbox } from "./outbox.ts";
 import type { Room, RoomMember } from "./room.ts";
 import { SlabPool } from "./slab_pool.ts";
 import { type GateSession, HelloGate, type Trust } from "./trust.ts";
 import { looksLikeTls } from "./tls_probe.ts";
+import { GREETING, SILENT_TIMEOUT_NOTICE } from "./greeting.ts";
+import { RAW_WRITE_GAP_MS, TextInput, type TextMode } from "./text_input.ts";
 
 /** The largest frame or line accepted before a client has joined. */
 export const PRE_JOIN_MAX_BYTES = 1024;
@@ -66,6 +68,10 @@ export interface SessionLimits {
   readonly ratePerSecond: number;
   readonly sendQueueBytes: number;
   readonly writeTimeoutMs: number;
+  /** Quiet that ends a raw client's burst (and makes a pausing text connection raw). */
+  readonly rawPauseMs: number;
+  /** Silence from a new connection before it is greeted; 0 never greets. */
+  readonly greetAfterMs: number;
 }
 
 /** What a session needs from its server. */
@@ -75,6 +81,8 @@ export interface SessionHost {
   readonly log: Logger;
   /** TLS and identities. */
   readonly trust: Trust;
+  /** Where guest names come from, one counter per server. */
+  readonly guestNames: GuestNames;
   /** Called once when the session has closed and its socket is released. */
   sessionClosed(session: Session): void;
 }
@@ -118,7 +126,9 @@ export class Session implements RoomMember, CommandTarget {
   #style: ClientStyle | undefined;
   #prefix: Uint8Array | null = null;
   #frameParser: Frame64Parser | null = null;
-  #lineParser: LineParser | null = null;
+  #textInput: TextInput | null = null;
+  /** True once the connection was sent the greeting (it had been silent). */
+  #greeted = false;
   #joined = false;
   #closed = false;
   /** Made on the first counted command: an idle connection needs none. */
@@ -246,8 +256,11 @@ export class Session implements RoomMember, CommandTarget {
       return;
     }
     if (!this.#joined) {
+      if (this.#shouldGreet(now)) return;
       if (now - this.#connectedAt > limits.handshakeTimeoutMs) {
         if (this.#framing === undefined) {
+          // A greeted connection was spoken to in text: it is told why it is closed, in text.
+          if (this.#greeted && this.#prefix === null) this.#outbox.enqueue(SILENT_TIMEOUT_NOTICE);
           this.close("timeout");
         } else {
           this.#closeWithError("timeout", "The handshake was not finished in time", "timeout");
@@ -278,6 +291,7 @@ export class Session implements RoomMember, CommandTarget {
     this.#closed = true;
     this.#closeReason = reason;
     this.#frameStartedAt = 0;
+    this.#textInput?.close();
     const room = this.#host.room;
     const name = room.nameOf(this);
     if (name !== undefined) {
@@ -351,18 +365,38 @@ export class Session implements RoomMember, CommandTarget {
         this.#frameParser.push(bytes);
         this.#trackFrame(this.#frameParser.inFrame);
       } else {
-        this.#lineParser!.push(bytes);
-        this.#trackFrame(this.#lineParser!.bufferedBytes > 0);
+        this.#textInput!.push(bytes);
+        this.#trackFrame(this.#textInput!.bufferedBytes > 0);
       }
     } catch (error) {
-      if (error instanceof FramingError) {
-        if (this.#style === undefined && this.#framing === "line") this.#style = "line";
-        this.#closeWithError(error.code, error.message, "error");
-      } else {
-        this.#host.log.error("internal_error", { peer: this.peer, error: errorText(error) });
-        this.close("error");
-      }
+      this.#inputFailed(error);
     }
+  }
+
+  #inputFailed(error: unknown): void {
+    if (this.#closed) return;
+    if (error instanceof FramingError) {
+      if (this.#style === undefined && this.#framing === "line") this.#style = "line";
+      this.#closeWithError(error.code, error.message, "error");
+    } else {
+      this.#host.log.error("internal_error", { peer: this.peer, error: errorText(error) });
+      this.close("error");
+    }
+  }
+
+  /** Greets a connection that has said nothing yet, once; true when it did so now. */
+  #shouldGreet(now: number): boolean {
+    const after = this.#limits.greetAfterMs;
+    if (after <= 0 || this.#greeted || this.#framing !== undefined || this.#prefix !== null) {
+      return false;
+    }
+    if (now - this.#connectedAt <= after) return false;
+    this.#greeted = true;
+    // The handshake deadline starts again: a person has just been asked for a name.
+    this.#connectedAt = now;
+    this.#outbox.enqueue(GREETING);
+    this.#host.log.info("greeted", { peer: this.peer });
+    return true;
   }
 
   #trackFrame(inFrame: boolean): void {
@@ -409,19 +443,36 @@ export class Session implements RoomMember, CommandTarget {
     this.#framing = framing;
     this.#host.log.info("framing", { peer: this.peer, framing });
     if (framing === "line") {
+      // Line or raw: decided by the text input, on a LF or a pause (see #onTextMode).
       this.#style = "line";
-      this.#lineParser = new LineParser((line) => this.#onText(line), {
-        maxLineBytes: PRE_JOIN_MAX_BYTES,
-      });
-    } else {
-      this.#frameParser = new Frame64Parser((body) => this.#onBody(body), {
-        maxBodyBytes: PRE_JOIN_MAX_BYTES,
-      });
+      this.#textInput = new TextInput({
+        text: (line) => this.#onText(line),
+        mode: (mode) => this.#onTextMode(mode),
+        reply: (bytes) => this.#outbox.enqueue(bytes),
+        error: (error) => this.#inputFailed(error),
+        paused: () => this.#trackFrame(this.#textInput!.bufferedBytes > 0),
+      }, { maxBytes: PRE_JOIN_MAX_BYTES, pauseMs: this.#limits.rawPauseMs });
+      return prefix;
     }
+    this.#frameParser = new Frame64Parser((body) => this.#onBody(body), {
+      maxBodyBytes: PRE_JOIN_MAX_BYTES,
+    });
     if (this.#refusal !== undefined) {
       this.#closeWithError(this.#refusal.code, this.#refusal.message, "error");
     }
     return prefix;
+  }
+
+  /** A text connection is known to be a line or a raw client. */
+  #onTextMode(mode: TextMode): void {
+    this.#host.log.info("text_mode", { peer: this.peer, mode });
+    if (mode === "raw") {
+      this.#style = "raw";
+      this.#outbox.separateWrites(RAW_WRITE_GAP_MS);
+    }
+    if (this.#refusal !== undefined) {
+      this.#closeWithError(this.#refusal.code, this.#refusal.message, "error");
+    }
   }
 
   #onBody(body: Uint8Array): void {
@@ -459,8 +510,27 @@ export class Session implements RoomMember, CommandTarget {
     if (parseTextInput(candidate).kind === "quit") return this.quit();
     if (candidate === "") return;
     const result = validateName(candidate);
-    if (!result.ok) return this.#refuseName(result.error);
-    this.#join(result.name, undefined);
+    if (result.ok) return this.#join(result.name, undefined);
+    // A program that never sends a name (plain or raw, not JSON-looking) chats as a guest, if
+    // what it sent can be a message at all (a lone NUL from a port scanner cannot).
+    if (this.#style === "line" || candidate.startsWith("{") || !VISIBLE.test(candidate)) {
+      return this.#refuseName(result.error);
+    }
+    this.#joinAsGuest(text);
+  }
+
+  /** Joins under a guest name, says so, and takes `text` as the first message. */
+  #joinAsGuest(text: string): void {
+    const room = this.#host.room;
+    // A guest name is never one an identity owns.
+    const owners = this.#host.trust.owners;
+    const name = this.#host.guestNames.next((candidate) =>
+      room.isTaken(candidate) || owners.ownerOf(candidate) !== undefined
+    );
+    this.#join(name, undefined);
+    if (!this.#joined) return;
+    this.sendInfo([`* you are ${name}; choose a name with /nick NAME`]);
+    this.#runText(parseTextInput(text));
   }
 
   #runText(command: TextCommand): void {
@@ -584,7 +654,7 @@ export class Session implements RoomMember, CommandTarget {
     this.#joined = true;
     if (this.#errors !== null) this.#errors.limit = JOINED_ERROR_LIMIT;
     if (this.#frameParser !== null) this.#frameParser.maxBodyBytes = this.#limits.maxMessageBytes;
-    if (this.#lineParser !== null) this.#lineParser.maxLineBytes = this.#limits.maxMessageBytes;
+    if (this.#textInput !== null) this.#textInput.maxBytes = this.#limits.maxMessageBytes;
     this.#host.log.info("join", {
       name,
       peer: this.peer,
@@ -659,8 +729,9 @@ export class Session implements RoomMember, CommandTarget {
 
   /** Sends this member informational lines (text clients only). */
   sendInfo(lines: readonly string[]): void {
-    if (this.#style === "plain") this.#sendBytes(encodePlain(lines));
-    else if (this.#style === "line") this.#sendBytes(encodeLines(lines));
+    if (this.#style !== undefined && this.#style !== "json") {
+      this.#sendBytes(encodeInfo(lines, this.#style));
+    }
   }
 
   /** Leaves cleanly. */
@@ -682,9 +753,7 @@ export class Session implements RoomMember, CommandTarget {
 
   #refuseName(error: ProtocolError): void {
     this.#send({ type: "error", code: error.code, message: error.message });
-    if (this.#style !== "json") {
-      this.#sendBytes(this.#style === "plain" ? encodePlain(["name?"]) : encodeLines(["name?"]));
-    }
+    if (this.#style !== "json") this.#sendBytes(encodeInfo(["name?"], this.style));
   }
 
   #refuseEvent(error: ProtocolError): void {
@@ -712,9 +781,9 @@ export class Session implements RoomMember, CommandTarget {
   }
 
   #endOfInput(): void {
-    if (this.#lineParser !== null && !this.#closed) {
+    if (this.#textInput !== null && !this.#closed) {
       try {
-        this.#lineParser.flush();
+        this.#textInput.flush();
       } catch {
         // An unfinished over-long line at the end is dropped with the connection.
       }
@@ -722,6 +791,9 @@ export class Session implements RoomMember, CommandTarget {
     this.close("closed");
   }
 }
+
+/** A character that shows: not a control, format, unassigned or separator character. */
+const VISIBLE = /[^\p{C}\p{Z}]/u;
 
 function firstNonSpace(body: Uint8Array): number {
   let i = 0;

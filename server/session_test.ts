@@ -5,6 +5,7 @@ import { ProtocolError } from "../protocol/errors.ts";
 import { encodeFrame } from "../protocol/frame64.ts";
 import { Frame64Parser } from "../protocol/frame64_parser.ts";
 import { createLogger } from "./log.ts";
+import { GuestNames } from "./guest_names.ts";
 import { Room } from "./room.ts";
 import { SlabPool } from "./slab_pool.ts";
 import {
@@ -31,6 +32,8 @@ const LIMITS: SessionLimits = {
   ratePerSecond: 5,
   sendQueueBytes: 1 << 20,
   writeTimeoutMs: 5_000,
+  rawPauseMs: 300,
+  greetAfterMs: 0,
 };
 
 /** An in-memory socket: the test pushes what the peer sends and reads what the session wrote. */
@@ -118,6 +121,7 @@ function makeHost(limits: Partial<SessionLimits> = {}) {
       tlsFingerprint: undefined,
       owners: new NameOwners(Database.open(MEMORY), { nameDays: 90 }),
     },
+    guestNames: new GuestNames(),
     sessionClosed: (session) => closed.push(session),
   };
   return { host, logLines, closed };

@@ -36,7 +36,9 @@ Deno.test("serve: --handshake-timeout sends timeout to a line client that never 
   await using server = await startTestServer({ handshakeTimeout: 0.3 });
   const client = await WireClient.connect(server.port, { mode: "line" });
   try {
-    await client.send(encoder.encode("ali"));
+    // A blank line makes a line client (bytes with no LF and then a pause would make a raw
+    // client of it, whose first burst is its name); then part of a name, and silence.
+    await client.send(encoder.encode("\r\nali"));
     assert.match(await client.next(5000), /^! timeout: /);
     await client.waitClosed();
   } finally {

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { KEEPALIVE_FRAME } from "../../protocol/frame64.ts";
 import {
+  assertBystandersUnharmed,
   Bystanders,
   concat,
   memoryKb,
@@ -171,12 +172,13 @@ Deno.test("condition 3: slowloris connections are closed by the deadlines and do
     await partialLine.waitForLine("welcome");
     await partialLine.send(encoder.encode("a line that never ends"));
 
-    // Many at once: half headers, and half-typed first lines.
+    // Many at once: half headers, and half-typed lines after a blank first line (without the
+    // LF, a pause would make raw clients of them: see raw_test.ts for raw slowloris).
     const started = Date.now();
     await runPool(300, 50, async (i) => {
       const conn = await rawConnect(server.port);
       sockets.push(conn);
-      await writeAll(conn, encoder.encode(i % 2 === 0 ? "4" : "alice"));
+      await writeAll(conn, encoder.encode(i % 2 === 0 ? "4" : "\nalice"));
     });
     // Someone new joins while they hang, without waiting for them.
     const joinStart = Date.now();
@@ -201,8 +203,7 @@ Deno.test("condition 3: slowloris connections are closed by the deadlines and do
     }
     assert.deepEqual(leaves.sort(), ["partline:timeout", "shortbody:timeout"]);
     const report = await bystanders.stop();
-    assert.ok(report.inOrder, `bystanders lost or reordered: ${JSON.stringify(report)}`);
-    assert.ok(report.maxDelayMs < 1500, `bystander delay ${report.maxDelayMs} ms`);
+    assertBystandersUnharmed(report, 1500);
   } finally {
     for (const conn of sockets) {
       try {

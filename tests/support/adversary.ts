@@ -158,7 +158,35 @@ export interface BystanderReport {
   readonly medianDelayMs: number;
   /** Leave events the receiver saw, as `name:reason`. */
   readonly leaves: readonly string[];
+  /**
+   * The worst lateness of a 50 ms timer in the test process itself while the bystanders ran.
+   * A delay the test process caused by being starved of CPU (its own attack, or a loaded
+   * machine) is not the server stalling others, so {@linkcode assertBystandersUnharmed} allows
+   * for it.
+   */
+  readonly ownLagMs: number;
 }
+
+/**
+ * Asserts that the bystanders lost nothing, in order, and that no message took longer than
+ * `boundMs` beyond what the test process's own scheduling lag explains.
+ *
+ * @param report what {@linkcode Bystanders.stop} reported
+ * @param boundMs the longest delay the server may add
+ */
+export function assertBystandersUnharmed(report: BystanderReport, boundMs: number): void {
+  if (!report.inOrder) {
+    throw new Error(`bystanders lost or reordered: ${JSON.stringify(report)}`);
+  }
+  if (report.maxDelayMs >= boundMs + report.ownLagMs) {
+    throw new Error(
+      `bystander delay ${report.maxDelayMs} ms, over ${boundMs} ms plus the test process's own ` +
+        `lag of ${report.ownLagMs} ms`,
+    );
+  }
+}
+
+const _LAG_TICK_MS = 50;
 
 /**
  * Two well-behaved JSON clients that chat while a test attacks the server: the talker sends a
@@ -181,6 +209,8 @@ export class Bystanders {
   #talking: Promise<void>;
   #listening: Promise<void>;
   #keepalive: Promise<void>;
+  #ownLagMs = 0;
+  #lagTimer: ReturnType<typeof setInterval>;
 
   private constructor(
     talker: WireClient,
@@ -195,6 +225,12 @@ export class Bystanders {
     this.#talking = this.#talk(intervalMs);
     this.#listening = this.#listen();
     this.#keepalive = keepaliveMs > 0 ? this.#ping(keepaliveMs) : Promise.resolve();
+    let expected = Date.now() + _LAG_TICK_MS;
+    this.#lagTimer = setInterval(() => {
+      const now = Date.now();
+      this.#ownLagMs = Math.max(this.#ownLagMs, now - expected);
+      expected = now + _LAG_TICK_MS;
+    }, _LAG_TICK_MS);
   }
 
   /**
@@ -258,6 +294,7 @@ export class Bystanders {
    */
   async stop(timeoutMs = 10_000): Promise<BystanderReport> {
     this.#stopping = true;
+    clearInterval(this.#lagTimer);
     await Promise.all([this.#talking, this.#keepalive]);
     try {
       await waitUntil(
@@ -284,6 +321,7 @@ export class Bystanders {
       maxDelayMs: delays.length === 0 ? 0 : delays[delays.length - 1]!,
       medianDelayMs: delays.length === 0 ? 0 : delays[Math.floor(delays.length / 2)]!,
       leaves: this.events.filter((e) => e.type === "leave").map((e) => `${e.name}:${e.reason}`),
+      ownLagMs: this.#ownLagMs,
     };
   }
 
@@ -297,8 +335,12 @@ export class Bystanders {
       const seq = this.#sent;
       this.#sentAt.push(Date.now());
       this.#sent++;
+      const text = `bystander ${seq}`;
       try {
-        await this.talker.sendJson({ type: "say", text: `bystander ${seq}` });
+        await this.talker.sendJson({ type: "say", text });
+        // One message in flight, as a person types: a server that was stalled and then reads a
+        // backlog at once would otherwise refuse part of it as a flood, which is not loss.
+        await this.talker.waitForEvent((e) => e.type === "message" && e.text === text, 10_000);
       } catch {
         break;
       }
