@@ -501,3 +501,21 @@ Deno.test("serve process: a corrupt database stops the server at start, naming t
   assert.match(run.stderr, /corrupt/);
   assert.equal(run.stdout, "", "no banner: it never started");
 });
+
+Deno.test("identity: a guest is never given a name an identity owns", async () => {
+  await using server = await startTestServer();
+  const owner = await newIdentity();
+  const first = await WireClient.connect(server.port);
+  assert.equal((await joinWithKey(first, "guest-1", owner)).type, "welcome");
+  await first.close();
+  await waitUntil(() => server.server.room.online === 0, "the owner to leave");
+  // A classic client whose first body is not a name chats as a guest.
+  const guest = await WireClient.connect(server.port);
+  try {
+    await guest.sendFrame("Hello World!");
+    const notice = await guest.waitFor((text) => text.includes("you are guest-"), "the guest name");
+    assert.ok(!notice.includes("guest-1;"), notice);
+  } finally {
+    await guest.close();
+  }
+});
