@@ -9,12 +9,17 @@
 import type { ClientEvent } from "../protocol/events.ts";
 import { nameKey } from "../protocol/names.ts";
 import { isBlank } from "../protocol/sanitize.ts";
-import { parseTextInput, TEXT_COMMAND_HELP } from "../protocol/text_commands.ts";
+import {
+  DISCONNECT_MESSAGE,
+  parseTextInput,
+  TEXT_COMMAND_HELP,
+} from "../protocol/text_commands.ts";
 
 /** What to do with one submitted line. */
 export type InputAction =
   | { readonly kind: "send"; readonly event: ClientEvent }
   | { readonly kind: "help" }
+  | { readonly kind: "reconnect" }
   | { readonly kind: "quit" }
   | { readonly kind: "error"; readonly message: string }
   | { readonly kind: "none" };
@@ -27,22 +32,36 @@ export const COMMAND_WORDS: readonly string[] = Object.freeze([
   "/dm",
   "/nick",
   "/quit",
+  "/reconnect",
   "/reply",
   "/who",
   "/whois",
 ]);
 
+/**
+ * A command's summary as a terminal user should read it: the classic socket client's goodbye
+ * (`!DISCONNECT FROM SERVER`) is for programs, and means nothing at a keyboard.
+ */
+function _forTerminal(summary: string): string {
+  return summary.includes(DISCONNECT_MESSAGE) ? "leave the chat" : summary;
+}
+
 /** The `/help` text of the interactive client. */
 export const HELP_TEXT: string = [
   "Commands:",
-  ...TEXT_COMMAND_HELP.map(({ usage, summary }) => `  ${usage.padEnd(16)} ${summary}`),
+  ...TEXT_COMMAND_HELP.map(({ usage, summary }) =>
+    `  ${usage.padEnd(16)} ${_forTerminal(summary)}`
+  ),
   `  ${"/reply TEXT".padEnd(16)} answer the last private message (also /r TEXT)`,
+  `  ${"/reconnect".padEnd(16)} while offline: try to reconnect now (so does Enter)`,
   "Keys: Enter sends; Up/Down recall earlier lines; Tab completes names and commands;",
   "  Ctrl-A/Ctrl-E start/end of line, Ctrl-U/Ctrl-K delete to start/end, Ctrl-W deletes a word;",
-  "  a pasted block of several lines is sent as one message; Ctrl-C or Ctrl-D leaves.",
+  "  a pasted block of several lines is sent as one message; Ctrl-C clears the line,",
+  "  Ctrl-D deletes the character under the cursor; on an empty line either one leaves.",
 ].join("\n");
 
 const _REPLY = /^\/(reply|r)(?:[ \t]+|$)/i;
+const _RECONNECT = /^\/reconnect[ \t]*$/i;
 
 /**
  * Decides what a submitted line means.
@@ -61,6 +80,7 @@ const _REPLY = /^\/(reply|r)(?:[ \t]+|$)/i;
  */
 export function interpretInput(line: string, replyTo: string | undefined): InputAction {
   if (isBlank(line)) return { kind: "none" };
+  if (_RECONNECT.test(line)) return { kind: "reconnect" };
   const reply = _REPLY.exec(line);
   if (reply !== null) {
     const text = line.slice(reply[0].length);

@@ -225,8 +225,9 @@ write [::1]:6000 or use --port.
 Options:
   -p, --port PORT           Server port, if the address has none (default: ${DEFAULT_JOIN_CONFIG.port})
   -n, --name NAME           Your name in the room (default: none given, you are asked)
-  --json                    Print events as JSON lines, one per event, for scripts
-                            (default: off)
+  --json                    For scripts: print each event as one JSON line, and read stdin
+                            as JSON too: one event per line, such as
+                            {"type":"say","text":"hi"}, not plain text (default: off)
   --no-color                Print without colours; a non-empty NO_COLOR does the same
                             (default: colours on)
   --no-reconnect            Exit when the connection drops instead of reconnecting

@@ -10,6 +10,7 @@ import { runnable } from "../flags/invocation.ts";
 import { encodeTextFrame } from "../protocol/frame64.ts";
 import { Frame64Parser } from "../protocol/frame64_parser.ts";
 import type { ClientEvent, ServerEvent } from "../protocol/events.ts";
+import { sanitizeLine } from "../protocol/sanitize.ts";
 import { decodeServerEvent } from "./server_event.ts";
 
 /** How long a connection attempt may take before it is given up, in milliseconds. */
@@ -178,7 +179,7 @@ export async function openConnection(
       attempt.then((late) => _quietClose(late), () => {});
       throw new ConnectError(address, "timeout", String(timeoutMs / 1000));
     }
-    return new ChatConnection(result);
+    return new ChatConnection(result, address);
   } catch (error) {
     if (error instanceof ConnectError) throw error;
     const failure = classifyConnectError(error);
@@ -227,14 +228,20 @@ export class ChatConnection {
   #closeReason = "";
   #lastReceived = Date.now();
   #lastWrite: Promise<void> = Promise.resolve();
+  #address: string;
+  /** The first bytes the server sent, kept until a frame parses, to name a wrong service. */
+  #firstBytes: Uint8Array | null = new Uint8Array(0);
+  #notChatServer = false;
 
   /**
    * Wraps an open transport.
    *
    * @param transport the open byte streams
+   * @param address the server's address as a person typed it, for messages
    */
-  constructor(transport: Transport) {
+  constructor(transport: Transport, address = "the server") {
     this.#transport = transport;
+    this.#address = address;
     this.#writer = transport.writable.getWriter();
     // A failed write surfaces here; the read side then ends too.
     this.#writer.closed.catch((error) => this.#end(_describe(error, "write failed")));
@@ -248,6 +255,14 @@ export class ChatConnection {
   /** Why the connection ended, in a few words; empty while it is open. */
   get closeReason(): string {
     return this.#closeReason;
+  }
+
+  /**
+   * True when the connection ended because the other side does not speak the chat protocol
+   * (say an SSH or HTTP server): its first bytes were not a frame. Trying again will not help.
+   */
+  get notChatServer(): boolean {
+    return this.#notChatServer;
   }
 
   /** When the last bytes arrived from the server, as `Date.now()`. */
@@ -327,11 +342,22 @@ export class ChatConnection {
           return;
         }
         this.#lastReceived = Date.now();
+        this.#keepFirstBytes(result.value);
         try {
           parser.push(result.value);
         } catch (error) {
-          this.#end(_describe(error, "bad data from the server"));
+          if (this.#firstBytes !== null && batch.length === 0) {
+            // Nothing the server sent ever made sense: it is another service, so say which
+            // instead of quoting the framing rules at the user.
+            this.#notChatServer = true;
+            this.#end(
+              `${this.#address} is not a chat server (it sent ${_preview(this.#firstBytes)})`,
+            );
+          } else {
+            this.#end(_describe(error, "bad data from the server"));
+          }
         }
+        if (batch.length > 0) this.#firstBytes = null;
         if (batch.length > 0) {
           const out = batch;
           batch = [];
@@ -346,6 +372,16 @@ export class ChatConnection {
       }
       this.close();
     }
+  }
+
+  #keepFirstBytes(chunk: Uint8Array): void {
+    const kept = this.#firstBytes;
+    if (kept === null || kept.length >= _PREVIEW_BYTES) return;
+    const more = chunk.subarray(0, _PREVIEW_BYTES - kept.length);
+    const joined = new Uint8Array(kept.length + more.length);
+    joined.set(kept);
+    joined.set(more, kept.length);
+    this.#firstBytes = joined;
   }
 
   /**
@@ -364,6 +400,22 @@ export class ChatConnection {
     this.#writer.releaseLock();
     _quietClose(this.#transport);
   }
+}
+
+/** How many of a wrong service's first bytes are kept to show. */
+const _PREVIEW_BYTES = 64;
+/** How many characters of them are shown. */
+const _PREVIEW_CHARS = 40;
+
+/** The first line of what a wrong service sent, quoted and made safe for a terminal. */
+function _preview(bytes: Uint8Array): string {
+  const text = new TextDecoder().decode(bytes);
+  const line = sanitizeLine(text.split(/[\r\n]/)[0] ?? "");
+  const chars = [...line];
+  const shown = chars.length > _PREVIEW_CHARS
+    ? chars.slice(0, _PREVIEW_CHARS).join("") + "…"
+    : line;
+  return JSON.stringify(shown);
 }
 
 function _describe(error: unknown, fallback: string): string {

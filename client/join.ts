@@ -5,6 +5,7 @@
  * @module
  */
 
+import { validateName } from "../protocol/names.ts";
 import type { JoinConfig } from "./config.ts";
 import { ConnectError, formatAddress } from "./connection.ts";
 import { IDENTITY_FILE, IdentityError, loadIdentity } from "./identity.ts";
@@ -91,6 +92,15 @@ export async function runJoin(config: JoinConfig): Promise<number> {
     if (name === undefined) {
       stderr.write("No name to join with: pass --name NAME (or set USER)\n");
       return 1;
+    }
+    if (config.name === undefined) {
+      const checked = validateName(name);
+      if (!checked.ok) {
+        stderr.write(
+          `$USER is not a name the server accepts (${checked.error.message}): pass --name NAME\n`,
+        );
+        return 1;
+      }
     }
     return await runPiped({
       host: config.host,

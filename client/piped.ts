@@ -182,6 +182,9 @@ class _PipedClient {
       case "error":
         this.#error(action.message);
         return null;
+      case "reconnect":
+        this.#session.retryNow();
+        return null;
       case "help":
       case "none":
         return null;
@@ -279,6 +282,8 @@ class _PipedClient {
         break;
       case "retry_failed":
         this.#error(`Reconnecting failed: ${status.reason}`);
+        break;
+      case "connecting":
         break;
       case "reconnected":
         this.#info([`Reconnected as ${sanitizeLine(status.name)}`]);

@@ -58,6 +58,20 @@ export class TrustError extends ConnectError {
   }
 }
 
+/** A pinned TLS port does not answer: said plainly, and retried by a reconnecting client. */
+export class TlsUnreachableError extends ConnectError {
+  /**
+   * @param address the TLS address
+   * @param failure why the connection failed
+   * @param message the whole sentence to show
+   */
+  constructor(address: string, failure: ConnectFailure, message: string) {
+    super(address, failure, message);
+    this.message = message;
+    this.name = "TlsUnreachableError";
+  }
+}
+
 /**
  * Connects as the settings say.
  *
@@ -90,9 +104,11 @@ export async function dialSecurely(
     socket = await _tcp(host, tlsPort);
   } catch (error) {
     if (known?.tlsPort !== undefined && error instanceof ConnectError) {
-      // The plain port typed led to this TLS port before: never fall back to the plain one.
-      throw new TrustError(
+      // The plain port typed led to this TLS port before: never fall back to the plain one. Not
+      // a TrustError: a server that is restarting refuses too, and reconnecting may retry.
+      throw new TlsUnreachableError(
         tlsAddress,
+        error.failure,
         `${address} moved this client to TLS on ${tlsAddress} before (certificate ${pin}), but ` +
           `that port does not answer now (${error.reason}). Refusing to fall back to an ` +
           `unencrypted chat. If the server really dropped TLS, forget the pin with: chat join ` +

@@ -45,6 +45,7 @@ const _SEEN_LIMIT = 20_000;
 export type SessionStatus =
   | { readonly type: "lost"; readonly reason: string }
   | { readonly type: "reconnecting"; readonly attempt: number; readonly delayMs: number }
+  | { readonly type: "connecting"; readonly attempt: number }
   | { readonly type: "retry_failed"; readonly reason: string }
   | { readonly type: "reconnected"; readonly name: string }
   | { readonly type: "security"; readonly security: Security };
@@ -209,7 +210,7 @@ export class ChatSession {
   #seen = new Set<string>();
   #pingTimer: ReturnType<typeof setInterval> | undefined;
   #pingCount = 0;
-  #sleep: { timer: ReturnType<typeof setTimeout>; resolve(): void } | null = null;
+  #sleep: { timer: ReturnType<typeof setTimeout>; resolve(): void; until: number } | null = null;
   #joinWaiters: ((joined: boolean) => void)[] = [];
   #ended = false;
   /** The name of the last `hello`, which the challenge answer signs. */
@@ -339,6 +340,50 @@ export class ChatSession {
    * @throws {RangeError} when the event is larger than the server's message limit
    */
   send(event: ClientEvent): boolean {
+    const json = this.#encode(event);
+    if (!this.#joined || this.#connection === null) return false;
+    return this.#connection.sendRaw(json);
+  }
+
+  /**
+   * Checks that an event fits the server's message limit, without sending it (for a line that
+   * is queued now and sent later).
+   *
+   * @param event the event
+   * @throws {RangeError} when the event is larger than the server's message limit
+   */
+  checkSize(event: ClientEvent): void {
+    this.#encode(event);
+  }
+
+  /**
+   * While waiting to reconnect: tries now instead (or within `withinMs`, if the wait would
+   * be longer). Does nothing while connected or while an attempt is already under way.
+   *
+   * @param withinMs the longest the next attempt may still wait (0: now)
+   * @returns the wait now left before the next attempt in milliseconds, or null when the
+   *   session is not waiting to reconnect
+   */
+  retryNow(withinMs = 0): number | null {
+    const sleep = this.#sleep;
+    if (sleep === null) return null;
+    const left = Math.max(0, sleep.until - Date.now());
+    if (left <= withinMs) return left;
+    clearTimeout(sleep.timer);
+    if (withinMs <= 0) {
+      this.#sleep = null;
+      sleep.resolve();
+      return 0;
+    }
+    sleep.timer = setTimeout(() => {
+      this.#sleep = null;
+      sleep.resolve();
+    }, withinMs);
+    sleep.until = Date.now() + withinMs;
+    return withinMs;
+  }
+
+  #encode(event: ClientEvent): string {
     const json = JSON.stringify(event);
     const bytes = utf8Length(json);
     if (bytes > this.#limits.maxMessageBytes) {
@@ -347,8 +392,7 @@ export class ChatSession {
           `limit is ${this.#limits.maxMessageBytes}`,
       );
     }
-    if (!this.#joined || this.#connection === null) return false;
-    return this.#connection.sendRaw(json);
+    return json;
   }
 
   /**
@@ -528,7 +572,11 @@ export class ChatSession {
     const pending = this.#pending;
     if (pending !== null) {
       this.#pending = null;
-      pending.reject(new ConnectionLostError(connection.closeReason));
+      pending.reject(
+        connection.notChatServer
+          ? new JoinRefusedError("not_chat_server", connection.closeReason)
+          : new ConnectionLostError(connection.closeReason),
+      );
     }
     const wasJoined = this.#joined;
     this.#joined = false;
@@ -552,10 +600,11 @@ export class ChatSession {
           this.#sleep = null;
           resolve();
         }, delayMs);
-        this.#sleep = { timer, resolve };
+        this.#sleep = { timer, resolve, until: Date.now() + delayMs };
       });
       this.#sleep = null;
       if (this.#quitting) return;
+      this.#handlers.status({ type: "connecting", attempt });
       try {
         await this.connect();
         if (this.#quitting) return;

@@ -252,6 +252,12 @@ Deno.test("piped: without --name it uses $USER, and without either it says what 
     const run = await withUser.finish();
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, / carol: hi$/m);
+    const root = await new JoinProcess([`${HOST}:${server.port}`], { USER: "root" }).finish();
+    assert.equal(root.code, 1);
+    assert.match(
+      root.stderr,
+      /^\$USER is not a name the server accepts \(.*reserved.*\): pass --name NAME\n$/,
+    );
     const env: Record<string, string> = { ...TEST_XDG_ENV };
     for (const key of ["HOME", "DENO_DIR", "PATH", "XDG_CACHE_HOME"]) {
       const value = Deno.env.get(key);
@@ -315,4 +321,45 @@ Deno.test("piped: after a lost connection it reconnects under the same name", as
     await first.close();
     await second?.close();
   }
+});
+
+Deno.test("piped: a port where another service answers is named as not a chat server", async () => {
+  // A stand-in for an SSH server: it speaks first, with its banner, as sshd does.
+  const listener = Deno.listen({ hostname: HOST, port: 0 });
+  const port = listener.addr.port;
+  const served = (async () => {
+    for await (const conn of listener) {
+      await conn.write(new TextEncoder().encode("SSH-2.0-OpenSSH_9.2\r\n")).catch(() => 0);
+      // Read until the client hangs up, as a real server would wait for its half.
+      void conn.readable.pipeTo(new WritableStream()).catch(() => {});
+    }
+  })();
+  try {
+    const run = await new JoinProcess([`${HOST}:${port}`, "--name", "alice"]).finish();
+    assert.equal(run.code, 1);
+    assert.equal(run.stdout, "");
+    assert.equal(
+      run.stderr,
+      `${HOST}:${port} is not a chat server (it sent "SSH-2.0-OpenSSH_9.2")\n`,
+    );
+  } finally {
+    listener.close();
+    await served.catch(() => {});
+  }
+});
+
+Deno.test("join --help says what stdin must hold with --json", async () => {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "main.ts", "join", "--help"],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(30_000),
+  }).output();
+  assert.equal(output.code, 0);
+  const help = new TextDecoder().decode(output.stdout);
+  const entry = help.slice(help.indexOf("--json"), help.indexOf("--no-color"));
+  assert.match(entry, /stdin/, entry);
+  assert.match(entry, /\{"type":"say","text":"hi"\}/, entry);
+  assert.match(entry, /not (plain )?text/, entry);
 });
