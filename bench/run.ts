@@ -36,12 +36,14 @@ const _SETTLE_MS = 500;
 const _JOINED_SAMPLE_DELAY_MS = 1000;
 const _STOP_GRACE_MS = 5000;
 const _PORT_LINE = /listening on port (\d+)/;
+/** The banner's second line when TLS is on. */
+const _TLS_LINE = /^TLS on port (\d+), certificate (SHA256:\S+)$/;
 
 function _sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Samples of both processes at one phase event (and of the second node and Redis). */
+/** Samples of both processes at one phase event. */
 interface _PhaseSample {
   readonly server: ProcSample | null;
   readonly load: ProcSample | null;
@@ -59,12 +61,22 @@ function _selfReported(event: Partial<LoadEvent>, ticks: number): ProcSample | n
 }
 
 /** The command-line arguments of `bench/load.ts` for a scenario. */
-function _loadArgs(scenario: Scenario, port: number, port2: number): string[] {
+function _loadArgs(
+  scenario: Scenario,
+  port: number,
+  tls: { port: number; fingerprint: string } | null,
+  port2 = 0,
+): string[] {
   const l = scenario.load;
+  if (scenario.tls === true && tls === null) {
+    throw new Error("The server printed no TLS port, so a TLS scenario cannot run");
+  }
   return [
     "--port",
-    String(port),
+    String(scenario.tls === true && tls !== null ? tls.port : port),
     ...(port2 > 0 ? ["--port2", String(port2)] : []),
+    ...(scenario.tls === true && tls !== null ? ["--tls-fingerprint", tls.fingerprint] : []),
+    ...(l.identity === true ? ["--identity"] : []),
     "--clients",
     String(l.clients),
     "--senders",
@@ -182,12 +194,16 @@ export async function runScenario(scenario: Scenario, env: RunEnvironment): Prom
   const cluster = redis === null
     ? []
     : ["--redis", redis.url, "--cluster", `bench${Date.now().toString(36)}`];
+  let resolveFirstLine: (line: string) => void = () => {};
+  const firstLine = new Promise<string>((resolve) => resolveFirstLine = resolve);
+  // The banner is one write, so its second line (TLS) has arrived when the first has.
+  let tlsBanner: { port: number; fingerprint: string } | null = null;
+  let bannerLines = 0;
+  let sawFirstLine = false;
   const spawnAt = performance.now();
-  const spawnServer = () => {
-    let resolveFirstLine: (line: string) => void = () => {};
-    const firstLine = new Promise<string>((resolve) => resolveFirstLine = resolve);
-    let sawFirstLine = false;
-    const process = BenchProcess.spawn({
+  let server: BenchProcess;
+  try {
+    server = BenchProcess.spawn({
       argv: [
         env.deno,
         "run",
@@ -201,23 +217,55 @@ export async function runScenario(scenario: Scenario, env: RunEnvironment): Prom
       nofile: env.nofileAsked,
       cwd: env.root,
       onLine: (line) => {
+        if (++bannerLines === 2) {
+          const match = _TLS_LINE.exec(line);
+          if (match !== null) tlsBanner = { port: Number(match[1]), fingerprint: match[2]! };
+        }
         if (!sawFirstLine) {
           sawFirstLine = true;
           resolveFirstLine(line);
         }
       },
     });
-    return { process, firstLine };
-  };
-  let server: BenchProcess;
-  let firstLine: Promise<string>;
-  let second: { process: BenchProcess; firstLine: Promise<string> } | null = null;
-  try {
-    ({ process: server, firstLine } = spawnServer());
-    if (redis !== null) second = spawnServer();
   } catch (caught) {
     await redis?.stop();
     return skipped(`Could not start the server: ${String(caught)}`);
+  }
+  // A cluster run has a second node of the same cluster; only its port is read from its banner.
+  let second: { process: BenchProcess; firstLine: Promise<string> } | null = null;
+  if (redis !== null) {
+    let resolveSecond: (line: string) => void = () => {};
+    const secondLine = new Promise<string>((resolve) => resolveSecond = resolve);
+    let sawSecond = false;
+    try {
+      second = {
+        process: BenchProcess.spawn({
+          argv: [
+            env.deno,
+            "run",
+            `--v8-flags=${V8_FLAGS.join(",")}`,
+            "-A",
+            `${env.root}main.ts`,
+            ...benchServeArgs(),
+            ...cluster,
+          ],
+          cpu: env.serverCpu,
+          nofile: env.nofileAsked,
+          cwd: env.root,
+          onLine: (line) => {
+            if (!sawSecond) {
+              sawSecond = true;
+              resolveSecond(line);
+            }
+          },
+        }),
+        firstLine: secondLine,
+      };
+    } catch (caught) {
+      await server.stop(_STOP_GRACE_MS);
+      await redis.stop();
+      return skipped(`Could not start the second node: ${String(caught)}`);
+    }
   }
 
   let startMs: number | null = null;
@@ -285,7 +333,7 @@ export async function runScenario(scenario: Scenario, env: RunEnvironment): Prom
         "run",
         "--allow-net=127.0.0.1",
         `${env.root}bench/load.ts`,
-        ..._loadArgs(scenario, port, port2),
+        ..._loadArgs(scenario, port, tlsBanner, port2),
       ],
       cpu: env.loadCpu,
       nofile: env.nofileAsked,
@@ -409,6 +457,27 @@ export async function runScenario(scenario: Scenario, env: RunEnvironment): Prom
   };
 }
 
+function _emptyServerStats(): ServerStats {
+  return {
+    startMs: null,
+    rssBaseKb: null,
+    rssMaxKb: null,
+    peakRssKb: null,
+    threadsMax: null,
+    cpuSecondsRun: null,
+    cpuSecondsJoin: null,
+    cpuSecondsWindow: null,
+    cpuPctWindow: null,
+    rssJoinedKb: null,
+    rssPerConnKb: null,
+    exitCode: null,
+    exitSignal: null,
+    stopMs: null,
+    killed: false,
+    stderrTail: null,
+  };
+}
+
 /** A `redis-server` of the benchmark's own: a free port, a temporary directory, no saving. */
 class LocalRedis {
   readonly url: string;
@@ -486,25 +555,4 @@ class LocalRedis {
     await this.#child.status;
     await Deno.remove(this.#dir, { recursive: true }).catch(() => {});
   }
-}
-
-function _emptyServerStats(): ServerStats {
-  return {
-    startMs: null,
-    rssBaseKb: null,
-    rssMaxKb: null,
-    peakRssKb: null,
-    threadsMax: null,
-    cpuSecondsRun: null,
-    cpuSecondsJoin: null,
-    cpuSecondsWindow: null,
-    cpuPctWindow: null,
-    rssJoinedKb: null,
-    rssPerConnKb: null,
-    exitCode: null,
-    exitSignal: null,
-    stopMs: null,
-    killed: false,
-    stderrTail: null,
-  };
 }

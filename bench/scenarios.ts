@@ -22,6 +22,8 @@ export interface Scenario {
   readonly title: string;
   /** True for an idle run (no senders). */
   readonly idle: boolean;
+  /** True when the load connects to the TLS port. */
+  readonly tls?: boolean;
   /** What the load process does. */
   readonly load: ScenarioLoad;
   /**
@@ -32,7 +34,14 @@ export interface Scenario {
 }
 
 /** The scenario selectors, in the order they run. */
-export const SCENARIO_GROUPS: readonly string[] = Object.freeze(["a", "b", "r", "c", "cluster"]);
+export const SCENARIO_GROUPS: readonly string[] = Object.freeze([
+  "a",
+  "b",
+  "r",
+  "c",
+  "j",
+  "cluster",
+]);
 
 /** What every scenario shares: the load defaults without an address, clients or senders. */
 const {
@@ -79,11 +88,11 @@ function _idle(clients: number, quick: boolean): Scenario {
  */
 export function scenariosFor(groups: readonly string[], quick: boolean): Scenario[] {
   if (groups.length === 0) {
-    throw new UsageError("Select at least one scenario: a, b, r, c or cluster");
+    throw new UsageError("Select at least one scenario: a, b, r, c, j or cluster");
   }
   for (const group of groups) {
     if (!SCENARIO_GROUPS.includes(group)) {
-      throw new UsageError(`Scenarios are "a", "b", "r", "c" and "cluster": "${group}"`);
+      throw new UsageError(`Scenarios are "a", "b", "r", "c", "j" and "cluster": "${group}"`);
     }
   }
   // The cluster's CPU per delivery is compared with a single node's in the same run: b.
@@ -97,6 +106,13 @@ export function scenariosFor(groups: readonly string[], quick: boolean): Scenari
         label: "a",
         title: "100 clients, 10 senders, closed loop with 8 in flight each, 64-byte texts",
         idle: false,
+        load: { ..._BASE, clients: 100, senders: 10, ...window },
+      }, {
+        group,
+        label: "a/tls",
+        title: "scenario a with every client over TLS",
+        idle: false,
+        tls: true,
         load: { ..._BASE, clients: 100, senders: 10, ...window },
       });
     } else if (group === "b") {
@@ -133,8 +149,29 @@ export function scenariosFor(groups: readonly string[], quick: boolean): Scenari
         load: { ..._BASE, clients: 1000, senders: 5, rate: 200, drain: 5, ...window },
         cluster: true,
       });
-    } else {
+    } else if (group === "c") {
       runs.push(_idle(quick ? 500 : 5000, quick), _idle(quick ? 1000 : 10000, quick));
+    } else {
+      // Joins of 1000 clients without and with an identity (the challenge adds a round trip and
+      // a signature check), over TLS as chat join connects.
+      for (const identity of [false, true]) {
+        runs.push({
+          group,
+          label: identity ? "j/key" : "j/no-key",
+          title: `1000 clients joining over TLS${identity ? ", each proving an Ed25519 key" : ""}`,
+          idle: true,
+          tls: true,
+          load: {
+            ..._BASE,
+            clients: 1000,
+            senders: 0,
+            hold: 1,
+            connectTimeout: 120,
+            readBufferBytes: 16384,
+            ...(identity ? { identity: true } : {}),
+          },
+        });
+      }
     }
   }
   return runs;
@@ -201,6 +238,8 @@ export function benchServeArgs(): string[] {
     "--port",
     "0",
     "--quiet",
+    "--data",
+    ":memory:",
     ...BENCH_SERVER_FLAGS.flatMap(({ flag, value }) => [flag, value]),
   ];
 }

@@ -31,11 +31,11 @@ import {
   type Subscription,
 } from "./broker.ts";
 
-/** The features this core offers, listed in `welcome.features`. */
-export const FEATURES: readonly string[] = Object.freeze(["rooms", "resume"]);
+/** The features this core offers, listed in `welcome.features` unless the server says more. */
+export const FEATURES: readonly string[] = Object.freeze(["rooms"]);
 
-/** The features of a node of a cluster. */
-export const CLUSTER_FEATURES: readonly string[] = Object.freeze([...FEATURES, "cluster"]);
+/** What the core itself adds to the features: `hello.resume`, epochs and `gap`. */
+const CORE_FEATURES: readonly string[] = ["resume"];
 
 /**
  * The most messages a `hello.resume` is replayed; when more were said since, the latest this
@@ -49,6 +49,8 @@ export interface ChatMember {
   readonly ref: MemberRef;
   /** False once its connection is closing: a join or move that finishes later is undone. */
   readonly active: boolean;
+  /** The fingerprint of the identity it proved, if any (shown by `welcome`, `who`, `whois`). */
+  readonly fingerprint?: string | undefined;
 }
 
 /**
@@ -99,6 +101,10 @@ export interface ChatOptions {
   readonly motd?: string | undefined;
   /** For a node of a cluster: what `welcome.cluster` says now. */
   readonly cluster?: (() => ClusterStatus) | undefined;
+  /** What `welcome.features` lists; {@linkcode FEATURES} by default. */
+  readonly features?: readonly string[];
+  /** The TLS certificate's fingerprint, sent in `welcome.tls`. */
+  readonly tls?: string | undefined;
 }
 
 interface Local<M> {
@@ -118,6 +124,11 @@ interface RoomSubscription {
  * command does. Methods that need the broker are asynchronous; with the in-process broker they
  * finish within the current turn.
  *
+ * With a networked broker, a message published in a room while a member enters it (between the
+ * history read and the member's first live event) could reach it twice or not at all: the
+ * in-process broker cannot interleave there, and a networked one should close the gap with the
+ * history's ids (`HistoryQuery.after`), as the persistence work's `resume` will.
+ *
  * @example See `core/chat_test.ts` for the core driven without a server, on event values.
  */
 export class Chat<M extends ChatMember> {
@@ -133,6 +144,8 @@ export class Chat<M extends ChatMember> {
    * snapshot was asked for: they are handed over after the snapshot, unless it had them.
    */
   readonly #entering = new Map<string, Map<M, Published[]>>();
+  /** `welcome.features`: the server's, and what the core and a cluster add. */
+  readonly #features: readonly string[];
 
   /**
    * @param options the broker, history size, room limit and what `welcome` says
@@ -142,6 +155,13 @@ export class Chat<M extends ChatMember> {
     this.#options = options;
     this.#broker = options.broker;
     this.#delivery = delivery;
+    this.#features = Object.freeze([
+      ...new Set([
+        ...(options.features ?? FEATURES),
+        ...CORE_FEATURES,
+        ...(options.cluster === undefined ? [] : ["cluster"]),
+      ]),
+    ]);
   }
 
   /**
@@ -237,18 +257,21 @@ export class Chat<M extends ChatMember> {
     }
     this.#local.set(member.ref.id, { member, name, room });
     this.#delivery.add(room, member);
-    const motd = this.#options.motd;
+    const { motd, tls } = this.#options;
+    const fingerprint = member.fingerprint;
     const cluster = this.#options.cluster?.();
     this.#delivery.welcome(member, {
       type: "welcome",
       name,
       server: this.#options.serverName,
       protocol: PROTOCOL_VERSION,
+      ...(fingerprint === undefined ? {} : { fingerprint }),
       users: snapshot.users,
       limits: this.#options.limits,
       ...(motd === undefined ? {} : { motd }),
       room,
-      features: cluster === undefined ? FEATURES : CLUSTER_FEATURES,
+      features: this.#features,
+      ...(tls === undefined ? {} : { tls }),
       epoch: snapshot.epoch,
       ...(cluster === undefined ? {} : { cluster }),
     });
@@ -356,7 +379,42 @@ export class Chat<M extends ChatMember> {
     const local = this.#local.get(member.ref.id);
     if (local === undefined) return;
     const users = await this.#broker.members(local.room);
-    if (this.#local.has(member.ref.id)) this.#delivery.send(member, { type: "who", users });
+    if (!this.#local.has(member.ref.id)) return;
+    // Identities are known for this node's members (all of them, with the in-process broker).
+    const fingerprints: Record<string, string> = {};
+    let any = false;
+    for (const other of this.#local.values()) {
+      if (other.room === local.room && other.member.fingerprint !== undefined) {
+        fingerprints[other.name] = other.member.fingerprint;
+        any = true;
+      }
+    }
+    this.#delivery.send(member, { type: "who", users, ...(any ? { fingerprints } : {}) });
+  }
+
+  /**
+   * Sends a member what is known of another's identity, in any room.
+   *
+   * @param member the member asking
+   * @param name the name asked about, any case
+   * @returns `no_such_user`, or undefined when answered
+   */
+  async whois(member: M, name: string): Promise<ProtocolError | undefined> {
+    const entry = await this.#broker.lookupName(name);
+    if (entry === undefined) {
+      return new ProtocolError("no_such_user", `Nobody called "${name}" is here: try /who`);
+    }
+    const fingerprint = entry.holder.node === this.#broker.node
+      ? this.#local.get(entry.holder.id)?.member.fingerprint
+      : undefined;
+    if (this.#local.has(member.ref.id)) {
+      this.#delivery.send(member, {
+        type: "whois",
+        name: entry.name,
+        ...(fingerprint === undefined ? {} : { fingerprint }),
+      });
+    }
+    return undefined;
   }
 
   /**

@@ -155,6 +155,9 @@ class RecordingContext implements CommandContext {
   rooms(): void {
     this.calls.push(["rooms"]);
   }
+  whois(name: string): void {
+    this.calls.push(["whois", name]);
+  }
   move(room: string): void {
     this.calls.push(["move", room]);
   }
@@ -177,6 +180,7 @@ Deno.test("runCommand dispatches every command to its action", () => {
     { kind: "join", room: "#rust" },
     { kind: "part" },
     { kind: "rooms" },
+    { kind: "whois", name: "bob" },
     { kind: "quit" },
     { kind: "help" },
   ];
@@ -190,6 +194,7 @@ Deno.test("runCommand dispatches every command to its action", () => {
     ["move", "#rust"],
     ["move", "#main"],
     ["rooms"],
+    ["whois", "bob"],
     ["quit"],
     ["info", ...helpLines()],
   ]);

@@ -31,6 +31,20 @@ export interface HelloEvent {
   readonly client?: string;
   /** Present when the client reconnects: it is put back in that room, sent what it missed. */
   readonly resume?: ResumePoint;
+  /** base64url of the client's raw Ed25519 public key: the server answers `challenge`. */
+  readonly key?: string;
+  /** True from a client that can do TLS: a server with TLS answers `use_tls` on its plain port. */
+  readonly tls?: boolean;
+}
+/** `auth`: the answer to `challenge`, the signature of `chat-auth-v1\n` + nonce + `\n` + name. */
+export interface AuthEvent {
+  readonly type: "auth";
+  readonly signature: string;
+}
+/** `whois`: ask about one member (its identity's fingerprint). */
+export interface WhoisEvent {
+  readonly type: "whois";
+  readonly name: string;
 }
 /** `say`: a chat message to the room. */
 export interface SayEvent {
@@ -84,6 +98,8 @@ export interface RoomsRequestEvent {
 /** Every event a client may send. */
 export type ClientEvent =
   | HelloEvent
+  | AuthEvent
+  | WhoisEvent
   | SayEvent
   | MeEvent
   | DmEvent
@@ -118,13 +134,17 @@ export interface WelcomeEvent {
   readonly motd?: string;
   /** The room the member is in (absent from a server without rooms). */
   readonly room?: string;
-  /** What the server offers beyond version 1 (`rooms`, ...). */
+  /** The fingerprint of the identity the member proved, when it gave a key. */
+  readonly fingerprint?: string;
+  /** What the server offers beyond version 1 (`identity`, `tls`, ...). */
   readonly features?: readonly string[];
   /** The epoch of the room's history (see `gap`). */
   readonly epoch?: string;
   /** When the server is a node of a cluster: its name, how many nodes are up, and whether
    * it is cut off from the others for now. */
   readonly cluster?: ClusterStatus;
+  /** The TLS certificate's fingerprint, when the server listens for TLS. */
+  readonly tls?: string;
 }
 
 /** What a node of a cluster says of it in `welcome`. */
@@ -132,6 +152,17 @@ export interface ClusterStatus {
   readonly name: string;
   readonly nodes: number;
   readonly degraded: boolean;
+}
+/** `challenge`: the answer to a `hello` with a `key`; the client signs the nonce in `auth`. */
+export interface ChallengeEvent {
+  readonly type: "challenge";
+  readonly nonce: string;
+}
+/** `whois` from the server: one member, and its identity's fingerprint when it has one. */
+export interface WhoisInfoEvent {
+  readonly type: "whois";
+  readonly name: string;
+  readonly fingerprint?: string;
 }
 /** `message`: a chat message or action in the room. */
 export interface MessageEvent {
@@ -196,6 +227,8 @@ export interface NickChangeEvent {
 export interface WhoListEvent {
   readonly type: "who";
   readonly users: readonly string[];
+  /** The fingerprints of the members who proved an identity, by name. */
+  readonly fingerprints?: Readonly<Record<string, string>>;
 }
 /** `moved`: the answer to `room`: the member is now in that room. */
 export interface MovedEvent {
@@ -238,6 +271,8 @@ export interface ErrorEvent {
   readonly type: "error";
   readonly code: ErrorCode;
   readonly message: string;
+  /** With `use_tls`: the server's TLS port. */
+  readonly tlsPort?: number;
 }
 /** `shutdown`: the server is stopping. */
 export interface ShutdownEvent {
@@ -248,6 +283,8 @@ export interface ShutdownEvent {
 /** Every event the server may send. */
 export type ServerEvent =
   | WelcomeEvent
+  | ChallengeEvent
+  | WhoisInfoEvent
   | MessageEvent
   | DirectMessageEvent
   | JoinEvent

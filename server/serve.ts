@@ -12,6 +12,7 @@ import { bannerLines, joinAddresses } from "./banner.ts";
 import { type ChatServer, startServer } from "./chat_server.ts";
 import type { ServeConfig } from "./config.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { DatabaseOpenError } from "../store/database.ts";
 
 const encoder = new TextEncoder();
 
@@ -48,7 +49,11 @@ export async function runServe(config: ServeConfig): Promise<number> {
   } catch (error) {
     await node?.broker.close();
     const where = `${config.host === "::" ? "" : config.host}:${config.port}`;
-    const reason = error instanceof Deno.errors.AddrInUse
+    const reason = error instanceof DatabaseOpenError
+      ? error.message
+      : error instanceof Deno.errors.AddrInUse && error.message.includes("TLS port")
+      ? error.message
+      : error instanceof Deno.errors.AddrInUse
       ? `Port ${config.port} is already in use (another chat server?); choose another with --port`
       : error instanceof Deno.errors.PermissionDenied
       ? `Not allowed to listen on ${where}; ports below 1024 need privileges, so try --port 5050`
@@ -64,7 +69,17 @@ export async function runServe(config: ServeConfig): Promise<number> {
   } catch {
     // Without permission to list interfaces the banner shows only the port.
   }
-  const banner = bannerLines(VERSION, server.port, joinAddresses(config.host, interfaces));
+  const certificate = server.certificate;
+  const tlsPort = server.tlsPort;
+  const banner = bannerLines(
+    VERSION,
+    server.port,
+    joinAddresses(config.host, interfaces),
+    undefined,
+    certificate === undefined || tlsPort === undefined
+      ? undefined
+      : { port: tlsPort, fingerprint: certificate.fingerprint },
+  );
   if (node !== undefined) {
     const { name, nodes } = node.status();
     banner.splice(
@@ -79,6 +94,11 @@ export async function runServe(config: ServeConfig): Promise<number> {
   log.info("listening", {
     host: config.host,
     port: server.port,
+    ...(tlsPort === undefined ? {} : { tls_port: tlsPort }),
+    ...(certificate === undefined
+      ? {}
+      : { certificate: certificate.fingerprint, certificate_source: certificate.source }),
+    data: server.database.path,
     ...(node === undefined ? {} : { cluster: config.cluster, nodes: node.status().nodes }),
   });
 

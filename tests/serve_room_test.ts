@@ -99,7 +99,8 @@ Deno.test("serve: hello gets welcome with the user list, limits and server name"
         idleTimeoutSeconds: 50,
       },
       room: "#main",
-      features: ["rooms", "resume"],
+      features: ["rooms", "identity", "tls", "resume"],
+      tls: server.server.certificate?.fingerprint,
       epoch: first.welcome.epoch,
     });
     assert.match(String(first.welcome.epoch), /^\S+$/, "an epoch is a non-empty word");
