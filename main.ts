@@ -22,6 +22,7 @@ import { type Invocation, runnable } from "./flags/invocation.ts";
 import { UsageError } from "./flags/usage_error.ts";
 import { VERSION } from "./flags/version.ts";
 import { parseServeArgs, SERVE_FLAG_SPECS, SERVE_HELP, SERVE_USAGE } from "./server/config.ts";
+import { EXPORT_HELP, EXPORT_USAGE, parseExportArgs } from "./store/export.ts";
 
 /** Where `main` writes: one call per block of text, each printed with a final newline. */
 export interface CliOutput {
@@ -59,6 +60,7 @@ ${CHAT_USAGE}
 Commands:
   serve [options]               Run a chat server (default port 5050)
   join [HOST[:PORT]] [options]  Join a server (default: localhost:5050)
+  export --data DIR [options]   Print a server's stored messages as NDJSON
   help [COMMAND]                Show the help of chat or of a command
   completions bash|zsh|fish     Print shell completions (source <(chat completions bash))
 
@@ -106,6 +108,19 @@ const _COMMANDS: Readonly<
       summary: "Join a server",
       flags: JOIN_FLAG_SPECS,
       argument: "host",
+    },
+  },
+  export: {
+    usage: EXPORT_USAGE,
+    help: EXPORT_HELP,
+    completion: {
+      name: "export",
+      summary: "Print stored messages as NDJSON",
+      flags: {
+        data: { type: "string" },
+        room: { type: "string" },
+        since: { type: "string" },
+      },
     },
   },
   help: {
@@ -244,6 +259,9 @@ async function _run(
     if (command === "serve") {
       const config = parseServeArgs(args, env);
       run = async () => (await import("./server/serve.ts")).runServe(config);
+    } else if (command === "export") {
+      const config = parseExportArgs(args);
+      run = async () => (await import("./store/export.ts")).runExport(config);
     } else {
       const config = parseJoinArgs(args, env);
       run = async () => (await import("./client/join.ts")).runJoin(config);

@@ -105,6 +105,19 @@ export interface ChatOptions {
   readonly features?: readonly string[];
   /** The TLS certificate's fingerprint, sent in `welcome.tls`. */
   readonly tls?: string | undefined;
+  /**
+   * Where the last message id each identity was sent in each room is remembered, for "since
+   * you left": absent, a returning identity gets the recent history like anyone.
+   */
+  readonly lastSeen?: LastSeen | undefined;
+}
+
+/** The last message id an identity was sent in a room, and that room's epoch then. */
+export interface LastSeen {
+  /** What was recorded for an identity in a room, if anything. */
+  get(fingerprint: string, room: string): { readonly after: number; readonly epoch: string } | undefined;
+  /** Records it (when the identity leaves the room). */
+  set(fingerprint: string, room: string, lastId: number, epoch: string): void;
 }
 
 interface Local<M> {
@@ -244,10 +257,34 @@ export class Chat<M extends ChatMember> {
     const online = entered.ok ? entered.online : 0;
     await this.#subscribe(room);
     this.#hold(room, member);
-    const resuming = back?.ok === true && back.room === room ? resume : undefined;
-    const snapshot = await broker.snapshot(room, {
+    let resuming = back?.ok === true && back.room === room ? resume : undefined;
+    // Since you left: an identity coming back is sent what it missed, not the recent history.
+    const fingerprint = member.fingerprint;
+    let sinceLeft = false;
+    if (resuming === undefined && fingerprint !== undefined) {
+      const seen = this.#lastSeen(fingerprint, room);
+      if (seen !== undefined) {
+        resuming = { room, after: seen.after, epoch: seen.epoch };
+        sinceLeft = true;
+      }
+    }
+    let snapshot = await broker.snapshot(room, {
       limit: resuming === undefined ? this.#options.historySize : RESUME_LIMIT + 1,
     });
+    let unread: number | undefined;
+    if (sinceLeft && resuming !== undefined) {
+      const after = resuming.after;
+      unread = resuming.epoch === snapshot.epoch
+        ? snapshot.history.filter((m) => m.id > after).length
+        : 0;
+      if (unread === 0) {
+        // Nothing new (or that history is gone): the recent history, as for anyone.
+        resuming = undefined;
+        unread = undefined;
+        snapshot = { ...snapshot, history: snapshot.history.slice(-this.#options.historySize) };
+        if (this.#options.historySize === 0) snapshot = { ...snapshot, history: [] };
+      }
+    }
     if (!member.active) {
       this.#release(room, member, undefined);
       await broker.leave(room, member.ref);
@@ -258,7 +295,6 @@ export class Chat<M extends ChatMember> {
     this.#local.set(member.ref.id, { member, name, room });
     this.#delivery.add(room, member);
     const { motd, tls } = this.#options;
-    const fingerprint = member.fingerprint;
     const cluster = this.#options.cluster?.();
     this.#delivery.welcome(member, {
       type: "welcome",
@@ -266,6 +302,7 @@ export class Chat<M extends ChatMember> {
       server: this.#options.serverName,
       protocol: PROTOCOL_VERSION,
       ...(fingerprint === undefined ? {} : { fingerprint }),
+      ...(unread === undefined ? {} : { unread: Math.min(unread, RESUME_LIMIT) }),
       users: snapshot.users,
       limits: this.#options.limits,
       ...(motd === undefined ? {} : { motd }),
@@ -295,6 +332,7 @@ export class Chat<M extends ChatMember> {
     if (local === undefined) return undefined;
     this.#local.delete(member.ref.id);
     this.#delivery.remove(local.room, member, reason !== "closed" && reason !== "slow");
+    await this.#rememberSeen(member, local.room);
     const online = await this.#broker.leave(local.room, member.ref);
     // The members of other nodes are not told by this node's shutdown notice: tell them.
     if (announce || this.#broker.shared) {
@@ -464,6 +502,7 @@ export class Chat<M extends ChatMember> {
     await this.#subscribe(room);
     const old = local.room;
     this.#delivery.remove(old, member, true);
+    await this.#rememberSeen(member, old);
     local.room = room;
     if (entered.left !== null) {
       await broker.publish(
@@ -511,6 +550,30 @@ export class Chat<M extends ChatMember> {
       members.push(local.member);
     }
     return members;
+  }
+
+  /** What was recorded for an identity in a room; a failing store only loses the feature. */
+  #lastSeen(fingerprint: string, room: string): { after: number; epoch: string } | undefined {
+    try {
+      return this.#options.lastSeen?.get(fingerprint, room);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Records the last message an identity leaving a room was sent there (see "since you left"). */
+  async #rememberSeen(member: M, room: string): Promise<void> {
+    const store = this.#options.lastSeen;
+    const fingerprint = member.fingerprint;
+    if (store === undefined || fingerprint === undefined) return;
+    const snapshot = await this.#broker.snapshot(room, { limit: 1 });
+    const last = snapshot.history.at(-1);
+    if (last === undefined) return;
+    try {
+      store.set(fingerprint, room, last.id, snapshot.epoch);
+    } catch {
+      // A database that cannot be written only loses this record: the chat goes on.
+    }
   }
 
   /** Lets go of the broker's subscriptions and this node's state there. */

@@ -25,6 +25,7 @@ import {
   type RoomSnapshot,
   type Subscription,
 } from "./broker.ts";
+import type { RoomRecord, RoomStore, StoreReport } from "./room_store.ts";
 
 /** Options of an {@linkcode InProcessHub}. */
 export interface InProcessOptions {
@@ -32,6 +33,26 @@ export interface InProcessOptions {
   readonly keepMessages?: number;
   /** The clock that stamps events; a test may fix it. */
   readonly now?: () => Date;
+  /**
+   * Where rooms and messages are kept across restarts. With a store, events are published in
+   * batches: each batch is written in one transaction, and only then reaches the subscribers
+   * (so a message anyone saw is stored), and a room emptied of members keeps its history.
+   */
+  readonly store?: RoomStore;
+  /** Told when a batch cannot be written, and when writing works again. */
+  readonly report?: StoreReport;
+}
+
+/** How long a batch that could not be written waits before it is tried again. */
+const RETRY_MS = 1000;
+/** The most messages kept waiting for a store that keeps failing; older ones are given up. */
+const MAX_UNWRITTEN = 100_000;
+
+/** An event published but not yet written, with what it changes once written. */
+interface _Pending {
+  readonly published: Published | null;
+  readonly direct: PublishedDirect | null;
+  readonly state: RoomState;
 }
 
 /** How many messages a room keeps unless told otherwise. */
@@ -46,7 +67,9 @@ interface RoomState {
   names: string[] | null;
   lastId: number;
   readonly history: MessageEvent[];
-  /** The epoch of its history, new with each life of the room. */
+  /** The room's name. */
+  readonly name: string;
+  /** The epoch of its history, new with each life of the room (kept by a store). */
   readonly epoch: string;
   /** The id of the last message dropped from its history, 0 while none was. */
   trimmed: number;
@@ -79,12 +102,127 @@ export class InProcessHub {
   readonly #direct = new Map<string, Set<(published: PublishedDirect) => void>>();
   /** The position of the last event published, on any room: it only grows. */
   #position = 0;
+  /** The position of the last event handed to the subscribers (with a store, after its write). */
+  #delivered = 0;
+  readonly #store: RoomStore | undefined;
+  readonly #report: StoreReport | undefined;
+  /** Events waiting for the next batch, in order. */
+  #pending: _Pending[] = [];
+  /** Messages written by no batch yet because the store failed: tried again with the next. */
+  #unwritten: MessageEvent[] = [];
+  #failing = false;
+  #flushTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Resolves when the batch being gathered has been written and delivered. */
+  #flushed: Promise<void> | null = null;
+  #resolveFlushed: (() => void) | null = null;
 
-  /** @param options how much history to keep, and the clock */
+  /** @param options how much history to keep, the clock, and a store */
   constructor(options: InProcessOptions = {}) {
     this.#keep = options.keepMessages ?? DEFAULT_KEEP_MESSAGES;
     this.#now = options.now ?? (() => new Date());
-    this.#rooms.set(MAIN_ROOM, newRoom());
+    this.#store = options.store;
+    this.#report = options.report;
+    this.#rooms.set(MAIN_ROOM, this.#newRoom(MAIN_ROOM));
+  }
+
+  /** True when events go through batches written to a store. */
+  get durable(): boolean {
+    return this.#store !== undefined;
+  }
+
+  /**
+   * Resolves once every event published so far is written (or given up for now) and delivered.
+   * @internal
+   */
+  settled(): Promise<void> {
+    return this.#flushed ?? SETTLED;
+  }
+
+  /**
+   * Writes what waits and delivers it now, without waiting for the tick (at shutdown, and
+   * before a room is read back from the store).
+   */
+  flush(): void {
+    if (this.#store === undefined) return;
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    const batch = this.#pending;
+    const resolve = this.#resolveFlushed;
+    this.#pending = [];
+    this.#flushed = null;
+    this.#resolveFlushed = null;
+    if (batch.length > 0 || this.#unwritten.length > 0) this.#write(batch);
+    for (const item of batch) {
+      if (item.published !== null) {
+        const event = item.published.event;
+        if (event.type === "message" && this.#keep > 0) {
+          const history = item.state.history;
+          history.push(event);
+          if (history.length > this.#keep) history.shift();
+        }
+        this.#delivered = item.published.position;
+        const listeners = this.#subscribers.get(item.published.room);
+        if (listeners !== undefined) {
+          for (const listener of listeners) listener(item.published);
+        }
+      } else if (item.direct !== null) {
+        const listeners = this.#direct.get(item.direct.to.node);
+        if (listeners !== undefined) { for (const listener of listeners) listener(item.direct); }
+      }
+    }
+    resolve?.();
+  }
+
+  /** Writes a batch's messages and rooms in one transaction; on failure keeps the messages. */
+  #write(batch: readonly _Pending[]): void {
+    const store = this.#store!;
+    const rooms = new Map<string, RoomRecord>();
+    const messages = this.#unwritten;
+    for (const item of batch) {
+      const state = item.state;
+      rooms.set(state.name, {
+        name: state.name,
+        epoch: state.epoch,
+        lastId: state.lastId,
+        trimmed: 0,
+      });
+      const event = item.published?.event;
+      if (event?.type === "message") messages.push(event);
+    }
+    try {
+      store.write([...rooms.values()], messages);
+      this.#unwritten = [];
+      if (this.#failing) {
+        this.#failing = false;
+        this.#report?.recovered(messages.length);
+      }
+    } catch (error) {
+      // The chat goes on from memory; the messages wait for the next batch, or the retry.
+      if (messages.length > MAX_UNWRITTEN) messages.splice(0, messages.length - MAX_UNWRITTEN);
+      this.#unwritten = messages;
+      this.#failing = true;
+      this.#report?.failed(error, messages.length);
+      this.#flushTimer ??= setTimeout(() => this.flush(), RETRY_MS);
+    }
+  }
+
+  /** Queues an event for the next batch, which is gathered until the event loop's next turn. */
+  #enqueue(item: _Pending): void {
+    this.#pending.push(item);
+    if (this.#flushed === null) {
+      this.#flushed = new Promise((resolve) => this.#resolveFlushed = resolve);
+    }
+    if (this.#pending.length === 1) {
+      clearTimeout(this.#flushTimer);
+      this.#flushTimer = setTimeout(() => this.flush(), 0);
+    }
+  }
+
+  /** Stops the retry timer and writes what waits (the store stays open). @internal */
+  stop(): void {
+    this.flush();
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
   }
 
   /**
@@ -154,7 +292,7 @@ export class InProcessHub {
       ? { room: current, online: this.leave(current, member) }
       : null;
     if (state === undefined) {
-      state = newRoom();
+      state = this.#newRoom(room);
       this.#rooms.set(room, state);
       created = true;
     }
@@ -177,7 +315,8 @@ export class InProcessHub {
       state.names = null;
       if (this.#roomOf.get(key) === room) this.#roomOf.delete(key);
     }
-    // An empty room other than #main is forgotten (history and id sequence with it).
+    // An empty room other than #main is forgotten (history and id sequence with it); with a
+    // store, only from memory: it is read back when someone enters it again.
     if (state.members.size === 0 && room !== MAIN_ROOM) this.#rooms.delete(room);
     return state.members.size;
   }
@@ -231,7 +370,7 @@ export class InProcessHub {
         kind,
         room,
       };
-      if (this.#keep > 0) {
+      if (this.#keep > 0 && this.#store === undefined) {
         state.history.push(message);
         if (state.history.length > this.#keep) state.trimmed = state.history.shift()!.id;
       }
@@ -245,6 +384,11 @@ export class InProcessHub {
       event = { type: "leave", name, ts, online, reason, room };
     }
     const published: Published = { room, event, origin, position: ++this.#position };
+    if (this.#store !== undefined) {
+      this.#enqueue({ published, direct: null, state });
+      return published;
+    }
+    this.#delivered = published.position;
     const listeners = this.#subscribers.get(room);
     if (listeners !== undefined) { for (const listener of listeners) listener(published); }
     return published;
@@ -261,6 +405,11 @@ export class InProcessHub {
       text: draft.text,
     };
     const published: PublishedDirect = { event, room, origin, to };
+    if (this.#store !== undefined) {
+      // Behind the batch, so its id (from the room's sequence) is stored before it is seen.
+      this.#enqueue({ published: null, direct: published, state: this.#room(room) });
+      return published;
+    }
     const listeners = this.#direct.get(to.node);
     if (listeners !== undefined) { for (const listener of listeners) listener(published); }
     return published;
@@ -271,9 +420,27 @@ export class InProcessHub {
     const state = this.#rooms.get(room);
     if (state === undefined || query.limit <= 0) return [];
     const after = query.after ?? 0;
-    let start = state.history.length;
-    while (start > 0 && state.history[start - 1]!.id > after) start--;
-    return state.history.slice(Math.max(start, state.history.length - query.limit));
+    const history = state.history;
+    let start = history.length;
+    while (start > 0 && history[start - 1]!.id > after) start--;
+    const found = history.slice(Math.max(start, history.length - query.limit));
+    const store = this.#store;
+    // Memory holds a recent window only: older messages asked for are read from the store.
+    if (
+      store !== undefined && found.length < query.limit && start === 0 &&
+      (history[0]?.id ?? state.lastId + 1) > after + 1
+    ) {
+      try {
+        const stored = store.messages(room, after, query.limit);
+        const newest = stored.at(-1)?.id ?? after;
+        const rest = history.filter((m) => m.id > newest);
+        const all = [...stored, ...rest];
+        return all.slice(Math.max(0, all.length - query.limit));
+      } catch (error) {
+        this.#report?.failed(error, this.#unwritten.length);
+      }
+    }
+    return found;
   }
 
   /** @internal */
@@ -283,8 +450,11 @@ export class InProcessHub {
       history: this.history(room, query),
       users: this.members(room),
       epoch: state?.epoch ?? "",
-      position: this.#position,
-      trimmedThrough: state?.trimmed ?? 0,
+      // What was delivered: events still waiting for their batch reach the subscribers later.
+      position: this.#delivered,
+      trimmedThrough: this.#store === undefined
+        ? state?.trimmed ?? 0
+        : this.#store.trimmedThrough(room),
     };
   }
 
@@ -329,7 +499,33 @@ export class InProcessHub {
    * subscribers, and nothing is remembered.
    */
   #room(room: string): RoomState {
-    return this.#rooms.get(room) ?? newRoom();
+    return this.#rooms.get(room) ?? this.#newRoom(room);
+  }
+
+  /** A room's state: read back from the store when it is there, else new. */
+  #newRoom(room: string): RoomState {
+    const store = this.#store;
+    if (store === undefined) return newRoom(room);
+    // What waits for its batch may belong to this room: written first, so it is read back.
+    if (this.#pending.length > 0) this.flush();
+    let stored;
+    try {
+      stored = store.room(room);
+    } catch (error) {
+      this.#report?.failed(error, this.#unwritten.length);
+    }
+    if (stored === undefined) return newRoom(room);
+    const state = newRoom(room, stored.epoch);
+    state.lastId = stored.lastId;
+    state.trimmed = stored.trimmed;
+    if (this.#keep > 0) {
+      try {
+        state.history.push(...store.messages(room, 0, this.#keep));
+      } catch (error) {
+        this.#report?.failed(error, this.#unwritten.length);
+      }
+    }
+    return state;
   }
 
   #nameOfMember(key: string): string | undefined {
@@ -347,15 +543,8 @@ export class InProcessHub {
   }
 }
 
-function newRoom(): RoomState {
-  return {
-    members: new Map(),
-    names: null,
-    lastId: 0,
-    history: [],
-    epoch: crypto.randomUUID().slice(0, 8),
-    trimmed: 0,
-  };
+function newRoom(name: string, epoch = crypto.randomUUID().slice(0, 8)): RoomState {
+  return { name, members: new Map(), names: null, lastId: 0, history: [], epoch, trimmed: 0 };
 }
 
 /** A subscription that ends once, however often it is ended. */
@@ -461,7 +650,11 @@ export class InProcessBroker implements Broker {
   }
 
   publish(room: string, draft: RoomEventDraft, origin: MemberRef | null): Promise<Published> {
-    return Promise.resolve(this.#hub.publish(room, draft, origin));
+    const published = this.#hub.publish(room, draft, origin);
+    // With a store, the promise settles once the batch is written and delivered.
+    return this.#hub.durable
+      ? this.#hub.settled().then(() => published)
+      : Promise.resolve(published);
   }
 
   sendDirect(
@@ -470,7 +663,10 @@ export class InProcessBroker implements Broker {
     origin: MemberRef,
     to: MemberRef,
   ): Promise<PublishedDirect> {
-    return Promise.resolve(this.#hub.sendDirect(room, draft, origin, to));
+    const published = this.#hub.sendDirect(room, draft, origin, to);
+    return this.#hub.durable
+      ? this.#hub.settled().then(() => published)
+      : Promise.resolve(published);
   }
 
   history(room: string, query: HistoryQuery): Promise<readonly MessageEvent[]> {
@@ -492,6 +688,8 @@ export class InProcessBroker implements Broker {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // What waits for its batch is written and delivered before the subscriptions end.
+    if (!this.shared) this.#hub.stop();
     for (const subscription of [...this.#subscriptions]) await subscription.unsubscribe();
     this.#hub.dropNode(this.node);
   }

@@ -136,6 +136,11 @@ export interface WelcomeEvent {
   readonly room?: string;
   /** The fingerprint of the identity the member proved, when it gave a key. */
   readonly fingerprint?: string;
+  /**
+   * For an identity that comes back: how many messages it missed since it left this room, all
+   * replayed after `welcome` (at most 1000; a `gap` first when there were more).
+   */
+  readonly unread?: number;
   /** What the server offers beyond version 1 (`identity`, `tls`, ...). */
   readonly features?: readonly string[];
   /** The epoch of the room's history (see `gap`). */

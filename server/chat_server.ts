@@ -16,7 +16,9 @@ import { InProcessBroker } from "../core/in_process_broker.ts";
 import { NodeDelivery } from "./delivery.ts";
 import { GuestNames } from "./guest_names.ts";
 import { CLOSE_FLUSH_MS, Session, type SessionHost, type SessionLimits } from "./session.ts";
-import { Database } from "../store/database.ts";
+import { Database, MEMORY } from "../store/database.ts";
+import { MessageStore, RETENTION_BATCH } from "../store/message_store.ts";
+import type { LastSeen } from "../core/chat.ts";
 import { type ServerCertificate, serverCertificate } from "./certificate.ts";
 import { NameOwners } from "./identity.ts";
 import type { Trust } from "./trust.ts";
@@ -25,6 +27,10 @@ import { GuardedTlsConn } from "./tls_conn.ts";
 /** How long the accept loop waits after its first failure; it doubles up to a second. */
 const ACCEPT_BACKOFF_MIN_MS = 10;
 const ACCEPT_BACKOFF_MAX_MS = 1000;
+/** When retention first runs after start, between its batches, and when it has caught up. */
+const RETENTION_FIRST_MS = 2000;
+const RETENTION_NEXT_MS = 50;
+const RETENTION_IDLE_MS = 60_000;
 /** Connections being refused at once (read until their framing is known, then told). */
 const MAX_REFUSING = 256;
 
@@ -124,6 +130,11 @@ export class ChatServer implements SessionHost {
   #closing: Promise<void> | null = null;
   #acceptLoop: Promise<void>;
   #allClosed: (() => void) | null = null;
+  /** The database's rooms and messages, when the server keeps them. */
+  #messages: MessageStore | undefined;
+  /** True while writes to the database fail (logged once, until they work again). */
+  #storeFailing = false;
+  #retention: ReturnType<typeof setTimeout> | undefined;
   /** Checks whether to give memory back (see `server/idle_gc.ts`), when that is on. */
   #idleGcTimer: ReturnType<typeof setInterval> | undefined;
 
@@ -166,8 +177,44 @@ export class ChatServer implements SessionHost {
       idleTimeoutSeconds: config.idleTimeout,
     };
     this.delivery = new NodeDelivery();
+    // With a data dir (and no other broker), rooms and messages live in the database: written
+    // in batches by the in-process broker, and trimmed in the background.
+    let broker = parts.broker;
+    let lastSeen: LastSeen | undefined;
+    if (broker === undefined && this.database.path !== MEMORY) {
+      const store = new MessageStore(this.database);
+      this.#messages = store;
+      lastSeen = {
+        get: (fingerprint, room) => store.lastSeen(fingerprint, room),
+        set: (fingerprint, room, lastId, epoch) =>
+          store.setLastSeen(fingerprint, room, lastId, epoch),
+      };
+      broker = InProcessBroker.create({
+        // Memory holds a recent window per room; a resume further back reads the database.
+        keepMessages: Math.max(config.history, 1),
+        store,
+        report: {
+          failed: (error, waiting) => {
+            if (!this.#storeFailing) {
+              this.log.error("database_write_failed", {
+                error: error instanceof Error ? error.message : String(error),
+                waiting,
+                note: "the chat goes on in memory; the write is tried again every second",
+              });
+            }
+            this.#storeFailing = true;
+          },
+          recovered: (written) => {
+            this.#storeFailing = false;
+            this.log.info("database_write_recovered", { written });
+          },
+        },
+      });
+      this.#retention = setTimeout(() => this.#trim(), RETENTION_FIRST_MS);
+    }
     this.chat = new Chat<Session>({
-      broker: parts.broker ?? InProcessBroker.create({ keepMessages: config.history }),
+      broker: broker ?? InProcessBroker.create({ keepMessages: config.history }),
+      lastSeen,
       historySize: config.history,
       maxRooms: config.maxRooms,
       serverName: config.serverName,
@@ -274,6 +321,7 @@ export class ChatServer implements SessionHost {
     ]);
     clearTimeout(timer);
     await this.#acceptLoop;
+    clearTimeout(this.#retention);
     await this.chat.close();
     this.database.close();
     this.log.info("stopped", { connections: this.#sessions.size });
@@ -413,6 +461,29 @@ export class ChatServer implements SessionHost {
       );
     }
     return undefined;
+  }
+
+  /**
+   * Applies retention one small batch at a time, yielding between batches so the chat never
+   * waits behind it for long; when done, waits a while before looking again.
+   */
+  #trim(): void {
+    const store = this.#messages;
+    if (store === undefined || this.#closing !== null) return;
+    let removed = 0;
+    try {
+      removed = store.trimStep(
+        { keepDays: this.#config.keepDays, keepMessages: this.#config.keepMessages },
+        new Date(),
+      );
+    } catch (error) {
+      this.log.error("retention_failed", {
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+    if (removed > 0) this.log.info("retention", { removed });
+    const more = removed >= RETENTION_BATCH;
+    this.#retention = setTimeout(() => this.#trim(), more ? RETENTION_NEXT_MS : RETENTION_IDLE_MS);
   }
 
   #sweep(): void {

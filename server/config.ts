@@ -68,6 +68,10 @@ export interface ServeConfig {
   readonly tlsKey?: string;
   /** Days a name may stay unused before its owner loses it. */
   readonly nameDays: number;
+  /** Days a stored message is kept; 0 keeps them regardless of age. */
+  readonly keepDays: number;
+  /** Messages kept per room in the database; 0 keeps them regardless of count. */
+  readonly keepMessages: number;
   /** Seconds of quiet that end a raw client's message (and make a text connection raw). */
   readonly rawPause: number;
   /** Seconds of silence from a new connection before it is greeted; 0 never greets. */
@@ -115,6 +119,8 @@ export const DEFAULT_SERVE_CONFIG: ServeConfig = Object.freeze({
   data: ":memory:",
   tls: true,
   nameDays: 90,
+  keepDays: 30,
+  keepMessages: 10000,
   rawPause: 0.3,
   greetAfter: 2,
   cluster: "chat",
@@ -159,6 +165,8 @@ const _NUMBER_FLAGS: Readonly<Record<string, readonly [_NumberField, NumberRule]
   "send-queue-bytes": ["sendQueueBytes", { integer: true, min: 1024 }],
   "write-timeout": ["writeTimeout", _SECONDS],
   "name-days": ["nameDays", { integer: false, min: 0, aboveMin: true, max: 100_000, unit: "days" }],
+  "keep-days": ["keepDays", { integer: false, min: 0, max: 100_000, unit: "days" }],
+  "keep-messages": ["keepMessages", { integer: true, min: 0, max: 1_000_000_000 }],
   "raw-pause": ["rawPause", { ..._SECONDS, max: _MAX_RAW_PAUSE }],
   "greet-after": [
     "greetAfter",
@@ -194,6 +202,8 @@ const _FLAGS = {
   "tls-cert": { type: "string" },
   "tls-key": { type: "string" },
   "name-days": { type: "string" },
+  "keep-days": { type: "string" },
+  "keep-messages": { type: "string" },
   "raw-pause": { type: "string" },
   "greet-after": { type: "string" },
   "redis": { type: "string" },
@@ -446,10 +456,14 @@ Encryption (TLS):
   --tls-key FILE            PEM private key of --tls-cert (default: none)
 
 Names and data:
-  --data DIR                Where the server keeps its database (owned names, the certificate);
-                            ":memory:" keeps nothing (default: $XDG_DATA_HOME/chat/PORT)
+  --data DIR                Where the server keeps its database (messages, owned names, the
+                            certificate); ":memory:" keeps nothing
+                            (default: $XDG_DATA_HOME/chat/PORT)
   --name-days N             Days a name stays owned by its identity while unused
                             (default: ${_D.nameDays})
+  --keep-days N             Days the messages of every room are kept, 0 for no limit
+                            (default: ${_D.keepDays})
+  --keep-messages N         Messages kept per room, 0 for no limit (default: ${_D.keepMessages})
 
 Cluster (several servers, one chat):
   --redis URL               Share rooms, names and history with every server on this Redis,

@@ -50,6 +50,35 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       CREATE INDEX owned_names_last_used ON owned_names (last_used_at);
     `,
   },
+  {
+    version: 2,
+    summary: "rooms, their messages, and what each identity was last sent in each room",
+    sql: `
+      CREATE TABLE rooms (
+        name TEXT PRIMARY KEY,
+        epoch TEXT NOT NULL,
+        last_id INTEGER NOT NULL,
+        trimmed INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE TABLE messages (
+        room TEXT NOT NULL,
+        id INTEGER NOT NULL,
+        ts TEXT NOT NULL,
+        sender TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        text TEXT NOT NULL,
+        PRIMARY KEY (room, id)
+      ) WITHOUT ROWID;
+      CREATE INDEX messages_ts ON messages (ts);
+      CREATE TABLE last_seen (
+        fingerprint TEXT NOT NULL,
+        room TEXT NOT NULL,
+        last_id INTEGER NOT NULL,
+        epoch TEXT NOT NULL,
+        PRIMARY KEY (fingerprint, room)
+      ) WITHOUT ROWID;
+    `,
+  },
 ]);
 
 /** Why a database could not be opened; the message names the file and what to do. */
@@ -76,6 +105,8 @@ export class Database {
   /** The file, or {@linkcode MEMORY}. */
   readonly path: string;
   #closed = false;
+  /** The lock file's connection, held for as long as this database is open. */
+  #lock: DatabaseSync | undefined;
 
   private constructor(sql: DatabaseSync, path: string) {
     this.sql = sql;
@@ -175,14 +206,24 @@ export class Database {
     } catch {
       // Closing twice or after a failed open: nothing left to release.
     }
+    try {
+      this.#lock?.close();
+    } catch {
+      // Already released.
+    }
   }
 
   #setUp(migrations: readonly Migration[]): void {
     // Fail at once rather than wait when another process holds the lock.
     this.sql.exec("PRAGMA busy_timeout = 0");
     if (this.path !== MEMORY) {
-      this.sql.exec("PRAGMA locking_mode = EXCLUSIVE");
+      // The data dir belongs to one server: a lock file held exclusively for the server's life
+      // says so. The database itself stays in normal locking mode, so `chat export` can read it
+      // (read-only, in WAL mode) while the server runs.
+      this.#lock = _takeLock(`${this.path}.lock`);
       this.sql.exec("PRAGMA journal_mode = WAL");
+      // WAL with synchronous=NORMAL: a commit survives the process being killed (it is in the
+      // WAL file, in the OS's cache); a power cut may take the last commits before a checkpoint.
       this.sql.exec("PRAGMA synchronous = NORMAL");
     }
     this.sql.exec("PRAGMA foreign_keys = ON");
@@ -276,6 +317,27 @@ function _prepareFile(dir: string, path: string): void {
         `another --data dir`,
       { cause: error },
     );
+  }
+}
+
+/**
+ * Takes the data dir's lock: a small SQLite file held in exclusive locking mode after one write,
+ * which another process cannot then even read. Released when its connection closes or the
+ * process dies (the kernel drops the lock).
+ */
+function _takeLock(path: string): DatabaseSync {
+  const lock = new DatabaseSync(path);
+  try {
+    lock.exec("PRAGMA busy_timeout = 0");
+    lock.exec("PRAGMA locking_mode = EXCLUSIVE");
+    lock.exec("CREATE TABLE IF NOT EXISTS held (pid INTEGER)");
+    lock.exec("BEGIN IMMEDIATE");
+    lock.exec(`DELETE FROM held; INSERT INTO held VALUES (${Deno.pid})`);
+    lock.exec("COMMIT");
+    return lock;
+  } catch (error) {
+    lock.close();
+    throw error;
   }
 }
 
