@@ -567,10 +567,10 @@ export class Chat<M extends ChatMember> {
     const fingerprint = member.fingerprint;
     if (store === undefined || fingerprint === undefined) return;
     const snapshot = await this.#broker.snapshot(room, { limit: 1 });
-    const last = snapshot.history.at(-1);
-    if (last === undefined) return;
+    // Nothing said yet is id 0: everything said from now on is news to it.
+    const last = snapshot.history.at(-1)?.id ?? 0;
     try {
-      store.set(fingerprint, room, last.id, snapshot.epoch);
+      store.set(fingerprint, room, last, snapshot.epoch);
     } catch {
       // A database that cannot be written only loses this record: the chat goes on.
     }
