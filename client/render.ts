@@ -352,6 +352,10 @@ export class Renderer {
           // A server's motd usually points at /help; without one, a person still needs to know.
           lines.push(`${c.dim("--")} Type /help for commands and keys`);
         }
+        // An identity that came back: what follows is what it missed, not the usual history.
+        if (typeof event.unread === "number" && event.unread > 0) {
+          lines.push(c.bold(`-- ${event.unread} new since you left --`));
+        }
         return { lines, bell: false, indent: 3 };
       }
       case "error":

@@ -185,3 +185,23 @@ Deno.test("Renderer dims replayed messages, dates them when not today, and ends 
   assert.equal(old.bell, false, "history never rings");
   assert.deepEqual(renderer.historyEnd().lines, ["\x1b[2m-- end of history --\x1b[22m"]);
 });
+
+Deno.test("Renderer marks where the messages an identity missed start", () => {
+  const lines = plain().render({
+    type: "welcome",
+    name: "alice",
+    server: "den",
+    protocol: 1,
+    users: ["alice"],
+    limits: {
+      maxMessageBytes: 4096,
+      rateBurst: 10,
+      ratePerSecond: 5,
+      pingIntervalSeconds: 30,
+      idleTimeoutSeconds: 75,
+    },
+    motd: "Hi",
+    unread: 37,
+  }, "alice").lines;
+  assert.equal(lines.at(-1), "-- 37 new since you left --");
+});

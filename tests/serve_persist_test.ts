@@ -14,6 +14,7 @@ import {
   WireClient,
   type WireEvent,
 } from "./support/net.ts";
+import { JsonMember } from "./support/processes.ts";
 
 const PLAIN = ["--no-tls"];
 
@@ -251,4 +252,46 @@ Deno.test("persist: a database from a newer chat is refused at start, naming it"
   const run = await runChat(["serve", "--host", "127.0.0.1", "--port", "0", "--data", data]);
   assert.equal(run.code, 1);
   assert.match(run.stderr, /schema version 99.*newer chat/);
+});
+
+/** A port that was free a moment ago, for a server restarted on the same address. */
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+Deno.test("persist: chat join resumes across a server restart, no duplicate and no hole", async () => {
+  const data = await tempData();
+  const port = freePort();
+  const args = ["--data", data, ...PLAIN, "--port", String(port)];
+  const first = await ServeProcess.start(args);
+  const dave = new JsonMember(port, "dave");
+  try {
+    await dave.waitForEvent((e) => e.type === "welcome", "dave's welcome");
+    const { client: ann } = await joinJson(port, "ann");
+    await ann.sendJson({ type: "say", text: "m1" });
+    await ann.sendJson({ type: "say", text: "m2" });
+    await dave.waitForMessage("ann", "m2");
+    await ann.close();
+    first.child.kill("SIGKILL");
+    await first.status;
+    await first.stop();
+    await using second = await ServeProcess.start(args);
+    // Said while dave is still away: its resume brings it back.
+    const again = await joinJson(second.port, "ann2");
+    await again.client.sendJson({ type: "say", text: "m3" });
+    await again.client.waitFor((body) => body.includes('"m3"'), "the echo");
+    await dave.waitForMessage("ann2", "m3");
+    await again.client.sendJson({ type: "say", text: "m4" });
+    await dave.waitForMessage("ann2", "m4");
+    const texts = dave.events.filter((e) => e.type === "message").map((e) => e.text);
+    assert.deepEqual(texts, ["m1", "m2", "m3", "m4"]);
+    assert.ok(!dave.events.some((e) => e.type === "gap"), "the epoch held: no gap");
+    await again.client.close();
+  } finally {
+    await dave.close();
+    await first.stop();
+  }
 });
