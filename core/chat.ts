@@ -115,7 +115,10 @@ export interface ChatOptions {
 /** The last message id an identity was sent in a room, and that room's epoch then. */
 export interface LastSeen {
   /** What was recorded for an identity in a room, if anything. */
-  get(fingerprint: string, room: string): { readonly after: number; readonly epoch: string } | undefined;
+  get(
+    fingerprint: string,
+    room: string,
+  ): { readonly after: number; readonly epoch: string } | undefined;
   /** Records it (when the identity leaves the room). */
   set(fingerprint: string, room: string, lastId: number, epoch: string): void;
 }

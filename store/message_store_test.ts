@@ -33,7 +33,12 @@ function wrap(store: MessageStore, write: RoomStore["write"]): RoomStore {
   };
 }
 
-const say = (text: string) => ({ type: "message" as const, from: "ann", text, kind: "say" as const });
+const say = (text: string) => ({
+  type: "message" as const,
+  from: "ann",
+  text,
+  kind: "say" as const,
+});
 
 Deno.test("MessageStore: ids, epochs and history outlive the broker, read lazily", async () => {
   const dir = await Deno.makeTempDir({ prefix: "chat-store-" });

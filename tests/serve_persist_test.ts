@@ -7,13 +7,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { newIdentity } from "../client/identity.ts";
-import {
-  joinJson,
-  runChat,
-  ServeProcess,
-  WireClient,
-  type WireEvent,
-} from "./support/net.ts";
+import { joinJson, runChat, ServeProcess, WireClient, type WireEvent } from "./support/net.ts";
 import { JsonMember } from "./support/processes.ts";
 
 const PLAIN = ["--no-tls"];
@@ -43,7 +37,10 @@ async function joinWithKey(
   await client.sendJson({ type: "hello", name, protocol: 1, key: identity.publicKey });
   const challenge = await client.nextEvent();
   assert.equal(challenge.type, "challenge", JSON.stringify(challenge));
-  await client.sendJson({ type: "auth", signature: await identity.sign(challenge.nonce as string, name) });
+  await client.sendJson({
+    type: "auth",
+    signature: await identity.sign(challenge.nonce as string, name),
+  });
   const welcome = await client.nextEvent();
   assert.equal(welcome.type, "welcome", JSON.stringify(welcome));
   return { client, welcome };
