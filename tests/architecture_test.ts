@@ -17,7 +17,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   flags: ["deno.json"],
   core: ["protocol"],
   server: ["protocol", "core", "flags", "store"],
-  store: [],
+  store: ["protocol", "core", "flags"],
   client: ["protocol", "core", "flags"],
   tools: ["flags"],
   bench: ["protocol", "server", "client", "flags", "tools"],
