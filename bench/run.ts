@@ -200,6 +200,13 @@ export async function runScenario(scenario: Scenario, env: RunEnvironment): Prom
   let tlsBanner: { port: number; fingerprint: string } | null = null;
   let bannerLines = 0;
   let sawFirstLine = false;
+  // A disk run keeps its messages in a temporary data dir, removed after the run.
+  const dataDir = scenario.persist === true
+    ? await Deno.makeTempDir({ prefix: "chat-bench-data-" })
+    : null;
+  const serveArgs = dataDir === null
+    ? benchServeArgs()
+    : benchServeArgs().map((arg) => arg === ":memory:" ? dataDir : arg);
   const spawnAt = performance.now();
   let server: BenchProcess;
   try {
@@ -210,7 +217,7 @@ export async function runScenario(scenario: Scenario, env: RunEnvironment): Prom
         `--v8-flags=${V8_FLAGS.join(",")}`,
         "-A",
         `${env.root}main.ts`,
-        ...benchServeArgs(),
+        ...serveArgs,
         ...cluster,
       ],
       cpu: env.serverCpu,
@@ -370,6 +377,7 @@ export async function runScenario(scenario: Scenario, env: RunEnvironment): Prom
       }
       stop = await server.stop(_STOP_GRACE_MS);
       await server.drained;
+      if (dataDir !== null) await Deno.remove(dataDir, { recursive: true }).catch(() => {});
       await redis?.stop();
     }
   }

@@ -24,6 +24,8 @@ export interface Scenario {
   readonly idle: boolean;
   /** True when the load connects to the TLS port. */
   readonly tls?: boolean;
+  /** True when the server keeps messages in a data dir (a temporary one) instead of `:memory:`. */
+  readonly persist?: boolean;
   /** What the load process does. */
   readonly load: ScenarioLoad;
   /**
@@ -114,6 +116,13 @@ export function scenariosFor(groups: readonly string[], quick: boolean): Scenari
         idle: false,
         tls: true,
         load: { ..._BASE, clients: 100, senders: 10, ...window },
+      }, {
+        group,
+        label: "a/disk",
+        title: "scenario a with every message written to a data dir (SQLite, group commit)",
+        idle: false,
+        persist: true,
+        load: { ..._BASE, clients: 100, senders: 10, ...window },
       });
     } else if (group === "b") {
       runs.push({
@@ -121,6 +130,13 @@ export function scenariosFor(groups: readonly string[], quick: boolean): Scenari
         label: "b",
         title: "1000 clients, 5 senders at 200 msg/s each (999k deliveries/s offered)",
         idle: false,
+        load: { ..._BASE, clients: 1000, senders: 5, rate: 200, drain: 5, ...window },
+      }, {
+        group,
+        label: "b/disk",
+        title: "scenario b with every message written to a data dir (SQLite, group commit)",
+        idle: false,
+        persist: true,
         load: { ..._BASE, clients: 1000, senders: 5, rate: 200, drain: 5, ...window },
       });
     } else if (group === "r") {
