@@ -42,7 +42,8 @@ const _FLAGS = {
 } as const;
 
 /** The usage line of the benchmark. */
-export const BENCH_USAGE = "Usage: deno task bench [--quick] [--scenarios a,b,r,c] [--output FILE]";
+export const BENCH_USAGE =
+  "Usage: deno task bench [--quick] [--scenarios a,b,r,c,j] [--output FILE]";
 
 /** The help of `deno task bench`. */
 export const BENCH_HELP = `chat benchmark: fan-out throughput, latency and memory of 'chat serve'
@@ -56,10 +57,12 @@ load process (bench/load.ts) pinned to core 1 that connects JSON clients over 12
   r  1000 clients in 10 rooms, 2 senders per room at 250 msg/s each (495k deliveries/s offered),
      10 s (+2 s warm-up); any message that reaches another room is counted as CROSS-ROOM
   c  5000 idle joined connections, then 10,000 (RSS per idle connection)
+  j  1000 clients joining over TLS, without and with an Ed25519 identity each (joins/s)
+Scenario a also runs over TLS (a/tls), so plain and TLS server CPU per delivery sit side by side.
 
 Options:
   --quick              3 s windows, and 500 then 1000 idle connections
-  --scenarios LIST     which scenarios to run, comma-separated (default: a,b,r,c)
+  --scenarios LIST     which scenarios to run, comma-separated (default: a,b,r,c,j)
   --output FILE        where to write the JSON summary (default: bench/results/latest.json)
   --no-pin             do not pin the processes to cores
   -h, --help           show this help

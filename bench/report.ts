@@ -190,6 +190,7 @@ export const TRAFFIC_HEADERS: readonly string[] = Object.freeze([
   "max ms",
   "ack p50/p99 ms",
   "server CPU %",
+  "server CPU µs/delivery",
   "server peak RSS MB",
   "load CPU %",
   "notes",
@@ -217,6 +218,9 @@ export function trafficRow(record: RunRecord): string[] {
     r === null ? "–" : missing ? ">drain" : formatMs(r.latencyUs.max),
     r === null ? "–" : `${formatMs(r.ackUs.p50, true)} / ${formatMs(r.ackUs.p99, true)}`,
     _pct(record.server.cpuPctWindow),
+    r === null || record.server.cpuPctWindow === null || r.deliveriesPerSec <= 0
+      ? "–"
+      : ((record.server.cpuPctWindow / 100) * 1e6 / r.deliveriesPerSec).toFixed(2),
     _mb(record.server.peakRssKb),
     _pct(record.loadProcess.cpuPctWindow),
     runNotes(record).join("; "),
@@ -228,6 +232,7 @@ export const IDLE_HEADERS: readonly string[] = Object.freeze([
   "scenario",
   "joined / asked",
   "join s",
+  "joins/s",
   "server CPU s to join",
   "load CPU s to join",
   "RSS before MB",
@@ -252,6 +257,7 @@ export function idleRow(record: RunRecord): string[] {
     record.label,
     r === null ? `– / ${record.loadOptions.clients}` : `${r.joined} / ${r.options.clients}`,
     r === null ? "–" : ((r.joinMs + r.settleMs) / 1000).toFixed(1),
+    r === null || r.joinMs <= 0 ? "–" : formatCount(r.joined / (r.joinMs / 1000)),
     s.cpuSecondsJoin === null ? "–" : s.cpuSecondsJoin.toFixed(1),
     record.loadProcess.cpuSecondsJoin === null ? "–" : record.loadProcess.cpuSecondsJoin.toFixed(1),
     _mb(s.rssBaseKb),

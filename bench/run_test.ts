@@ -77,15 +77,22 @@ Deno.test("runScenario skips a run the open-file limit cannot hold", async () =>
 
 Deno.test("scenariosFor gives the standard runs and short ones for --quick", () => {
   const full = scenariosFor(["c", "a", "b"], false);
-  assert.deepEqual(full.map((run) => run.label), ["a", "b", "c/5000", "c/10000"]);
-  const [a, b] = full;
+  assert.deepEqual(full.map((run) => run.label), ["a", "a/tls", "b", "c/5000", "c/10000"]);
+  assert.equal(full[1]!.tls, true);
+  const joins = scenariosFor(["j"], false);
+  assert.deepEqual(joins.map((run) => run.label), ["j/no-key", "j/key"]);
+  assert.deepEqual(joins.map((run) => [run.tls, run.load.clients, run.load.identity]), [
+    [true, 1000, undefined],
+    [true, 1000, true],
+  ]);
+  const [a, , b] = full;
   assert.deepEqual(
     [a!.load.clients, a!.load.senders, a!.load.window, a!.load.rate, a!.load.duration],
     [100, 10, 8, 0, 10],
   );
   assert.deepEqual([b!.load.clients, b!.load.senders, b!.load.rate], [1000, 5, 200]);
   const quick = scenariosFor(["a", "c"], true);
-  assert.deepEqual(quick.map((run) => run.label), ["a", "c/500", "c/1000"]);
+  assert.deepEqual(quick.map((run) => run.label), ["a", "a/tls", "c/500", "c/1000"]);
   assert.equal(quick[0]!.load.duration, 3);
   assert.throws(() => scenariosFor(["d"], false), UsageError);
   assert.throws(() => scenariosFor([], false), UsageError);
@@ -98,13 +105,15 @@ Deno.test("benchServeArgs lifts exactly the documented limits on loopback", () =
     assert.equal(args[args.indexOf(flag) + 1], value);
     assert.ok(BENCH_HELP.includes(`${flag} ${value}`));
   }
-  assert.equal(args.length, 6 + 2 * BENCH_SERVER_FLAGS.length);
+  // The server keeps nothing: no benchmark writes to the user's data dir.
+  assert.deepEqual(args.slice(6, 8), ["--data", ":memory:"]);
+  assert.equal(args.length, 8 + 2 * BENCH_SERVER_FLAGS.length);
 });
 
 Deno.test("parseBenchArgs reads --quick, --scenarios, --output and --no-pin", () => {
   assert.deepEqual(parseBenchArgs([]), {
     quick: false,
-    groups: ["a", "b", "r", "c"],
+    groups: ["a", "b", "r", "c", "j"],
     output: null,
     pin: true,
   });

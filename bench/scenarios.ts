@@ -22,12 +22,14 @@ export interface Scenario {
   readonly title: string;
   /** True for an idle run (no senders). */
   readonly idle: boolean;
+  /** True when the load connects to the TLS port. */
+  readonly tls?: boolean;
   /** What the load process does. */
   readonly load: ScenarioLoad;
 }
 
 /** The scenario selectors, in the order they run. */
-export const SCENARIO_GROUPS: readonly string[] = Object.freeze(["a", "b", "r", "c"]);
+export const SCENARIO_GROUPS: readonly string[] = Object.freeze(["a", "b", "r", "c", "j"]);
 
 /** What every scenario shares: the load defaults without an address, clients or senders. */
 const { host: _host, port: _port, clients: _clients, senders: _senders, ..._BASE } =
@@ -67,10 +69,10 @@ function _idle(clients: number, quick: boolean): Scenario {
  * ```
  */
 export function scenariosFor(groups: readonly string[], quick: boolean): Scenario[] {
-  if (groups.length === 0) throw new UsageError("Select at least one scenario: a, b, r or c");
+  if (groups.length === 0) throw new UsageError("Select at least one scenario: a, b, c or j");
   for (const group of groups) {
     if (!SCENARIO_GROUPS.includes(group)) {
-      throw new UsageError(`Scenarios are "a", "b", "r" and "c": "${group}"`);
+      throw new UsageError(`Scenarios are "a", "b", "c" and "j": "${group}"`);
     }
   }
   const window = quick ? { warmup: 1, duration: 3, drain: 2 } : {};
@@ -82,6 +84,13 @@ export function scenariosFor(groups: readonly string[], quick: boolean): Scenari
         label: "a",
         title: "100 clients, 10 senders, closed loop with 8 in flight each, 64-byte texts",
         idle: false,
+        load: { ..._BASE, clients: 100, senders: 10, ...window },
+      }, {
+        group,
+        label: "a/tls",
+        title: "scenario a with every client over TLS",
+        idle: false,
+        tls: true,
         load: { ..._BASE, clients: 100, senders: 10, ...window },
       });
     } else if (group === "b") {
@@ -109,8 +118,29 @@ export function scenariosFor(groups: readonly string[], quick: boolean): Scenari
           ...window,
         },
       });
-    } else {
+    } else if (group === "c") {
       runs.push(_idle(quick ? 500 : 5000, quick), _idle(quick ? 1000 : 10000, quick));
+    } else {
+      // Joins of 1000 clients without and with an identity (the challenge adds a round trip and
+      // a signature check), over TLS as chat join connects.
+      for (const identity of [false, true]) {
+        runs.push({
+          group,
+          label: identity ? "j/key" : "j/no-key",
+          title: `1000 clients joining over TLS${identity ? ", each proving an Ed25519 key" : ""}`,
+          idle: true,
+          tls: true,
+          load: {
+            ..._BASE,
+            clients: 1000,
+            senders: 0,
+            hold: 1,
+            connectTimeout: 120,
+            readBufferBytes: 16384,
+            ...(identity ? { identity: true } : {}),
+          },
+        });
+      }
     }
   }
   return runs;
@@ -177,6 +207,8 @@ export function benchServeArgs(): string[] {
     "--port",
     "0",
     "--quiet",
+    "--data",
+    ":memory:",
     ...BENCH_SERVER_FLAGS.flatMap(({ flag, value }) => [flag, value]),
   ];
 }

@@ -1,7 +1,7 @@
 /**
  * What the client does with a line the user typed: the commands of the one command table
- * (`core/commands.ts`) plus the client's own (`/reply`), the `/help` text, and Tab completion
- * of commands, names and rooms.
+ * (`core/commands.ts`) plus the client's own (`/reply`, `/reconnect`), the `/help` text, and Tab
+ * completion of commands, names and rooms.
  *
  * @module
  */
@@ -10,6 +10,7 @@ import {
   COMMAND_NAMES,
   COMMAND_WORDS as TABLE_WORDS,
   COMMANDS,
+  DISCONNECT_MESSAGE,
   eventOfCommand,
   parseTextInput,
 } from "../core/commands.ts";
@@ -21,6 +22,7 @@ import { isBlank } from "../protocol/sanitize.ts";
 export type InputAction =
   | { readonly kind: "send"; readonly event: ClientEvent }
   | { readonly kind: "help" }
+  | { readonly kind: "reconnect" }
   | { readonly kind: "quit" }
   | { readonly kind: "error"; readonly message: string }
   | { readonly kind: "none" };
@@ -28,22 +30,34 @@ export type InputAction =
 /** The commands Tab completes, in the order they are offered: the table's, then the client's. */
 export const COMMAND_WORDS: readonly string[] = Object.freeze([
   ...[...TABLE_WORDS].sort(),
+  "/reconnect",
   "/reply",
 ]);
 
-/** The `/help` text of the interactive client, from the command table. */
+/**
+ * A command's summary as a terminal user should read it: the classic socket client's goodbye
+ * (`!DISCONNECT FROM SERVER`) is for programs, and means nothing at a keyboard.
+ */
+function _forTerminal(summary: string): string {
+  return summary.includes(DISCONNECT_MESSAGE) ? "leave the chat" : summary;
+}
+
+/** The `/help` text of the interactive client, from the command table and the client's own. */
 export const HELP_TEXT: string = [
   "Commands:",
   ...COMMAND_NAMES.map((name) => COMMANDS[name]).filter((c) => c.words.length > 0)
-    .map(({ usage, summary }) => `  ${usage.padEnd(16)} ${summary}`),
+    .map(({ usage, summary }) => `  ${usage.padEnd(16)} ${_forTerminal(summary)}`),
   `  ${"/reply TEXT".padEnd(16)} answer the last private message (also /r TEXT)`,
+  `  ${"/reconnect".padEnd(16)} while offline: try to reconnect now (so does Enter)`,
   `  ${"//TEXT".padEnd(16)} send TEXT starting with "/"`,
   "Keys: Enter sends; Up/Down recall earlier lines; Tab completes names, rooms and commands;",
   "  Ctrl-A/Ctrl-E start/end of line, Ctrl-U/Ctrl-K delete to start/end, Ctrl-W deletes a word;",
-  "  a pasted block of several lines is sent as one message; Ctrl-C or Ctrl-D leaves.",
+  "  a pasted block of several lines is sent as one message; Ctrl-C clears the line,",
+  "  Ctrl-D deletes the character under the cursor; on an empty line either one leaves.",
 ].join("\n");
 
 const _REPLY = /^\/(reply|r)(?:[ \t]+|$)/i;
+const _RECONNECT = /^\/reconnect[ \t]*$/i;
 
 /**
  * Decides what a submitted line means.
@@ -62,6 +76,7 @@ const _REPLY = /^\/(reply|r)(?:[ \t]+|$)/i;
  */
 export function interpretInput(line: string, replyTo: string | undefined): InputAction {
   if (isBlank(line)) return { kind: "none" };
+  if (_RECONNECT.test(line)) return { kind: "reconnect" };
   const reply = _REPLY.exec(line);
   if (reply !== null) {
     const text = line.slice(reply[0].length);
@@ -91,7 +106,7 @@ export function interpretInput(line: string, replyTo: string | undefined): Input
 }
 
 /** Commands whose first argument is a name. */
-const _NAME_ARGUMENT = /^\/(msg|dm)[ \t]+$/i;
+const _NAME_ARGUMENT = /^\/(msg|dm|whois)[ \t]+$/i;
 /** Commands whose first argument is a room. */
 const _ROOM_ARGUMENT = /^\/join[ \t]+$/i;
 

@@ -109,3 +109,17 @@ Deno.test("interpretInput turns the room commands into room events", () => {
     event: { type: "rooms" },
   });
 });
+
+Deno.test("HELP_TEXT speaks to a person at a terminal, not to a socket program", () => {
+  assert.ok(!HELP_TEXT.includes("DISCONNECT"), HELP_TEXT);
+  assert.match(HELP_TEXT, /\/quit +leave the chat/);
+});
+
+Deno.test("every command the client offers is documented in README.md and PROTOCOL.md", async () => {
+  for (const file of ["README.md", "PROTOCOL.md"]) {
+    const text = await Deno.readTextFile(new URL(`../${file}`, import.meta.url));
+    for (const command of COMMAND_WORDS) {
+      assert.ok(text.includes(`\`${command}`), `${file} does not document ${command}`);
+    }
+  }
+});

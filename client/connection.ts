@@ -11,6 +11,7 @@ import { encodeTextFrame } from "../protocol/frame64.ts";
 import { FramingError } from "../protocol/errors.ts";
 import { Frame64DecoderStream } from "../protocol/streams.ts";
 import type { ClientEvent, ServerEvent } from "../protocol/events.ts";
+import { sanitizeLine } from "../protocol/sanitize.ts";
 import { decodeServerEvent } from "./server_event.ts";
 
 /** How long a connection attempt may take before it is given up, in milliseconds. */
@@ -179,7 +180,7 @@ export async function openConnection(
       attempt.then((late) => _quietClose(late), () => {});
       throw new ConnectError(address, "timeout", String(timeoutMs / 1000));
     }
-    return new ChatConnection(result);
+    return new ChatConnection(result, address);
   } catch (error) {
     if (error instanceof ConnectError) throw error;
     const failure = classifyConnectError(error);
@@ -228,14 +229,20 @@ export class ChatConnection {
   #closeReason = "";
   #lastReceived = Date.now();
   #lastWrite: Promise<void> = Promise.resolve();
+  #address: string;
+  /** The first bytes the server sent, kept until a frame parses, to name a wrong service. */
+  #firstBytes: Uint8Array | null = new Uint8Array(0);
+  #notChatServer = false;
 
   /**
    * Wraps an open transport.
    *
    * @param transport the open byte streams
+   * @param address the server's address as a person typed it, for messages
    */
-  constructor(transport: Transport) {
+  constructor(transport: Transport, address = "the server") {
     this.#transport = transport;
+    this.#address = address;
     this.#writer = transport.writable.getWriter();
     // A failed write surfaces here; the read side then ends too.
     this.#writer.closed.catch((error) => this.#end(_describe(error, "write failed")));
@@ -249,6 +256,14 @@ export class ChatConnection {
   /** Why the connection ended, in a few words; empty while it is open. */
   get closeReason(): string {
     return this.#closeReason;
+  }
+
+  /**
+   * True when the connection ended because the other side does not speak the chat protocol
+   * (say an SSH or HTTP server): its first bytes were not a frame. Trying again will not help.
+   */
+  get notChatServer(): boolean {
+    return this.#notChatServer;
   }
 
   /** When the last bytes arrived from the server, as `Date.now()`. */
@@ -304,8 +319,19 @@ export class ChatConnection {
   async *batches(): AsyncGenerator<ServerEvent[], void, undefined> {
     let reader: ReadableStreamDefaultReader<Uint8Array[]>;
     try {
-      // Each read of the decoder is the bodies one read of the socket completed.
+      // Each read of the decoder is the bodies one read of the socket completed. The bytes are
+      // looked at on the way in: when they are the time of the last sign of life, and, until
+      // the first event, what to quote if they turn out not to be a chat server at all.
       reader = this.#transport.readable
+        .pipeThrough(
+          new TransformStream<Uint8Array, Uint8Array>({
+            transform: (chunk, controller) => {
+              this.#lastReceived = Date.now();
+              this.#keepFirstBytes(chunk);
+              controller.enqueue(chunk);
+            },
+          }),
+        )
         .pipeThrough(new Frame64DecoderStream({ maxBodyBytes: MAX_INCOMING_BODY_BYTES }))
         .getReader();
     } catch (error) {
@@ -318,30 +344,48 @@ export class ChatConnection {
         try {
           result = await reader.read();
         } catch (error) {
-          this.#end(
-            _describe(
-              error,
-              error instanceof FramingError ? "bad data from the server" : "read failed",
-            ),
-          );
+          if (!(error instanceof FramingError)) {
+            this.#end(_describe(error, "read failed"));
+          } else if (this.#firstBytes !== null) {
+            // Nothing the server sent ever made sense: it is another service, so say which
+            // instead of quoting the framing rules at the user.
+            this.#notChatServer = true;
+            this.#end(
+              `${this.#address} is not a chat server (it sent ${_preview(this.#firstBytes)})`,
+            );
+          } else {
+            this.#end(_describe(error, "bad data from the server"));
+          }
           return;
         }
         if (result.done) {
           this.#end("the server closed the connection");
           return;
         }
-        this.#lastReceived = Date.now();
         const batch: ServerEvent[] = [];
         for (const body of result.value) {
           const event = decodeServerEvent(body);
           if (event !== null) batch.push(event);
         }
-        if (batch.length > 0) yield batch;
+        if (batch.length > 0) {
+          this.#firstBytes = null;
+          yield batch;
+        }
       }
     } finally {
       reader.cancel().catch(() => {});
       this.close();
     }
+  }
+
+  #keepFirstBytes(chunk: Uint8Array): void {
+    const kept = this.#firstBytes;
+    if (kept === null || kept.length >= _PREVIEW_BYTES) return;
+    const more = chunk.subarray(0, _PREVIEW_BYTES - kept.length);
+    const joined = new Uint8Array(kept.length + more.length);
+    joined.set(kept);
+    joined.set(more, kept.length);
+    this.#firstBytes = joined;
   }
 
   /**
@@ -360,6 +404,22 @@ export class ChatConnection {
     this.#writer.releaseLock();
     _quietClose(this.#transport);
   }
+}
+
+/** How many of a wrong service's first bytes are kept to show. */
+const _PREVIEW_BYTES = 64;
+/** How many characters of them are shown. */
+const _PREVIEW_CHARS = 40;
+
+/** The first line of what a wrong service sent, quoted and made safe for a terminal. */
+function _preview(bytes: Uint8Array): string {
+  const text = new TextDecoder().decode(bytes);
+  const line = sanitizeLine(text.split(/[\r\n]/)[0] ?? "");
+  const chars = [...line];
+  const shown = chars.length > _PREVIEW_CHARS
+    ? chars.slice(0, _PREVIEW_CHARS).join("") + "…"
+    : line;
+  return JSON.stringify(shown);
 }
 
 function _describe(error: unknown, fallback: string): string {

@@ -4,26 +4,54 @@
  * ({@linkcode KeyDecoder}) into the {@linkcode LineEditor}, server events through the
  * {@linkcode Renderer} onto the {@linkcode Screen}, and the {@linkcode ChatSession} underneath.
  *
+ * Typed lines go through a queue paced under the server's advertised rate, so none is refused
+ * for flooding; while the connection is down they wait in it. The queue and the connection
+ * state share one status row above the input line, updated in place.
+ *
  * @module
  */
 
 import { nameKey, validateName } from "../protocol/names.ts";
 import { sanitizeLine } from "../protocol/sanitize.ts";
-import type { ServerEvent } from "../protocol/events.ts";
+import type { ClientEvent, ServerEvent } from "../protocol/events.ts";
+import { BACKOFF_DRAFT_MAX_MS, BACKOFF_MAX_MS, backoffDelay } from "./backoff.ts";
 import { completeInput, HELP_TEXT, interpretInput } from "./commands.ts";
 import type { Dialer } from "./connection.ts";
+import type { Identity } from "./identity.ts";
+import { securityNotice, type TrustSettings } from "./secure_dial.ts";
 import { BRACKETED_PASTE_OFF, BRACKETED_PASTE_ON, type Key, KeyDecoder } from "./keys.ts";
 import { type EditorAction, LineEditor } from "./line_editor.ts";
+import { Pacer } from "./pacer.ts";
 import { makeColors, type Rendered, Renderer } from "./render.ts";
 import { Roster } from "./roster.ts";
 import { Screen } from "./screen.ts";
 import { ChatSession, NameRefusedError, sessionOptionsOf, type SessionStatus } from "./session.ts";
 import type { Terminal } from "./terminal.ts";
+import { wrapLine } from "./wrap.ts";
 
 /** How long a lone ESC waits for the rest of a sequence before it counts as the Escape key. */
 const _ESCAPE_WAIT_MS = 50;
 /** How long incoming events are gathered before they are drawn in one write. */
 const _COALESCE_MS = 4;
+/**
+ * How long after the last replayed message, with nothing else arriving, history counts as
+ * over. The server sends history right after `welcome`, so it normally comes in one read.
+ */
+const _HISTORY_QUIET_MS = 150;
+/** Event types the server's flood control counts, so typed lines of these kinds are paced. */
+const _PACED: ReadonlySet<string> = new Set(["say", "me", "dm", "nick"]);
+/** How long leaving waits for lines still queued to go out, in milliseconds. */
+const _LEAVE_DRAIN_MS = 5000;
+
+/** While the connection is down: why, since when, and what the session is doing about it. */
+interface _Offline {
+  reason: string;
+  /** Why it was first lost, for the line printed when it is back. */
+  readonly firstReason: string;
+  readonly since: number;
+  /** When the next attempt starts (`Date.now()` scale), or null while one is under way. */
+  retryAt: number | null;
+}
 
 /** Options of {@linkcode runInteractive}. */
 export interface InteractiveOptions {
@@ -33,7 +61,7 @@ export interface InteractiveOptions {
   readonly port: number;
   /** The name to join with; without it the user is asked. */
   readonly name?: string;
-  /** The name offered when asking (normally `$USER`). */
+  /** The name offered when asking (normally `$USER`); not offered if it is not a valid name. */
   readonly defaultName?: string;
   /** Use colours. */
   readonly color: boolean;
@@ -45,6 +73,10 @@ export interface InteractiveOptions {
   readonly dial?: Dialer;
   /** The wait before reconnect attempt `n` in milliseconds (tests). */
   readonly backoff?: (attempt: number) => number;
+  /** TLS and pins; without it, plain TCP through `dial` (tests). */
+  readonly trust?: TrustSettings;
+  /** The identity proved at `hello`. */
+  readonly identity?: Identity;
 }
 
 type _Mode = "name" | "joining" | "chat" | "leaving" | "done";
@@ -84,6 +116,19 @@ export class InteractiveClient {
   #bell = false;
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
   #escapeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** True after a replayed message, until the `-- end of history --` line is shown. */
+  #inHistory = false;
+  #historyTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Typed events waiting to be sent: paced under the server's rate, held while offline. */
+  #outbox: ClientEvent[] = [];
+  #pacer: Pacer | null = null;
+  #pumpTimer: ReturnType<typeof setTimeout> | undefined;
+  #awaitingJoin = false;
+  #onDrained: (() => void) | null = null;
+  #offline: _Offline | null = null;
+  #tickTimer: ReturnType<typeof setInterval> | undefined;
+  /** The server's goodbye, if it sent one before the connection went. */
+  #shutdownMessage: string | undefined;
   #reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
   #finish!: (code: number) => void;
   #done: Promise<number>;
@@ -102,11 +147,29 @@ export class InteractiveClient {
       complete: (before, word) =>
         completeInput(before, word, this.#roster.names, this.#session.name, this.#knownRooms()),
     });
-    this.#session = new ChatSession(sessionOptionsOf(options), {
+    const backoff = options.backoff ??
+      ((attempt: number) =>
+        backoffDelay(
+          attempt,
+          Math.random(),
+          this.#hasDraft() ? BACKOFF_DRAFT_MAX_MS : BACKOFF_MAX_MS,
+        ));
+    this.#session = new ChatSession({ ...sessionOptionsOf(options), backoff }, {
       events: (batch) => this.#onEvents(batch),
       status: (status) => this.#onStatus(status),
     });
     this.#done = new Promise((resolve) => this.#finish = resolve);
+  }
+
+  /**
+   * The name offered at the prompt: the default only when the server could accept it, so
+   * Enter never proposes a name that is refused (`root`, or a login name with a space).
+   */
+  get #offeredName(): string | undefined {
+    const offered = this.#options.defaultName;
+    if (offered === undefined) return undefined;
+    const checked = validateName(offered);
+    return checked.ok ? checked.name : undefined;
   }
 
   /**
@@ -147,6 +210,9 @@ export class InteractiveClient {
       this.#mode = "done";
       clearTimeout(this.#flushTimer);
       clearTimeout(this.#escapeTimer);
+      clearTimeout(this.#historyTimer);
+      clearTimeout(this.#pumpTimer);
+      clearInterval(this.#tickTimer);
       removeResize();
       removeTerminate();
       globalThis.removeEventListener("error", crash);
@@ -175,7 +241,7 @@ export class InteractiveClient {
   #askName(message?: string): void {
     this.#mode = "name";
     if (message !== undefined) this.#show(this.#renderer.error(message));
-    const offered = this.#options.defaultName;
+    const offered = this.#offeredName;
     const c = this.#renderer.colors;
     this.#screen.setPrompt(
       offered === undefined || offered === ""
@@ -186,7 +252,7 @@ export class InteractiveClient {
   }
 
   #submitName(text: string): void {
-    const name = text.trim() === "" ? this.#options.defaultName ?? "" : text.trim();
+    const name = text.trim() === "" ? this.#offeredName ?? "" : text.trim();
     this.#join(name);
   }
 
@@ -220,7 +286,11 @@ export class InteractiveClient {
     const room = this.#session.room;
     const name = this.#renderer.name(this.#session.name) +
       (room === undefined ? "" : ` ${c.cyan(sanitizeLine(room))}`);
-    this.#screen.setPrompt(online ? `${name}${c.dim(">")} ` : `${c.dim("(offline)")} ${name}> `);
+    // Kept in the prompt, not only said once: a plain-text chat stays marked as such.
+    const plain = this.#session.security?.encrypted === false ? `${c.red("(not encrypted)")} ` : "";
+    this.#screen.setPrompt(
+      online ? `${plain}${name}${c.dim(">")} ` : `${c.dim("(offline)")} ${plain}${name}> `,
+    );
   }
 
   /** The rooms Tab offers: those the last `/rooms` listed, and the user's own. */
@@ -267,6 +337,10 @@ export class InteractiveClient {
   #handleKeys(keys: readonly Key[]): void {
     if (this.#mode === "done") return;
     for (const key of keys) this.#handleAction(this.#editor.handle(key));
+    // Something typed while offline: the next attempt should not be far away.
+    if (this.#offline !== null && this.#hasDraft()) {
+      this.#retrySoon(BACKOFF_DRAFT_MAX_MS);
+    }
     this.#flushNow();
   }
 
@@ -294,6 +368,12 @@ export class InteractiveClient {
     const action = interpretInput(text, this.#replyTo);
     switch (action.kind) {
       case "none":
+        // Enter on an empty line while offline: try again now.
+        if (this.#offline !== null) this.#retrySoon(0);
+        return;
+      case "reconnect":
+        if (this.#offline !== null) this.#retrySoon(0);
+        else this.#show(this.#renderer.notice("Connected already: nothing to reconnect"));
         return;
       case "help":
         this.#show(this.#renderer.notice(HELP_TEXT));
@@ -306,13 +386,128 @@ export class InteractiveClient {
         return;
       case "send":
         try {
-          if (this.#session.send(action.event)) return;
-          this.#show(this.#renderer.error("Not connected, so nothing was sent: try again soon"));
+          this.#session.checkSize(action.event);
         } catch (error) {
           this.#show(this.#renderer.error(error instanceof Error ? error.message : String(error)));
+          if (this.#chatEditor.text === "") this.#chatEditor.setText(text);
+          return;
         }
-        if (this.#chatEditor.text === "") this.#chatEditor.setText(text);
+        // Queued, never refused: sent at once when the server's rate allows, else paced, and
+        // held while offline (Enter then also retries at once).
+        this.#outbox.push(action.event);
+        this.#pump();
+        if (this.#offline !== null) this.#retrySoon(0);
         return;
+    }
+  }
+
+  /** True while something typed waits: a draft on the input line, or queued lines. */
+  #hasDraft(): boolean {
+    return this.#outbox.length > 0 || this.#chatEditor.text.trim() !== "";
+  }
+
+  #retrySoon(withinMs: number): void {
+    const left = this.#session.retryNow(withinMs);
+    if (left !== null && this.#offline !== null) {
+      this.#offline.retryAt = left === 0 ? null : Date.now() + left;
+      this.#updateStatus();
+    }
+  }
+
+  /** A fresh budget in step with the server's flood control, which is per connection. */
+  #resetPacer(): void {
+    const limits = this.#session.limits;
+    this.#pacer = new Pacer({
+      burst: limits.rateBurst - 1,
+      perSecond: limits.ratePerSecond * 0.9,
+    });
+  }
+
+  /**
+   * Sends queued events while the pace allows, then sets a timer for the next one (or waits
+   * to be joined again). Synchronous when nothing has to wait, so a line typed at a normal
+   * pace goes out at once and the status row never flickers.
+   */
+  #pump(): void {
+    clearTimeout(this.#pumpTimer);
+    this.#pumpTimer = undefined;
+    while (this.#outbox.length > 0 && this.#mode !== "done") {
+      if (!this.#session.joined) {
+        this.#awaitJoin();
+        break;
+      }
+      const event = this.#outbox[0]!;
+      const pacer = this.#pacer;
+      if (_PACED.has(event.type) && pacer !== null && !pacer.tryTake()) {
+        this.#pumpTimer = setTimeout(() => this.#pump(), Math.max(1, pacer.delayMs()));
+        break;
+      }
+      let sent: boolean;
+      try {
+        sent = this.#session.send(event);
+      } catch (error) {
+        // The limit shrank after a reconnect: the line can never go.
+        this.#show(this.#renderer.error(error instanceof Error ? error.message : String(error)));
+        sent = true;
+      }
+      if (!sent) {
+        this.#awaitJoin();
+        break;
+      }
+      this.#outbox.shift();
+    }
+    if (this.#outbox.length === 0) this.#onDrained?.();
+    this.#updateStatus();
+  }
+
+  #awaitJoin(): void {
+    if (this.#awaitingJoin) return;
+    this.#awaitingJoin = true;
+    void this.#session.whenJoined().then((joined) => {
+      this.#awaitingJoin = false;
+      if (joined) this.#pump();
+    });
+  }
+
+  /** Waits (at most `ms`) until the queue is empty. */
+  async #drainOutbox(ms: number): Promise<void> {
+    if (this.#outbox.length === 0) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await new Promise<void>((resolve) => {
+      this.#onDrained = resolve;
+      timer = setTimeout(resolve, ms);
+    });
+    clearTimeout(timer);
+    this.#onDrained = null;
+  }
+
+  /** The status row: the connection while it is down, and the lines waiting to be sent. */
+  #updateStatus(): void {
+    const c = this.#renderer.colors;
+    const parts: string[] = [];
+    const offline = this.#offline;
+    // Short, and the queue first: the row is cut at the window's width.
+    const waiting = this.#outbox.length;
+    if (waiting > 0) {
+      const lines = waiting === 1 ? "1 line waiting" : `${waiting} lines waiting`;
+      parts.push(
+        offline === null
+          ? `${lines}, sent at ${this.#session.limits.ratePerSecond} a second`
+          : `${lines} to be sent`,
+      );
+    }
+    if (offline !== null) {
+      const next = offline.retryAt === null
+        ? "reconnecting…"
+        : `retrying in ${Math.max(1, Math.ceil((offline.retryAt - Date.now()) / 1000))} s`;
+      parts.push(
+        `${c.yellow("offline")} (${sanitizeLine(offline.reason)}), ${next}; Enter retries now`,
+      );
+    }
+    const status = parts.length === 0 ? "" : `${c.dim("--")} ${parts.join(c.dim(" · "))}`;
+    if (status !== this.#screen.status) {
+      this.#screen.setStatus(status);
+      this.#scheduleFlush();
     }
   }
 
@@ -322,6 +517,19 @@ export class InteractiveClient {
     this.#mode = "leaving";
     this.#screen.setPrompt("");
     this.#flushNow();
+    // Lines typed before leaving still go out, at the server's pace, if the server is there.
+    if (this.#offline === null) await this.#drainOutbox(_LEAVE_DRAIN_MS);
+    const unsent = this.#outbox.length;
+    this.#outbox = [];
+    this.#offline = null;
+    this.#updateStatus();
+    if (unsent > 0) {
+      this.#show(
+        this.#renderer.error(
+          `${unsent === 1 ? "1 line was" : `${unsent} lines were`} not sent: not connected`,
+        ),
+      );
+    }
     await this.#session.quit();
     if (wasChatting) this.#show(this.#renderer.notice("You left the chat"));
     this.#end(0);
@@ -332,40 +540,103 @@ export class InteractiveClient {
   #onEvents(batch: readonly ServerEvent[]): void {
     const me = this.#session.name;
     for (const event of batch) {
+      if (event.type === "message" && event.history === true) {
+        this.#inHistory = true;
+      } else if (event.type !== "ping" && event.type !== "pong") {
+        this.#endHistory();
+      }
       this.#roster.apply(event);
+      if (event.type === "welcome") this.#resetPacer();
       if (event.type === "dm" && nameKey(event.from) !== nameKey(me)) this.#replyTo = event.from;
+      if (event.type === "shutdown" && this.#options.reconnect) {
+        // Reconnecting: the goodbye goes into the one status row, not onto the screen.
+        this.#shutdownMessage = event.message;
+        continue;
+      }
       if (event.type === "rooms") this.#rooms = event.rooms.map((room) => room.name);
       this.#show(this.#renderer.render(event, me));
       if ((event.type === "nick" || event.type === "moved") && this.#mode === "chat") {
         this.#setChatPrompt(true);
       }
     }
+    clearTimeout(this.#historyTimer);
+    if (this.#inHistory) {
+      this.#historyTimer = setTimeout(() => this.#endHistory(), _HISTORY_QUIET_MS);
+    }
+  }
+
+  /** Marks the end of replayed history, if some was shown and not yet marked. */
+  #endHistory(): void {
+    clearTimeout(this.#historyTimer);
+    this.#historyTimer = undefined;
+    if (!this.#inHistory) return;
+    this.#inHistory = false;
+    this.#show(this.#renderer.historyEnd());
   }
 
   #onStatus(status: SessionStatus): void {
     const r = this.#renderer;
     switch (status.type) {
-      case "lost":
-        this.#show(r.error(`Connection lost: ${status.reason}`));
+      case "lost": {
+        if (!this.#options.reconnect) {
+          // The client is about to exit: say why, on the screen, for good.
+          this.#show(r.error(`Connection lost: ${status.reason}`));
+          break;
+        }
+        const shutdown = this.#shutdownMessage;
+        this.#shutdownMessage = undefined;
+        const reason = shutdown === undefined
+          ? status.reason
+          : `the server shut down: ${sanitizeLine(shutdown)}`;
+        this.#offline = { reason, firstReason: reason, since: Date.now(), retryAt: null };
         if (this.#mode === "chat") this.#setChatPrompt(false);
+        // A countdown in the status row, updated in place.
+        clearInterval(this.#tickTimer);
+        this.#tickTimer = setInterval(() => this.#updateStatus(), 1000);
         break;
+      }
       case "reconnecting":
-        this.#show(
-          r.notice(`Reconnecting in ${Math.max(1, Math.round(status.delayMs / 1000))} s…`),
-        );
+        if (this.#offline !== null) this.#offline.retryAt = Date.now() + status.delayMs;
+        break;
+      case "connecting":
+        if (this.#offline !== null) this.#offline.retryAt = null;
         break;
       case "retry_failed":
-        this.#show(r.error(`Reconnecting failed: ${status.reason}`));
+        if (this.#offline !== null) this.#offline.reason = status.reason;
         break;
-      case "reconnected":
-        this.#show(r.notice(`Reconnected as ${r.name(status.name)}`));
+      case "reconnected": {
+        clearInterval(this.#tickTimer);
+        this.#tickTimer = undefined;
+        const offline = this.#offline;
+        this.#offline = null;
+        const seconds = offline === null
+          ? 0
+          : Math.max(1, Math.round((Date.now() - offline.since) / 1000));
+        const why = offline === null ? "" : ` (${sanitizeLine(offline.firstReason)})`;
+        this.#show(
+          r.notice(`Reconnected as ${r.name(status.name)} after ${seconds} s offline${why}`),
+        );
         if (this.#mode === "chat") this.#setChatPrompt(true);
+        this.#pump();
         break;
+      }
+      case "security": {
+        const notice = securityNotice(status.security, this.#options.trust?.known.path ?? "");
+        if (notice !== undefined) {
+          this.#show(notice.warning ? r.error(notice.text) : r.notice(notice.text));
+        }
+        break;
+      }
     }
+    this.#updateStatus();
   }
 
   #show(rendered: Rendered): void {
-    for (const line of rendered.lines) this.#lines.push(line);
+    // Wrapped here, at the width of the moment: lines already printed are not wrapped again.
+    const columns = this.#screen.columns;
+    for (const line of rendered.lines) {
+      this.#lines.push(...wrapLine(line, columns, rendered.indent));
+    }
     if (rendered.bell) this.#bell = true;
     this.#scheduleFlush();
   }

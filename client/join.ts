@@ -5,8 +5,12 @@
  * @module
  */
 
+import { validateName } from "../protocol/names.ts";
 import type { JoinConfig } from "./config.ts";
-import { ConnectError } from "./connection.ts";
+import { ConnectError, formatAddress } from "./connection.ts";
+import { IDENTITY_FILE, IdentityError, loadIdentity } from "./identity.ts";
+import { configDir, KNOWN_SERVERS_FILE, KnownServers } from "./known_servers.ts";
+import type { TrustSettings } from "./secure_dial.ts";
 import { runInteractive } from "./interactive.ts";
 import { OutputQueue, writerSink } from "./output.ts";
 import { runPiped } from "./piped.ts";
@@ -40,6 +44,37 @@ export async function runJoin(config: JoinConfig): Promise<number> {
   const stderr = new OutputQueue(writerSink(Deno.stderr));
   const user = _env("USER") ?? _env("LOGNAME");
   try {
+    let dir: string;
+    let known: KnownServers;
+    try {
+      dir = configDir();
+      known = KnownServers.load(`${dir}/${KNOWN_SERVERS_FILE}`);
+    } catch (error) {
+      stderr.write(`${error instanceof Error ? error.message : error}\n`);
+      return 1;
+    }
+    if (config.forget) {
+      const forgotten = known.forget(config.host, config.port);
+      stderr.write(
+        forgotten.length === 0
+          ? `No pin for ${formatAddress(config.host, config.port)} in ${known.path}\n`
+          : `Forgot the pinned certificate of ${forgotten.join(", ")} in ${known.path}\n`,
+      );
+      return 0;
+    }
+    let identity;
+    try {
+      identity = (await loadIdentity(`${dir}/${IDENTITY_FILE}`)).identity;
+    } catch (error) {
+      if (!(error instanceof IdentityError)) throw error;
+      stderr.write(`${error.message}\n`);
+      return 1;
+    }
+    const trust: TrustSettings = {
+      mode: config.plain ? "plain" : "tls",
+      known,
+      ...(config.fingerprint === undefined ? {} : { pin: config.fingerprint }),
+    };
     if (!config.json && _isTerminal(Deno.stdin) && _isTerminal(Deno.stdout)) {
       return await runInteractive({
         host: config.host,
@@ -49,6 +84,8 @@ export async function runJoin(config: JoinConfig): Promise<number> {
         color: config.color,
         reconnect: config.reconnect,
         terminal: denoTerminal(),
+        trust,
+        identity,
       });
     }
     const name = config.name ?? user;
@@ -56,12 +93,23 @@ export async function runJoin(config: JoinConfig): Promise<number> {
       stderr.write("No name to join with: pass --name NAME (or set USER)\n");
       return 1;
     }
+    if (config.name === undefined) {
+      const checked = validateName(name);
+      if (!checked.ok) {
+        stderr.write(
+          `$USER is not a name the server accepts (${checked.error.message}): pass --name NAME\n`,
+        );
+        return 1;
+      }
+    }
     return await runPiped({
       host: config.host,
       port: config.port,
       name,
       json: config.json,
       reconnect: config.reconnect,
+      trust,
+      identity,
       input: Deno.stdin.readable,
       stdout: new OutputQueue(writerSink(Deno.stdout)),
       stderr,

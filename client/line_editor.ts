@@ -56,7 +56,9 @@ interface _Completion {
  * Left, Right, Home, End (and Ctrl-B, Ctrl-F, Ctrl-A, Ctrl-E); Alt-B, Alt-F, Ctrl- or
  * Alt-arrows move by words; Ctrl-U kills to the start, Ctrl-K to the end, Ctrl-W and
  * Alt-Backspace delete the word before the cursor, Alt-D the word after; Up and Down (and Ctrl-P,
- * Ctrl-N) walk the history; Tab completes; Ctrl-C and Ctrl-D quit; Ctrl-L asks for a redraw.
+ * Ctrl-N) walk the history; Tab completes; Ctrl-L asks for a redraw. As in readline, Ctrl-D
+ * deletes the character under the cursor and quits only on an empty line, and Ctrl-C clears a
+ * non-empty line and quits only when the line is already empty.
  *
  * @example Type, move and submit
  * ```ts
@@ -148,8 +150,17 @@ export class LineEditor {
       case "enter":
         return this.#submit();
       case "interrupt":
+        // As in readline: Ctrl-C throws the line away, and leaves only from an empty line.
+        if (chars.length === 0) return { type: "quit" };
+        this.#chars = [];
+        this.#cursor = 0;
+        this.#leaveHistory();
+        return _NONE;
       case "eof":
-        return { type: "quit" };
+        // As in readline: Ctrl-D is end of input only on an empty line; otherwise it deletes.
+        if (chars.length === 0) return { type: "quit" };
+        if (this.#cursor < chars.length) chars.splice(this.#cursor, 1);
+        return _NONE;
       case "redraw":
         return { type: "redraw" };
       case "backspace":

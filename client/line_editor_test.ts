@@ -50,15 +50,27 @@ Deno.test("LineEditor word and kill commands", () => {
   assert.equal(editor.cursor, 0);
 });
 
-Deno.test("LineEditor submits and clears; Ctrl-C and Ctrl-D quit; Ctrl-L redraws", () => {
+Deno.test("LineEditor submits and clears; Ctrl-L redraws", () => {
   const editor = new LineEditor();
   typed(editor, "hi");
   assert.deepEqual(editor.handle(k("enter")), { type: "submit", text: "hi" });
   assert.equal(editor.text, "");
-  typed(editor, "half");
-  assert.deepEqual(editor.handle(k("interrupt")), { type: "quit" });
-  assert.deepEqual(editor.handle(k("eof")), { type: "quit" });
   assert.deepEqual(editor.handle(k("redraw")), { type: "redraw" });
+});
+
+Deno.test("LineEditor Ctrl-D deletes under the cursor and Ctrl-C clears, as in readline", () => {
+  const editor = new LineEditor();
+  typed(editor, "half", k("home"));
+  assert.deepEqual(editor.handle(k("eof")), { type: "none" });
+  assert.equal(editor.text, "alf");
+  typed(editor, k("end"));
+  assert.deepEqual(editor.handle(k("eof")), { type: "none" }, "at the end of a line: nothing");
+  assert.equal(editor.text, "alf");
+  assert.deepEqual(editor.handle(k("interrupt")), { type: "none" });
+  assert.equal(editor.text, "");
+  assert.equal(editor.cursor, 0);
+  assert.deepEqual(editor.handle(k("interrupt")), { type: "quit" }, "Ctrl-C on an empty line");
+  assert.deepEqual(editor.handle(k("eof")), { type: "quit" }, "Ctrl-D on an empty line");
 });
 
 Deno.test("LineEditor keeps a pasted block whole, newlines and all, and sanitises it", () => {

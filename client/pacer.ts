@@ -1,7 +1,7 @@
 /**
- * Client-side pacing for piped input: a token bucket a little slower than the server's flood
- * control, so a script that pipes many lines in gets them all delivered instead of
- * `rate_limited` errors.
+ * Client-side pacing: a token bucket a little slower than the server's flood control, so a
+ * script that pipes many lines in, or a person who types fast, gets them all delivered instead
+ * of `rate_limited` errors.
  *
  * @module
  */
@@ -63,16 +63,37 @@ export class Pacer {
 
   /** Waits until one more event may go, and counts it. */
   async take(): Promise<void> {
-    if (this.#perMs <= 0) return;
-    for (;;) {
-      const now = this.#now();
-      this.#tokens = Math.min(this.#capacity, this.#tokens + (now - this.#last) * this.#perMs);
-      this.#last = now;
-      if (this.#tokens >= 1 - 1e-9) {
-        this.#tokens = Math.max(0, this.#tokens - 1);
-        return;
-      }
-      await this.#sleep(Math.ceil((1 - this.#tokens) / this.#perMs));
-    }
+    while (!this.tryTake()) await this.#sleep(this.delayMs());
+  }
+
+  /**
+   * Counts one more event if it may go now.
+   *
+   * @returns true if it may go (and was counted), false if it must wait
+   *   {@linkcode Pacer.delayMs}
+   */
+  tryTake(): boolean {
+    if (this.#perMs <= 0) return true;
+    this.#refill();
+    if (this.#tokens < 1 - 1e-9) return false;
+    this.#tokens = Math.max(0, this.#tokens - 1);
+    return true;
+  }
+
+  /**
+   * How long until one more event may go.
+   *
+   * @returns milliseconds, 0 when it may go now
+   */
+  delayMs(): number {
+    if (this.#perMs <= 0) return 0;
+    this.#refill();
+    return this.#tokens >= 1 - 1e-9 ? 0 : Math.ceil((1 - this.#tokens) / this.#perMs);
+  }
+
+  #refill(): void {
+    const now = this.#now();
+    this.#tokens = Math.min(this.#capacity, this.#tokens + (now - this.#last) * this.#perMs);
+    this.#last = now;
   }
 }

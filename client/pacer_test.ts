@@ -42,3 +42,15 @@ Deno.test("Pacer with no rate never waits", async () => {
   for (let i = 0; i < 100; i++) await pacer.take();
   assert.deepEqual(clock.state.waits, []);
 });
+
+Deno.test("Pacer.tryTake never waits: it says when the next event may go", () => {
+  let clock = 0;
+  const pacer = new Pacer({ burst: 2, perSecond: 4, now: () => clock });
+  assert.ok(pacer.tryTake());
+  assert.ok(pacer.tryTake());
+  assert.ok(!pacer.tryTake());
+  assert.equal(pacer.delayMs(), 250);
+  clock += 250;
+  assert.equal(pacer.delayMs(), 0);
+  assert.ok(pacer.tryTake());
+});

@@ -7,7 +7,7 @@
  */
 
 import pc from "picocolors";
-import type { LeaveReason, ServerEvent } from "../protocol/events.ts";
+import type { LeaveReason, MessageEvent, ServerEvent } from "../protocol/events.ts";
 import { nameKey } from "../protocol/names.ts";
 import { sanitizeLine, sanitizeText } from "../protocol/sanitize.ts";
 import { visibleWidth } from "./width.ts";
@@ -38,6 +38,11 @@ export interface Rendered {
   readonly lines: readonly string[];
   /** True when the event mentions the user: the terminal bell should ring. */
   readonly bell: boolean;
+  /**
+   * How far rows after the first are indented when a line is too wide for the terminal and
+   * wrapped: the width of the line's prefix, so the text lines up.
+   */
+  readonly indent: number;
 }
 
 /** Options of a {@linkcode Renderer}. */
@@ -148,6 +153,38 @@ export function formatClock(time: Date | string, fallback: Date): string {
   }`;
 }
 
+/**
+ * Formats a time as `HH:MM` in local time when it is today, and as `YYYY-MM-DD HH:MM` when it
+ * is another day, so replayed history from yesterday is not read as this morning's.
+ *
+ * @param time a `Date`, or an ISO 8601 timestamp from the server
+ * @param now the present (also used when the timestamp cannot be read)
+ * @returns the time, with the local date in front when it is not today
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatStamp } from "./render.ts";
+ * const now = new Date(2026, 11, 6, 15, 0);
+ * assert.ok(formatStamp(new Date(2026, 11, 6, 9, 5), now) === "09:05");
+ * assert.ok(formatStamp(new Date(2026, 11, 5, 9, 5), now) === "2026-12-05 09:05");
+ * ```
+ */
+export function formatStamp(time: Date | string, now: Date): string {
+  let date = typeof time === "string" ? new Date(time) : time;
+  if (Number.isNaN(date.getTime())) date = now;
+  const clock = formatClock(date, now);
+  if (
+    date.getFullYear() === now.getFullYear() && date.getMonth() === now.getMonth() &&
+    date.getDate() === now.getDate()
+  ) {
+    return clock;
+  }
+  const day = `${date.getFullYear()}-${String(date.getMonth() + 1).padStart(2, "0")}-${
+    String(date.getDate()).padStart(2, "0")
+  }`;
+  return `${day} ${clock}`;
+}
+
 /** Characters that may be part of a name; a mention must not be next to one. */
 const _NAME_CHAR = "[\\p{L}\\p{M}\\p{Nd}_\\-]";
 
@@ -232,6 +269,7 @@ export class Renderer {
     const c = this.#c;
     switch (event.type) {
       case "message": {
+        if (event.history === true && !this.#plain) return this.#replayed(event);
         const time = this.#clock(event.ts);
         const own = nameKey(event.from) === nameKey(myName);
         const mention = !own && event.history !== true && this.#mentions(event.text, myName);
@@ -264,8 +302,20 @@ export class Renderer {
           event.ts,
           `${this.name(event.from)} ${c.dim("is now known as")} ${this.name(event.to)}`,
         );
-      case "who":
-        return this.#notice(this.#userList(event.users));
+      case "who": {
+        const list = this.#notice(this.#userList(event.users));
+        const lines = [...list.lines];
+        for (const [name, fingerprint] of Object.entries(event.fingerprints ?? {})) {
+          lines.push(`${c.dim("--")}   ${this.name(name)} ${c.dim(sanitizeLine(fingerprint))}`);
+        }
+        return { ...list, lines };
+      }
+      case "whois":
+        return this.#notice(
+          event.fingerprint === undefined
+            ? `${this.name(event.name)} has no identity key: the name is not owned`
+            : `${this.name(event.name)} is identity ${sanitizeLine(event.fingerprint)}`,
+        );
       case "moved":
         return this.#notice(
           `You are now in ${c.bold(sanitizeLine(event.room))}. ${this.#userList(event.users)}`,
@@ -285,12 +335,22 @@ export class Renderer {
             }`,
           ).lines,
         ];
+        if (event.fingerprint !== undefined) {
+          lines.push(
+            `${c.dim("--")} ${
+              c.dim(`You own this name as identity ${sanitizeLine(event.fingerprint)}`)
+            }`,
+          );
+        }
         if (event.motd !== undefined && event.motd.trim() !== "") {
           for (const line of sanitizeText(event.motd).split("\n")) {
             lines.push(`${c.dim("--")} ${c.cyan(line)}`);
           }
+        } else if (!this.#plain) {
+          // A server's motd usually points at /help; without one, a person still needs to know.
+          lines.push(`${c.dim("--")} Type /help for commands and keys`);
         }
-        return { lines, bell: false };
+        return { lines, bell: false, indent: 3 };
       }
       case "error":
         return this.error(event.message);
@@ -298,8 +358,18 @@ export class Renderer {
         return this.error(`The server is shutting down: ${sanitizeLine(event.message)}`);
       case "ping":
       case "pong":
-        return { lines: [], bell: false };
+      case "challenge":
+        return { lines: [], bell: false, indent: 0 };
     }
+  }
+
+  /**
+   * The line that ends replayed history, so what follows is known to be live.
+   *
+   * @returns the dimmed `-- end of history --` line
+   */
+  historyEnd(): Rendered {
+    return { lines: [this.#c.dim("-- end of history --")], bell: false, indent: 3 };
   }
 
   /**
@@ -320,12 +390,38 @@ export class Renderer {
    */
   error(message: string): Rendered {
     const c = this.#c;
-    return { lines: [`${c.red(c.bold("!!"))} ${c.red(sanitizeLine(message))}`], bell: false };
+    return {
+      lines: [`${c.red(c.bold("!!"))} ${c.red(sanitizeLine(message))}`],
+      bell: false,
+      indent: 3,
+    };
   }
 
   #notice(text: string): Rendered {
     const c = this.#c;
-    return { lines: text.split("\n").map((line) => `${c.dim("--")} ${line}`), bell: false };
+    return {
+      lines: text.split("\n").map((line) => `${c.dim("--")} ${line}`),
+      bell: false,
+      indent: 3,
+    };
+  }
+
+  /**
+   * A replayed message: all of it dimmed and without name colours, so it never looks live,
+   * with the date in front when it is not from today.
+   */
+  #replayed(event: MessageEvent): Rendered {
+    const c = this.#c;
+    const stamp = formatStamp(event.ts, this.#now());
+    const from = sanitizeLine(event.from);
+    const prefix = event.kind === "me" ? `${stamp} * ${from} ` : `${stamp} ${from}: `;
+    const lines = sanitizeText(event.text).split("\n");
+    const lead = " ".repeat(visibleWidth(prefix));
+    return {
+      lines: lines.map((line, i) => c.dim((i === 0 ? prefix : lead) + line)),
+      bell: false,
+      indent: lead.length,
+    };
   }
 
   #userList(users: readonly string[]): string {
@@ -338,7 +434,8 @@ export class Renderer {
   }
 
   #system(ts: string, text: string): Rendered {
-    return { lines: [`${this.#clock(ts)} ${this.#c.dim("--")} ${text}`], bell: false };
+    const prefix = `${this.#clock(ts)} ${this.#c.dim("--")} `;
+    return { lines: [prefix + text], bell: false, indent: visibleWidth(prefix) };
   }
 
   #mentions(text: string, myName: string): boolean {
@@ -370,10 +467,11 @@ export class Renderer {
       return style === undefined ? out : style(out);
     };
     const first = prefix + styleLine(lines[0]!);
-    if (lines.length === 1) return { lines: [first], bell: mention && !this.#plain };
+    const indent = visibleWidth(prefix);
+    if (lines.length === 1) return { lines: [first], bell: mention && !this.#plain, indent };
     const out = [first];
-    const lead = this.#plain ? prefix : " ".repeat(visibleWidth(prefix));
+    const lead = this.#plain ? prefix : " ".repeat(indent);
     for (let i = 1; i < lines.length; i++) out.push(lead + styleLine(lines[i]!));
-    return { lines: out, bell: mention && !this.#plain };
+    return { lines: out, bell: mention && !this.#plain, indent };
   }
 }

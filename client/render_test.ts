@@ -27,6 +27,7 @@ Deno.test("Renderer shows messages, actions and private messages", () => {
   assert.deepEqual(r.render(say("bob", "hi all"), "alice"), {
     lines: [`${CLOCK} bob: hi all`],
     bell: false,
+    indent: "00:00 bob: ".length,
   });
   assert.deepEqual(r.render(say("bob", "waves", { kind: "me" }), "alice").lines, [
     `${CLOCK} * bob waves`,
@@ -35,6 +36,7 @@ Deno.test("Renderer shows messages, actions and private messages", () => {
   assert.deepEqual(r.render(dm, "alice"), {
     lines: [`${CLOCK} [dm] bob → alice: psst`],
     bell: true,
+    indent: "00:00 [dm] bob → alice: ".length,
   });
   const ownDm: ServerEvent = { ...dm, from: "alice", to: "bob" };
   assert.equal(r.render(ownDm, "alice").bell, false);
@@ -162,4 +164,24 @@ Deno.test("mentionPattern matches whole names in any case", () => {
   assert.ok(!pattern.test("a.b-cd"));
   pattern.lastIndex = 0;
   assert.ok(!pattern.test("axb-c"));
+});
+
+Deno.test("Renderer dims replayed messages, dates them when not today, and ends history", () => {
+  const now = new Date(2026, 11, 6, 15, 0);
+  const renderer = new Renderer({ colors: makeColors(true), style: "terminal", now: () => now });
+  const old = renderer.render({
+    type: "message",
+    id: 1,
+    ts: new Date(2026, 11, 5, 9, 5).toISOString(),
+    from: "bob",
+    text: "hi alice\nsecond",
+    kind: "say",
+    history: true,
+  }, "alice");
+  assert.deepEqual(old.lines, [
+    "\x1b[2m2026-12-05 09:05 bob: hi alice\x1b[22m",
+    `\x1b[2m${" ".repeat("2026-12-05 09:05 bob: ".length)}second\x1b[22m`,
+  ]);
+  assert.equal(old.bell, false, "history never rings");
+  assert.deepEqual(renderer.historyEnd().lines, ["\x1b[2m-- end of history --\x1b[22m"]);
 });

@@ -7,10 +7,13 @@
  * @module
  */
 
-import { graphemeWidth, visibleWidth } from "./width.ts";
+import { graphemeWidth, stringWidth as stringWidthOf, visibleWidth } from "./width.ts";
+import { wrapLine } from "./wrap.ts";
 
-/** Clear the current row and go to its first column. */
-const _CLEAR_ROW = "\r\x1b[2K";
+/** Erase from the cursor to the end of the screen. */
+const _CLEAR_BELOW = "\x1b[J";
+/** Turn every attribute off (a cut status line must not leave its colour on). */
+const _RESET = "\x1b[0m";
 
 /** Where the input line shows, after {@linkcode layoutInput}. */
 export interface InputLayout {
@@ -92,6 +95,41 @@ export function layoutInput(
 }
 
 /**
+ * The row, counted from its first, on which a terminal that re-flows lines (tmux, VTE, kitty,
+ * iTerm2, Windows Terminal, ...) puts the cursor after narrowing the window: the line it was
+ * on is wrapped again at the new width and the cursor stays on the same character.
+ *
+ * @param cursor the cursor's column on the line before the resize
+ * @param width the columns the line's text took
+ * @param columns the new width
+ * @returns the row of the cursor within the wrapped line, 0 when it did not wrap
+ * @example A 72-column line with the cursor at its end, narrowed to 60 columns
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { reflowedRow } from "./screen.ts";
+ * assert.ok(reflowedRow(72, 72, 60) === 1);
+ * assert.ok(reflowedRow(30, 72, 60) === 0);
+ * ```
+ */
+export function reflowedRow(cursor: number, width: number, columns: number): number {
+  const w = Math.max(1, columns);
+  // At the very end of a line that fills its rows exactly, the cursor waits in the last
+  // column of the last row (the wrap is pending) rather than on a row of its own.
+  if (cursor > 0 && cursor >= width) return Math.floor((cursor - 1) / w);
+  return Math.floor(cursor / w);
+}
+
+/** What the last drawing left at the bottom of the screen. */
+interface _Drawn {
+  /** The width of the status row, or null when none was drawn. */
+  readonly statusWidth: number | null;
+  /** The width of the input row (prompt and visible input). */
+  readonly width: number;
+  /** The column the cursor was left in, on the input row. */
+  readonly cursor: number;
+}
+
+/**
  * The terminal picture of the interactive client: a prompt and input line at the bottom, with
  * everything printed going above it.
  *
@@ -102,7 +140,7 @@ export function layoutInput(
  * const screen = new Screen(80);
  * screen.setPrompt("alice> ");
  * const out = screen.print(["09:05 bob: hi"], false, ["h", "e", "l"], 3);
- * assert.ok(out === "\r\x1b[2K09:05 bob: hi\r\nalice> hel\r\x1b[10C");
+ * assert.ok(out === "\r\x1b[J09:05 bob: hi\r\nalice> hel\r\x1b[10C");
  * ```
  */
 export class Screen {
@@ -110,6 +148,10 @@ export class Screen {
   #prompt = "";
   #promptWidth = 0;
   #scroll = 0;
+  #status = "";
+  #drawn: _Drawn | null = null;
+  /** After a resize: how many rows above the cursor the old drawing now takes. */
+  #reflowUp: number | null = null;
 
   /**
    * Makes a screen with no prompt yet.
@@ -131,7 +173,34 @@ export class Screen {
    * @param columns the new width
    */
   setColumns(columns: number): void {
-    this.#columns = Math.max(1, columns);
+    const next = Math.max(1, columns);
+    const drawn = this.#drawn;
+    if (drawn !== null && next !== this.#columns) {
+      // A narrower window re-flows the prompt (and status) rows the terminal already shows:
+      // the next drawing must start from the first of them, or they stay behind as stale rows.
+      const statusRows = drawn.statusWidth === null
+        ? 0
+        : Math.max(1, Math.ceil(drawn.statusWidth / next));
+      // Several resizes before the next drawing re-flow the same rows again, so only the last
+      // width counts.
+      this.#reflowUp = statusRows + reflowedRow(drawn.cursor, drawn.width, next);
+    }
+    this.#columns = next;
+  }
+
+  /**
+   * Sets the status row shown just above the input line (the send queue, the connection), or
+   * removes it. Drawn at the next {@linkcode Screen.inputLine} or {@linkcode Screen.print}.
+   *
+   * @param status the status, possibly styled; empty for no status row
+   */
+  setStatus(status: string): void {
+    this.#status = status;
+  }
+
+  /** The status row's text, empty when there is none. */
+  get status(): string {
+    return this.#status;
   }
 
   /**
@@ -152,7 +221,7 @@ export class Screen {
    * @returns the text to write
    */
   inputLine(chars: readonly string[], cursor: number): string {
-    return _CLEAR_ROW + this.#input(chars, cursor);
+    return this.#clear() + this.#block(chars, cursor);
   }
 
   /**
@@ -166,10 +235,10 @@ export class Screen {
    * @returns the text to write, in one piece
    */
   print(lines: readonly string[], bell: boolean, chars: readonly string[], cursor: number): string {
-    let out = _CLEAR_ROW;
+    let out = this.#clear();
     for (const line of lines) out += line + "\r\n";
     if (bell) out += "\x07";
-    return out + this.#input(chars, cursor);
+    return out + this.#block(chars, cursor);
   }
 
   /**
@@ -179,23 +248,50 @@ export class Screen {
    * @returns the text to write
    */
   finish(lines: readonly string[] = []): string {
-    let out = _CLEAR_ROW;
+    let out = this.#clear();
     for (const line of lines) out += line + "\r\n";
+    this.#drawn = null;
     return out;
   }
 
-  #input(chars: readonly string[], cursor: number): string {
+  /**
+   * Goes to the first row of what the last drawing left (the status row, if any, or the input
+   * row, or where a resize re-flowed them) and erases from there down: nothing is ever below.
+   */
+  #clear(): string {
+    const up = this.#reflowUp ?? (this.#drawn?.statusWidth == null ? 0 : 1);
+    this.#reflowUp = null;
+    return "\r" + (up > 0 ? `\x1b[${up}A` : "") + _CLEAR_BELOW;
+  }
+
+  #block(chars: readonly string[], cursor: number): string {
+    let out = "";
+    let statusWidth: number | null = null;
+    if (this.#status !== "") {
+      // Cut to one row, the last column free as for the input line.
+      const row = wrapLine(this.#status, Math.max(1, this.#columns - 1), 0)[0] ?? "";
+      statusWidth = visibleWidth(row);
+      const styled = row.includes("\x1b[") && !row.endsWith(_RESET);
+      out += row + (styled ? _RESET : "") + "\r\n";
+    }
     // Keep the last column free so the line never wraps.
     const room = this.#columns - this.#promptWidth - 1;
     if (room < 1) {
       // A window narrower than the prompt: show only the input.
       const view = layoutInput(chars, cursor, this.#scroll, Math.max(1, this.#columns - 1));
       this.#scroll = view.scroll;
-      return view.text + _moveTo(view.cursorColumn);
+      this.#drawn = { statusWidth, width: stringWidthOf(view.text), cursor: view.cursorColumn };
+      return out + view.text + _moveTo(view.cursorColumn);
     }
     const view = layoutInput(chars, cursor, this.#scroll, room);
     this.#scroll = view.scroll;
-    return this.#prompt + view.text + _moveTo(this.#promptWidth + view.cursorColumn);
+    const column = this.#promptWidth + view.cursorColumn;
+    this.#drawn = {
+      statusWidth,
+      width: this.#promptWidth + stringWidthOf(view.text),
+      cursor: column,
+    };
+    return out + this.#prompt + view.text + _moveTo(column);
   }
 }
 

@@ -116,7 +116,12 @@ Deno.test("ChatSession reconnects, joins under the same name, and drops replayed
       () => alice.statuses.some((s) => s.type === "reconnected"),
       "the reconnection",
     );
-    assert.deepEqual(alice.statuses.map((s) => s.type), ["lost", "reconnecting", "reconnected"]);
+    assert.deepEqual(alice.statuses.map((s) => s.type), [
+      "lost",
+      "reconnecting",
+      "connecting",
+      "reconnected",
+    ]);
     assert.equal(a.name, "alicia", "joined again under the current name");
     b.send({ type: "say", text: "three" });
     await waitFor(() => alice.texts.includes("three"), "alice to see the third message");
@@ -205,5 +210,32 @@ Deno.test("ChatSession refuses to send more than the server's message limit", as
   } finally {
     await a.quit();
     await server.close();
+  }
+});
+
+Deno.test("ChatSession.retryNow cuts the wait before the next attempt", async () => {
+  const first = await startTestServer();
+  const port = first.port;
+  const seen = new Recorder();
+  const session = new ChatSession(
+    { host: HOST, port, reconnect: true, backoff: () => 60_000 },
+    seen,
+  );
+  let second: Awaited<ReturnType<typeof startTestServer>> | undefined;
+  try {
+    await session.connect();
+    await session.join("alice");
+    assert.equal(session.retryNow(), null, "nothing to do while connected");
+    await first.close();
+    await waitFor(() => seen.statuses.some((s) => s.type === "reconnecting"), "the wait");
+    second = await startTestServer({ port });
+    const left = session.retryNow(1000);
+    assert.ok(left !== null && left <= 1000, String(left));
+    assert.equal(session.retryNow(), 0);
+    await waitFor(() => seen.statuses.some((s) => s.type === "reconnected"), "the reconnection");
+  } finally {
+    await session.quit();
+    await first.close();
+    await second?.close();
   }
 });

@@ -5,6 +5,7 @@
 
 import assert from "node:assert/strict";
 import { Recorder, startTestServer, waitFor } from "./support/client_harness.ts";
+import { TEST_XDG_ENV } from "./support/net.ts";
 import { ChatSession } from "../client/session.ts";
 
 const ROOT = new URL("..", import.meta.url);
@@ -26,7 +27,7 @@ class JoinProcess {
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
-      env: { NO_COLOR: "1", ...env },
+      env: { NO_COLOR: "1", ...TEST_XDG_ENV, ...env },
       clearEnv,
       signal: AbortSignal.timeout(30_000),
     }).spawn();
@@ -234,7 +235,9 @@ Deno.test("piped: a taken name fails with the server's reason", async () => {
   try {
     const run = await new JoinProcess([`${HOST}:${server.port}`, "--name", "Bob"]).finish();
     assert.equal(run.code, 1);
-    assert.match(run.stderr, /^Could not join as "Bob": .*taken/i);
+    // After the first-contact line with the certificate's fingerprint.
+    assert.match(run.stderr, /^First contact with .* its TLS certificate is SHA256:/);
+    assert.match(run.stderr, /^Could not join as "Bob": .*taken/im);
   } finally {
     await bob.session.quit();
     await server.close();
@@ -249,7 +252,13 @@ Deno.test("piped: without --name it uses $USER, and without either it says what 
     const run = await withUser.finish();
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, / carol: hi$/m);
-    const env: Record<string, string> = {};
+    const root = await new JoinProcess([`${HOST}:${server.port}`], { USER: "root" }).finish();
+    assert.equal(root.code, 1);
+    assert.match(
+      root.stderr,
+      /^\$USER is not a name the server accepts \(.*reserved.*\): pass --name NAME\n$/,
+    );
+    const env: Record<string, string> = { ...TEST_XDG_ENV };
     for (const key of ["HOME", "DENO_DIR", "PATH", "XDG_CACHE_HOME"]) {
       const value = Deno.env.get(key);
       if (value !== undefined) env[key] = value;
@@ -280,7 +289,9 @@ Deno.test("piped --no-reconnect: a server shutdown is reported and exits 1", asy
 });
 
 Deno.test("piped: after a lost connection it reconnects under the same name", async () => {
-  const first = await startTestServer();
+  // The restarted server keeps its data dir, so its certificate and TLS port are the ones pinned.
+  const data = await Deno.makeTempDir({ prefix: "chat-restart-" });
+  const first = await startTestServer({ data });
   const port = first.port;
   let second: Awaited<ReturnType<typeof startTestServer>> | undefined;
   try {
@@ -288,7 +299,7 @@ Deno.test("piped: after a lost connection it reconnects under the same name", as
     await waitFor(() => first.chat.size === 1, "alice to join");
     await first.close("Restarting");
     await alice.waitForStderr("Reconnecting in", "the reconnect notice");
-    second = await startTestServer({ port });
+    second = await startTestServer({ port, tlsPort: first.tlsPort ?? 0, data });
     const bob = await peer(port, "bob");
     try {
       await waitFor(
@@ -368,4 +379,45 @@ Deno.test("piped --json: room events in, moved and rooms out", async () => {
     await bob.session.quit();
     await server.close();
   }
+});
+
+Deno.test("piped: a port where another service answers is named as not a chat server", async () => {
+  // A stand-in for an SSH server: it speaks first, with its banner, as sshd does.
+  const listener = Deno.listen({ hostname: HOST, port: 0 });
+  const port = listener.addr.port;
+  const served = (async () => {
+    for await (const conn of listener) {
+      await conn.write(new TextEncoder().encode("SSH-2.0-OpenSSH_9.2\r\n")).catch(() => 0);
+      // Read until the client hangs up, as a real server would wait for its half.
+      void conn.readable.pipeTo(new WritableStream()).catch(() => {});
+    }
+  })();
+  try {
+    const run = await new JoinProcess([`${HOST}:${port}`, "--name", "alice"]).finish();
+    assert.equal(run.code, 1);
+    assert.equal(run.stdout, "");
+    assert.equal(
+      run.stderr,
+      `${HOST}:${port} is not a chat server (it sent "SSH-2.0-OpenSSH_9.2")\n`,
+    );
+  } finally {
+    listener.close();
+    await served.catch(() => {});
+  }
+});
+
+Deno.test("join --help says what stdin must hold with --json", async () => {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "main.ts", "join", "--help"],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(30_000),
+  }).output();
+  assert.equal(output.code, 0);
+  const help = new TextDecoder().decode(output.stdout);
+  const entry = help.slice(help.indexOf("--json"), help.indexOf("--no-color"));
+  assert.match(entry, /stdin/, entry);
+  assert.match(entry, /\{"type":"say","text":"hi"\}/, entry);
+  assert.match(entry, /not (plain )?text/, entry);
 });

@@ -22,6 +22,8 @@ export function startTestServer(overrides: Partial<ServeConfig> = {}): Promise<C
     ...DEFAULT_SERVE_CONFIG,
     host: "127.0.0.1",
     port: 0,
+    // A free TLS port even when a test fixes the plain one: port + 1 may be another test's.
+    tlsPort: 0,
     quiet: true,
     ratePerSecond: 0,
     ...overrides,
@@ -76,7 +78,7 @@ export class Recorder implements SessionHandlers {
 
 /**
  * A tiny terminal emulator, enough for what the interactive client writes: text, CR, LF,
- * erase line, cursor forward, clear screen, bell, and SGR and mode sequences (ignored). The
+ * erase line, erase below, cursor up and forward, clear screen, bell, and SGR and mode sequences (ignored). The
  * screen scrolls when a line feed reaches the bottom.
  */
 export class VirtualScreen {
@@ -122,8 +124,12 @@ export class VirtualScreen {
       const param = token.slice(2, -1);
       if (final === "K" && param === "2") this.rows[this.row] = [];
       else if (final === "C") this.column += Number(param || "1");
+      else if (final === "A") this.row = Math.max(0, this.row - Number(param || "1"));
       else if (final === "J" && param === "2") this.rows.forEach((_, i) => this.rows[i] = []);
-      else if (final === "H") [this.row, this.column] = [0, 0];
+      else if (final === "J" && (param === "" || param === "0")) {
+        this.rows[this.row] = this.rows[this.row]!.slice(0, this.column);
+        for (let i = this.row + 1; i < this.rows.length; i++) this.rows[i] = [];
+      } else if (final === "H") [this.row, this.column] = [0, 0];
       return;
     }
     if (token === "\r") this.column = 0;
