@@ -77,22 +77,31 @@ Deno.test("runScenario skips a run the open-file limit cannot hold", async () =>
 
 Deno.test("scenariosFor gives the standard runs and short ones for --quick", () => {
   const full = scenariosFor(["c", "a", "b"], false);
-  assert.deepEqual(full.map((run) => run.label), ["a", "a/tls", "b", "c/5000", "c/10000"]);
+  assert.deepEqual(full.map((run) => run.label), [
+    "a",
+    "a/tls",
+    "a/disk",
+    "b",
+    "b/disk",
+    "c/5000",
+    "c/10000",
+  ]);
   assert.equal(full[1]!.tls, true);
+  assert.equal(full[2]!.persist, true);
   const joins = scenariosFor(["j"], false);
   assert.deepEqual(joins.map((run) => run.label), ["j/no-key", "j/key"]);
   assert.deepEqual(joins.map((run) => [run.tls, run.load.clients, run.load.identity]), [
     [true, 1000, undefined],
     [true, 1000, true],
   ]);
-  const [a, , b] = full;
+  const [a, , , b] = full;
   assert.deepEqual(
     [a!.load.clients, a!.load.senders, a!.load.window, a!.load.rate, a!.load.duration],
     [100, 10, 8, 0, 10],
   );
   assert.deepEqual([b!.load.clients, b!.load.senders, b!.load.rate], [1000, 5, 200]);
   const quick = scenariosFor(["a", "c"], true);
-  assert.deepEqual(quick.map((run) => run.label), ["a", "a/tls", "c/500", "c/1000"]);
+  assert.deepEqual(quick.map((run) => run.label), ["a", "a/tls", "a/disk", "c/500", "c/1000"]);
   assert.equal(quick[0]!.load.duration, 3);
   assert.throws(() => scenariosFor(["d"], false), UsageError);
   assert.throws(() => scenariosFor([], false), UsageError);
