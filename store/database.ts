@@ -69,7 +69,6 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
         text TEXT NOT NULL,
         PRIMARY KEY (room, id)
       ) WITHOUT ROWID;
-      CREATE INDEX messages_ts ON messages (ts);
       CREATE TABLE last_seen (
         fingerprint TEXT NOT NULL,
         room TEXT NOT NULL,

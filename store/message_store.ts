@@ -162,19 +162,26 @@ export class MessageStore implements RoomStore {
     let removed = 0;
     this.#db.transaction(() => {
       const doomed: { room: string; id: number }[] = [];
+      const rooms = sql.prepare("SELECT name FROM rooms").all() as { name: string }[];
       if (retention.keepDays > 0) {
+        // A room's messages are in time order by id, so its oldest are read through the primary
+        // key: no index on ts, which would cost every insert on the chat's path.
         const cutoff = new Date(now.getTime() - retention.keepDays * 86_400_000).toISOString();
-        doomed.push(
-          ...sql.prepare(
-            "SELECT room, id FROM messages WHERE ts < ? ORDER BY ts LIMIT ?",
-          ).all(cutoff, RETENTION_BATCH) as { room: string; id: number }[],
+        const oldest = sql.prepare(
+          "SELECT room, id FROM (SELECT room, id, ts FROM messages WHERE room = ? ORDER BY id " +
+            "LIMIT ?) WHERE ts < ?",
         );
+        for (const room of rooms) {
+          if (doomed.length >= RETENTION_BATCH) break;
+          doomed.push(
+            ...oldest.all(room.name, RETENTION_BATCH - doomed.length, cutoff) as {
+              room: string;
+              id: number;
+            }[],
+          );
+        }
       }
       if (retention.keepMessages > 0 && doomed.length < RETENTION_BATCH) {
-        const rooms = sql.prepare("SELECT name, last_id FROM rooms").all() as {
-          name: string;
-          last_id: number;
-        }[];
         const oldest = sql.prepare(
           "SELECT room, id FROM messages WHERE room = ? AND id <= (SELECT id FROM messages " +
             "WHERE room = ? ORDER BY id DESC LIMIT 1 OFFSET ?) ORDER BY id LIMIT ?",
