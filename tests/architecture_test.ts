@@ -20,7 +20,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   store: ["protocol", "core", "flags"],
   client: ["protocol", "core", "flags"],
   tools: ["flags"],
-  bench: ["protocol", "server", "client", "flags", "tools"],
+  bench: ["protocol", "server", "client", "flags", "tools", "store"],
 };
 
 /** The imports that must never exist, named as ARCHITECTURE.md names them. */
