@@ -23,6 +23,8 @@ export interface Retention {
 /** Rows removed per retention transaction: small enough that a batch of chat never waits long. */
 export const RETENTION_BATCH = 500;
 
+const _ROWS_PER_INSERT = 16;
+
 type _Row = { id: number; ts: string; sender: string; kind: string; text: string };
 
 /**
@@ -48,6 +50,8 @@ export class MessageStore implements RoomStore {
   readonly #room: StatementSync;
   readonly #upsertRoom: StatementSync;
   readonly #insert: StatementSync;
+  /** Inserts {@linkcode _ROWS_PER_INSERT} messages in one statement: fewer calls into SQLite. */
+  readonly #insertMany: StatementSync;
   readonly #recent: StatementSync;
   readonly #getSeen: StatementSync;
   readonly #setSeen: StatementSync;
@@ -65,6 +69,10 @@ export class MessageStore implements RoomStore {
     );
     this.#insert = sql.prepare(
       "INSERT OR IGNORE INTO messages (room, id, ts, sender, kind, text) VALUES (?, ?, ?, ?, ?, ?)",
+    );
+    this.#insertMany = sql.prepare(
+      "INSERT OR IGNORE INTO messages (room, id, ts, sender, kind, text) VALUES " +
+        Array.from({ length: _ROWS_PER_INSERT }, () => "(?, ?, ?, ?, ?, ?)").join(", "),
     );
     this.#recent = sql.prepare(
       "SELECT id, ts, sender, kind, text FROM messages WHERE room = ? AND id > ? " +
@@ -114,7 +122,18 @@ export class MessageStore implements RoomStore {
   write(rooms: readonly RoomRecord[], messages: readonly MessageEvent[]): void {
     this.#db.transaction(() => {
       for (const room of rooms) this.#upsertRoom.run(room.name, room.epoch, room.lastId);
-      for (const m of messages) {
+      let i = 0;
+      const values: (string | number)[] = [];
+      for (; i + _ROWS_PER_INSERT <= messages.length; i += _ROWS_PER_INSERT) {
+        values.length = 0;
+        for (let j = i; j < i + _ROWS_PER_INSERT; j++) {
+          const m = messages[j]!;
+          values.push(m.room ?? "#main", m.id, m.ts, m.from, m.kind ?? "say", m.text);
+        }
+        this.#insertMany.run(...values);
+      }
+      for (; i < messages.length; i++) {
+        const m = messages[i]!;
         this.#insert.run(m.room ?? "#main", m.id, m.ts, m.from, m.kind ?? "say", m.text);
       }
     });
