@@ -130,7 +130,7 @@ Deno.test("formatCount and formatMs pick readable units", () => {
 Deno.test("trafficRow shows throughput, loss, latency in ms and CPU", () => {
   const row = trafficRow(record());
   assert.equal(row.length, TRAFFIC_HEADERS.length);
-  assert.deepEqual(row.slice(0, 12), [
+  assert.deepEqual(row.slice(0, 13), [
     "a",
     "100",
     "1.23M",
@@ -141,10 +141,11 @@ Deno.test("trafficRow shows throughput, loss, latency in ms and CPU", () => {
     "16.0",
     "1.00 / 2.00",
     "95",
+    "770", // 9.5 s of CPU over 1,234,567 deliveries/s for 10 s
     "61.0",
     "50",
   ]);
-  assert.equal(row[12], "");
+  assert.equal(row[13], "");
 });
 
 Deno.test("trafficRow shows >drain when messages are missing", () => {
@@ -170,12 +171,13 @@ Deno.test("idleRow shows join time, RSS per connection and live connections", ()
   );
   assert.equal(row.length, IDLE_HEADERS.length);
   assert.equal(row[1], "5000 / 5000");
-  assert.equal(row[2], "0.0");
-  assert.equal(row[3], "2.5");
-  assert.equal(row[4], "1.3");
-  assert.equal(row[5], "40.0");
-  assert.equal(row[6], "80.0");
-  assert.equal(row[7], "8.19");
+  assert.equal(row[2], "0.0"); // welcome s
+  assert.equal(row[3], "0.0");
+  assert.equal(row[4], "2.5");
+  assert.equal(row[5], "1.3");
+  assert.equal(row[6], "40.0");
+  assert.equal(row[7], "80.0");
+  assert.equal(row[8], "8.19");
 });
 
 Deno.test("runNotes names every anomaly and nothing when all is well", () => {
