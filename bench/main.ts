@@ -2,7 +2,7 @@
  * `deno task bench`: measures how fast `chat serve` fans messages out. For each scenario it
  * starts `main.ts serve` as its own process (pinned to core 0), runs `bench/load.ts` as
  * another (pinned to core 1), samples the server's CPU and memory from `/proc`, prints a table
- * and writes a JSON summary to `bench/results/latest.json`.
+ * and writes a JSON summary to `bench/results/latest.json`, with SVG charts of it next to it.
  *
  * @module
  */
@@ -11,6 +11,7 @@ import { dirname, resolve } from "node:path";
 import { parseFlags } from "../flags/flags.ts";
 import { UsageError } from "../flags/usage_error.ts";
 import { VERSION } from "../flags/version.ts";
+import { benchCharts, writeCharts } from "./charts.ts";
 import { canPin, effectiveNofile } from "./child.ts";
 import { clockTicksPerSecond } from "./proc.ts";
 import { renderTables, type RunRecord } from "./report.ts";
@@ -25,7 +26,7 @@ export const NOFILE_WANTED = 65536;
 export interface BenchArgs {
   /** Short windows and fewer idle connections. */
   readonly quick: boolean;
-  /** The scenarios to run: some of `a`, `b`, `r`, `c`. */
+  /** The scenarios to run: some of {@linkcode SCENARIO_GROUPS}. */
   readonly groups: readonly string[];
   /** Where to write the JSON summary; null for `bench/results/latest.json`. */
   readonly output: string | null;
@@ -42,7 +43,8 @@ const _FLAGS = {
 } as const;
 
 /** The usage line of the benchmark. */
-export const BENCH_USAGE = "Usage: deno task bench [--quick] [--scenarios a,b,r,c] [--output FILE]";
+export const BENCH_USAGE =
+  "Usage: deno task bench [--quick] [--scenarios a,b,r,m,c,j,c20k] [--output FILE]";
 
 /** The help of `deno task bench`. */
 export const BENCH_HELP = `chat benchmark: fan-out throughput, latency and memory of 'chat serve'
@@ -53,13 +55,17 @@ Each scenario gets a fresh 'main.ts serve' process, pinned to core 0 with taskse
 load process (bench/load.ts) pinned to core 1 that connects JSON clients over 127.0.0.1:
   a  100 clients, 10 senders, closed loop with 8 in flight each, 64-byte texts, 10 s (+2 s warm-up)
   b  1000 clients, 5 senders at 200 msg/s each (999k deliveries/s offered), 10 s (+2 s warm-up)
-  r  1000 clients in 10 rooms, 2 senders per room at 250 msg/s each (495k deliveries/s offered),
+  r  1000 clients, 5 senders at 10 msg/s each (50k deliveries/s): a real chat's rate, every
+     message its own write to every member, 10 s (+2 s warm-up)
+  m  1000 clients in 10 rooms, 2 senders per room at 250 msg/s each (495k deliveries/s offered),
      10 s (+2 s warm-up); any message that reaches another room is counted as CROSS-ROOM
-  c  5000 idle joined connections, then 10,000 (RSS per idle connection)
+  c  5000 idle joined connections (RSS per idle connection)
+  j  join storm: 10,000 connections, time until every welcome (and every join notice)
+  c20k  20,000 connections, or as many as the open-file limit lets one process open
 
 Options:
-  --quick              3 s windows, and 500 then 1000 idle connections
-  --scenarios LIST     which scenarios to run, comma-separated (default: a,b,r,c)
+  --quick              3 s windows; c, j and c20k with 500, 2000 and 3000 connections
+  --scenarios LIST     which scenarios to run, comma-separated (default: all)
   --output FILE        where to write the JSON summary (default: bench/results/latest.json)
   --no-pin             do not pin the processes to cores
   -h, --help           show this help
@@ -185,6 +191,8 @@ export async function runBench(args: BenchArgs, log: (text: string) => void): Pr
   await Deno.mkdir(dirname(output), { recursive: true });
   await Deno.writeTextFile(output, JSON.stringify(summary, null, 2) + "\n");
   log(`\nJSON summary: ${output}`);
+  const charts = await writeCharts(output, await benchCharts(summary));
+  if (charts.length > 0) log(`Charts:\n${charts.map((path) => `  ${path}`).join("\n")}`);
   return records.every((record) => record.error === null && record.result !== null) ? 0 : 1;
 }
 

@@ -39,6 +39,7 @@ function tiny(idle: boolean): Scenario {
       readBufferBytes: 16384,
       rooms: 1,
     },
+    upToNofile: false,
   };
 }
 
@@ -76,17 +77,22 @@ Deno.test("runScenario skips a run the open-file limit cannot hold", async () =>
 });
 
 Deno.test("scenariosFor gives the standard runs and short ones for --quick", () => {
-  const full = scenariosFor(["c", "a", "b"], false);
-  assert.deepEqual(full.map((run) => run.label), ["a", "b", "c/5000", "c/10000"]);
+  const full = scenariosFor(["c20k", "j", "c", "a", "b"], false);
+  assert.deepEqual(full.map((run) => run.label), ["a", "b", "c/5000", "j/10000", "c20k/20000"]);
+  assert.deepEqual(full.map((run) => run.upToNofile), [false, false, false, false, true]);
   const [a, b] = full;
   assert.deepEqual(
     [a!.load.clients, a!.load.senders, a!.load.window, a!.load.rate, a!.load.duration],
     [100, 10, 8, 0, 10],
   );
   assert.deepEqual([b!.load.clients, b!.load.senders, b!.load.rate], [1000, 5, 200]);
-  const quick = scenariosFor(["a", "c"], true);
-  assert.deepEqual(quick.map((run) => run.label), ["a", "c/500", "c/1000"]);
+  const [r, m] = scenariosFor(["m", "r"], false);
+  assert.deepEqual([r!.label, r!.load.clients, r!.load.senders, r!.load.rate], ["r", 1000, 5, 10]);
+  assert.deepEqual([m!.label, m!.load.rooms, m!.load.senders], ["m", 10, 20]);
+  const quick = scenariosFor(["a", "r", "c", "j", "c20k"], true);
+  assert.deepEqual(quick.map((run) => run.label), ["a", "r", "c/500", "j/2000", "c20k/3000"]);
   assert.equal(quick[0]!.load.duration, 3);
+  assert.equal(quick[1]!.load.duration, 3);
   assert.throws(() => scenariosFor(["d"], false), UsageError);
   assert.throws(() => scenariosFor([], false), UsageError);
 });
@@ -104,7 +110,7 @@ Deno.test("benchServeArgs lifts exactly the documented limits on loopback", () =
 Deno.test("parseBenchArgs reads --quick, --scenarios, --output and --no-pin", () => {
   assert.deepEqual(parseBenchArgs([]), {
     quick: false,
-    groups: ["a", "b", "r", "c"],
+    groups: ["a", "b", "r", "m", "c", "j", "c20k"],
     output: null,
     pin: true,
   });
