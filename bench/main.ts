@@ -16,7 +16,13 @@ import { canPin, effectiveNofile } from "./child.ts";
 import { clockTicksPerSecond } from "./proc.ts";
 import { renderTables, type RunRecord } from "./report.ts";
 import { type RunEnvironment, runScenario } from "./run.ts";
-import { BENCH_SERVER_FLAGS, benchServeArgs, SCENARIO_GROUPS, scenariosFor } from "./scenarios.ts";
+import {
+  BENCH_SERVER_FLAGS,
+  benchServeArgs,
+  type BenchServer,
+  SCENARIO_GROUPS,
+  scenariosFor,
+} from "./scenarios.ts";
 import { V8_FLAGS } from "../tools/runtime_flags.ts";
 
 /** The open-file limit the benchmark asks for, for the server and the load process alike. */
@@ -32,6 +38,8 @@ export interface BenchArgs {
   readonly output: string | null;
   /** Whether to pin the server and the load process to cores 0 and 1. */
   readonly pin: boolean;
+  /** The server under test: `chat serve`, or the bare Deno relay for comparison. */
+  readonly server: BenchServer;
 }
 
 const _FLAGS = {
@@ -39,6 +47,7 @@ const _FLAGS = {
   "scenarios": { type: "string" },
   "output": { type: "string" },
   "no-pin": { type: "boolean" },
+  "server": { type: "string" },
   "help": { type: "boolean", short: "h" },
 } as const;
 
@@ -68,6 +77,8 @@ Options:
   --scenarios LIST     which scenarios to run, comma-separated (default: all)
   --output FILE        where to write the JSON summary (default: bench/results/latest.json)
   --no-pin             do not pin the processes to cores
+  --server echo        run the scenarios against bench/echo_server.ts instead: a bare Deno
+                       relay with no chat logic, whose CPU per delivery is Deno's own cost
   -h, --help           show this help
 
 The server runs with limits lifted that would measure something other than fan-out:
@@ -95,11 +106,16 @@ export function parseBenchArgs(args: readonly string[]): BenchArgs | null {
     ? [...SCENARIO_GROUPS]
     : values.scenarios.split(",").map((group) => group.trim()).filter((group) => group !== "");
   scenariosFor(groups, false);
+  const server = values.server ?? "chat";
+  if (server !== "chat" && server !== "echo") {
+    throw new UsageError(`The --server is "chat" or "echo": "${server}"`);
+  }
   return {
     quick: values.quick ?? false,
     groups,
     output: values.output ?? null,
     pin: !(values["no-pin"] ?? false),
+    server,
   };
 }
 
@@ -132,6 +148,7 @@ export async function runBench(args: BenchArgs, log: (text: string) => void): Pr
   const env: RunEnvironment = {
     root: rootPath,
     deno: Deno.execPath(),
+    server: args.server,
     serverCpu: pinned ? 0 : null,
     loadCpu: pinned ? 1 : null,
     nofileAsked: NOFILE_WANTED,
@@ -147,7 +164,10 @@ export async function runBench(args: BenchArgs, log: (text: string) => void): Pr
   const lines = [
     `chat ${VERSION} benchmark${args.quick ? " (--quick)" : ""}: Deno ${Deno.version.deno}, ` +
     `${cores} cores (${_cpuModel() ?? "unknown CPU"})`,
-    `Server: deno run --v8-flags=${V8_FLAGS.join(",")} -A main.ts ${benchServeArgs().join(" ")}`,
+    `Server: deno run --v8-flags=${V8_FLAGS.join(",")} -A ` +
+    (args.server === "echo"
+      ? "bench/echo_server.ts --port 0 (the bare relay: no chat logic, no limits)"
+      : `main.ts ${benchServeArgs().join(" ")}`),
     pinned
       ? "Pinned: server to core 0, load process to core 1 (taskset)"
       : `Not pinned (${args.pin ? "taskset or a second core is missing" : "--no-pin"}): ` +
@@ -182,6 +202,7 @@ export async function runBench(args: BenchArgs, log: (text: string) => void): Pr
       pinned,
       nofile,
       quick: args.quick,
+      server: args.server,
       serverArgs: benchServeArgs(),
       limitsChanged: BENCH_SERVER_FLAGS,
       clockTicks: env.clockTicks,

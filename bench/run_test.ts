@@ -9,6 +9,7 @@ async function environment(nofile: number | null = 4096): Promise<RunEnvironment
   return {
     root: decodeURIComponent(new URL("../", import.meta.url).pathname),
     deno: Deno.execPath(),
+    server: "chat",
     serverCpu: null,
     loadCpu: null,
     nofileAsked: 4096,
@@ -57,6 +58,19 @@ Deno.test("runScenario runs a server process and a load process and measures bot
   assert.equal(record.server.rssPerConnKb, null);
   assert.equal(record.server.exitCode, 0);
   assert.equal(record.server.killed, false);
+});
+
+Deno.test("runScenario runs the bare echo relay in place of chat serve", async () => {
+  const record = await runScenario(tiny(false), { ...(await environment()), server: "echo" });
+  assert.equal(record.error, null, record.server.stderrTail ?? "");
+  const result = record.result;
+  assert.ok(result !== null);
+  assert.equal(result.joined, 10);
+  assert.ok(result.settled, "every join notice arrived");
+  assert.ok(result.sentInWindow > 0);
+  assert.equal(result.delivered, result.expected);
+  assert.deepEqual([result.corrupt, result.misattributed, result.badJson], [0, 0, 0]);
+  assert.equal(record.server.exitCode, 0);
 });
 
 Deno.test("runScenario measures RSS per idle connection", async () => {
@@ -113,18 +127,30 @@ Deno.test("parseBenchArgs reads --quick, --scenarios, --output and --no-pin", ()
     groups: ["a", "b", "r", "m", "c", "j", "c20k"],
     output: null,
     pin: true,
+    server: "chat",
   });
   assert.deepEqual(
-    parseBenchArgs(["--quick", "--scenarios", "b, c", "--output", "x.json", "--no-pin"]),
+    parseBenchArgs([
+      "--quick",
+      "--scenarios",
+      "b, c",
+      "--output",
+      "x.json",
+      "--no-pin",
+      "--server",
+      "echo",
+    ]),
     {
       quick: true,
       groups: ["b", "c"],
       output: "x.json",
       pin: false,
+      server: "echo",
     },
   );
   assert.equal(parseBenchArgs(["-h"]), null);
   assert.throws(() => parseBenchArgs(["--scenarios", "a,z"]), UsageError);
   assert.throws(() => parseBenchArgs(["--fast"]), UsageError);
+  assert.throws(() => parseBenchArgs(["--server", "nginx"]), UsageError);
   assert.throws(() => parseBenchArgs(["extra"]), UsageError);
 });

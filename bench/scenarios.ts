@@ -152,6 +152,12 @@ export function scenariosFor(groups: readonly string[], quick: boolean): Scenari
   return runs;
 }
 
+/**
+ * The servers the benchmark can run: `chat serve`, or the bare Deno relay of
+ * `bench/echo_server.ts` (no chat logic: Deno's own cost per delivery).
+ */
+export type BenchServer = "chat" | "echo";
+
 /** One server flag the benchmark sets, with its value and why. */
 export interface BenchFlag {
   readonly flag: string;
