@@ -53,6 +53,7 @@ interface _Client {
 export class EchoRelay {
   readonly #clients = new Set<_Client>();
   readonly #listener: Deno.TcpListener;
+  #scratch = new Uint8Array(1024);
 
   /** @param listener where clients connect */
   constructor(listener: Deno.TcpListener) {
@@ -139,18 +140,23 @@ export class EchoRelay {
     const isSay = body.length >= _SAY_OPEN.length + _SAY_CLOSE_BYTES &&
       _startsWith(body, _SAY_OPEN);
     const text = isSay ? body.subarray(_SAY_OPEN.length, body.length - _SAY_CLOSE_BYTES) : body;
+    // The frame is made once and copied into every member's queue: a delivery costs a copy.
     const prefix = client.prefix;
     const length = prefix.length + text.length + _MESSAGE_CLOSE.length;
+    const frame = this.#frame(HEADER_BYTES + length);
+    writeHeader(length, frame, 0);
+    frame.set(prefix, HEADER_BYTES);
+    frame.set(text, HEADER_BYTES + prefix.length);
+    frame.set(_MESSAGE_CLOSE, HEADER_BYTES + prefix.length + text.length);
     for (const member of this.#clients) {
-      if (member.prefix === null) continue;
-      const writer = member.writer;
-      const at = writer.reserve(HEADER_BYTES + length);
-      const out = writer.buffer;
-      writeHeader(length, out, at);
-      out.set(prefix, at + HEADER_BYTES);
-      out.set(text, at + HEADER_BYTES + prefix.length);
-      out.set(_MESSAGE_CLOSE, at + HEADER_BYTES + prefix.length + text.length);
+      if (member.prefix !== null) member.writer.append(frame);
     }
+  }
+
+  /** A scratch buffer of `length` bytes, reused from message to message. */
+  #frame(length: number): Uint8Array {
+    if (this.#scratch.length < length) this.#scratch = new Uint8Array(length * 2);
+    return this.#scratch.subarray(0, length);
   }
 
   #hello(client: _Client, body: Uint8Array): void {
