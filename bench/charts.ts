@@ -5,6 +5,12 @@
  * by `vega-lite` and rendered to SVG by `vega`'s headless `View`: no browser, no canvas, and no
  * SVG written by hand.
  *
+ * Run by itself, it draws the charts of a summary again (from `deno task bench` or the soak):
+ *
+ * ```sh
+ * deno run --allow-read --allow-write bench/charts.ts bench/charts/bench.json
+ * ```
+ *
  * @module
  */
 
@@ -72,7 +78,14 @@ function _bars(
       {
         mark: { type: "bar", color: "#4c78a8" },
         encoding: {
-          x: { field: "scenario", type: "nominal", title: "scenario", axis: { labelAngle: 0 } },
+          // In the order the scenarios ran, not sorted by name.
+          x: {
+            field: "scenario",
+            type: "nominal",
+            title: "scenario",
+            sort: null,
+            axis: { labelAngle: 0 },
+          },
           y: { field: "value", type: "quantitative", title: axis },
         },
       },
@@ -80,7 +93,7 @@ function _bars(
         // The figure on each bar, so the chart can be read without a ruler.
         mark: { type: "text", dy: -6, aria: false },
         encoding: {
-          x: { field: "scenario", type: "nominal" },
+          x: { field: "scenario", type: "nominal", sort: null },
           y: { field: "value", type: "quantitative" },
           text: { field: "value", type: "quantitative", format },
         },
@@ -273,4 +286,31 @@ export async function writeCharts(jsonPath: string, charts: readonly Chart[]): P
     paths.push(path);
   }
   return paths;
+}
+
+async function _main(args: readonly string[]): Promise<number> {
+  const path = args[0];
+  if (args.length !== 1 || path === undefined) {
+    // deno-lint-ignore no-console
+    console.error("Usage: deno run --allow-read --allow-write bench/charts.ts SUMMARY.json");
+    return 2;
+  }
+  const summary = JSON.parse(await Deno.readTextFile(path));
+  const charts = Array.isArray(summary.samples)
+    ? [
+      await soakChart(
+        summary.samples,
+        summary.meta.options.warmup * 60,
+        `${summary.meta.options.clients} clients, ${summary.meta.options.rate} msg/s, ` +
+          `${summary.meta.options.minutes} min, ${String(summary.meta.date).slice(0, 10)}`,
+      ),
+    ]
+    : await benchCharts(summary as BenchSummary);
+  // deno-lint-ignore no-console
+  for (const written of await writeCharts(path, charts)) console.log(written);
+  return 0;
+}
+
+if (import.meta.main) {
+  Deno.exit(await _main(Deno.args));
 }
