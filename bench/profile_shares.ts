@@ -45,6 +45,10 @@ export const SHARE_RULES: readonly ShareRule[] = Object.freeze([
   { part: "GC", url: /^$/, name: /^\(garbage collector\)$/ },
   { part: "native: event loop, async ops, syscalls", url: /^$/, name: /^\(program\)$/ },
   { part: "idle", url: /^$/, name: /^\(idle\)$/ },
+  { part: "the write call (op_write)", url: /^$/, name: /^op_write/ },
+  { part: "the read call (op_read)", url: /^$/, name: /^op_read/ },
+  { part: "CPU clock for pacing (getrusage)", url: /^$/, name: /^op_runtime_cpu_usage$/ },
+  { part: "text decoding and encoding", url: /^$/, name: /^op_encoding_/ },
   {
     part: "parsing (framing, JSON)",
     url: /protocol\/(frame64_parser|line_parser|event_parser|detect)|inbound\.ts/,
@@ -102,8 +106,9 @@ function _partOf(url: string, name: string, rules: readonly ShareRule[]): string
  *     { id: 2, callFrame: frame("push", "file:///x/protocol/frame64_parser.ts") },
  *     { id: 3, callFrame: frame("(idle)", "") },
  *   ],
- *   samples: [1, 2, 2, 2, 3],
- *   timeDeltas: [1000, 1000, 1000, 1000, 5000],
+ *   // A sample's time is the delta to the next one: 1 ms of GC, 3 of parsing, 5 idle.
+ *   samples: [1, 2, 2, 2, 3, 3],
+ *   timeDeltas: [0, 1000, 1000, 1000, 1000, 5000],
  * });
  * assert.ok(shares.busyMs === 4 && shares.parts[0]!.what === "parsing (framing, JSON)");
  * assert.ok(shares.parts[0]!.share === 0.75);
