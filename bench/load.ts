@@ -11,6 +11,9 @@
  * @module
  */
 
+import tls from "node:tls";
+import { type Identity, newIdentity } from "../client/identity.ts";
+import { fingerprintFromHex } from "../protocol/fingerprint.ts";
 import process from "node:process";
 import { parseFlags } from "../flags/flags.ts";
 import { UsageError } from "../flags/usage_error.ts";
@@ -64,6 +67,13 @@ export interface LoadOptions {
   readonly stall: number;
   /** Bytes of each connection's read buffer. */
   readonly readBufferBytes: number;
+  /**
+   * Connect with TLS to a server whose certificate has this fingerprint (its banner's): the
+   * certificate is fetched once, checked, and then trusted by every connection.
+   */
+  readonly tlsFingerprint?: string;
+  /** Join with an Ed25519 identity each (`hello.key`, then the challenge and `auth`). */
+  readonly identity?: boolean;
 }
 
 /** The defaults of the load process's options (scenario (a) of the benchmark). */
@@ -208,7 +218,8 @@ class _Client {
   readonly index: number;
   readonly name: string;
   readonly nameBytes: Uint8Array;
-  conn: Deno.TcpConn | null = null;
+  conn: Deno.TcpConn | Deno.TlsConn | null = null;
+  identity: Identity | null = null;
   writer: CoalescingWriter | null = null;
   parser: Frame64Parser | null = null;
   reading: Promise<void> = Promise.resolve();
@@ -279,6 +290,9 @@ class _LoadRun {
 
   // Time of the read batch being processed, µs.
   #nowUs = 0;
+
+  /** The server's certificate (PEM) when connecting with TLS. */
+  #caCert: string | undefined;
 
   // Join.
   #joined = 0;
@@ -359,6 +373,14 @@ class _LoadRun {
 
   async run(): Promise<LoadResult> {
     const o = this.#o;
+    if (o.tlsFingerprint !== undefined) {
+      this.#caCert = await fetchCertificate(o.host, o.port, o.tlsFingerprint);
+    }
+    if (o.identity === true) {
+      // Made before the clock starts: a real client has its key already.
+      const made = await Promise.all(this.#clients.map(() => newIdentity()));
+      this.#clients.forEach((client, i) => client.identity = made[i]!);
+    }
     const joinStart = performance.now();
     await this.#join(joinStart + o.connectTimeout * 1000);
     const joinMs = performance.now() - joinStart;
@@ -448,9 +470,15 @@ class _LoadRun {
 
   async #connect(client: _Client): Promise<void> {
     client.connectAt = performance.now();
-    let conn: Deno.TcpConn;
+    let conn: Deno.TcpConn | Deno.TlsConn;
     try {
-      conn = await Deno.connect({ hostname: this.#o.host, port: this.#o.port, transport: "tcp" });
+      conn = this.#caCert === undefined
+        ? await Deno.connect({ hostname: this.#o.host, port: this.#o.port, transport: "tcp" })
+        : await Deno.connectTls({
+          hostname: this.#o.host,
+          port: this.#o.port,
+          caCerts: [this.#caCert],
+        });
     } catch {
       this.#connectErrors++;
       client.failed = true;
@@ -458,7 +486,7 @@ class _LoadRun {
     }
     client.conn = conn;
     try {
-      conn.setNoDelay(true);
+      (conn as Partial<Deno.TcpConn>).setNoDelay?.(true);
     } catch {
       // Not fatal: only latency suffers.
     }
@@ -472,6 +500,7 @@ class _LoadRun {
       name: client.name,
       protocol: 1,
       client: "chat-bench",
+      ...(client.identity === null ? {} : { key: client.identity.publicKey }),
     })));
     if (this.#o.rooms > 1) {
       client.writer.append(
@@ -521,7 +550,7 @@ class _LoadRun {
 
   // ------------------------------------------------------------------------------- reading --
 
-  async #readLoop(client: _Client, conn: Deno.TcpConn): Promise<void> {
+  async #readLoop(client: _Client, conn: Deno.TcpConn | Deno.TlsConn): Promise<void> {
     const buffer = new Uint8Array(this.#o.readBufferBytes);
     const parser = client.parser!;
     try {
@@ -564,6 +593,14 @@ class _LoadRun {
     // Fast path for the join notices that flood every member while a big room fills up.
     if (_startsWith(body, _JOIN_PREFIX)) {
       if (++this.#joinEvents === this.#settleTarget) this.#notify();
+      return;
+    }
+    if (_startsWith(body, _CHALLENGE_PREFIX) && client.identity !== null) {
+      const nonce = (JSON.parse(_text.decode(body)) as { nonce: string }).nonce;
+      const writer = client.writer;
+      void client.identity.sign(nonce, client.name).then((signature) =>
+        writer?.append(encodeTextFrame(JSON.stringify({ type: "auth", signature })))
+      );
       return;
     }
     const f = this.#fields;
@@ -920,6 +957,7 @@ class _LoadRun {
 }
 
 const _JOIN_PREFIX = _utf8.encode('{"type":"join",');
+const _CHALLENGE_PREFIX = _utf8.encode('{"type":"challenge",');
 
 function _startsWith(body: Uint8Array, prefix: Uint8Array): boolean {
   if (body.length < prefix.length) return false;
@@ -951,6 +989,8 @@ const _FLAGS = {
   "stall": { type: "string" },
   "read-buffer": { type: "string" },
   "rooms": { type: "string" },
+  "tls-fingerprint": { type: "string" },
+  "identity": { type: "boolean" },
   "help": { type: "boolean", short: "h" },
 } as const;
 
@@ -980,6 +1020,8 @@ Options (durations in seconds; defaults in brackets):
   --connect-timeout S     bound on joining and on the join notices [${DEFAULT_LOAD_OPTIONS.connectTimeout}]
   --stall S               closed loop: free a message's slot after this [${DEFAULT_LOAD_OPTIONS.stall}]
   --read-buffer BYTES     read buffer per connection [${DEFAULT_LOAD_OPTIONS.readBufferBytes}]
+  --tls-fingerprint FP    connect with TLS; --port is the TLS port, FP its certificate's
+  --identity              join with an Ed25519 key each (challenge and auth) [off]
   -h, --help              show this help
 `;
 
@@ -1030,6 +1072,10 @@ export function parseLoadArgs(args: readonly string[]): LoadOptions | null {
     connectTimeout: seconds("connect-timeout", values["connect-timeout"], d.connectTimeout),
     stall: seconds("stall", values.stall, d.stall),
     readBufferBytes: whole("read-buffer", values["read-buffer"], d.readBufferBytes, 1024),
+    ...(values["tls-fingerprint"] === undefined
+      ? {}
+      : { tlsFingerprint: values["tls-fingerprint"] }),
+    ...(values.identity === true ? { identity: true } : {}),
   };
 }
 
@@ -1057,4 +1103,33 @@ async function _main(args: readonly string[]): Promise<number> {
 
 if (import.meta.main) {
   Deno.exit(await _main(Deno.args));
+}
+
+/**
+ * Fetches a TLS server's certificate and checks it has the fingerprint its banner printed, so
+ * the load's connections can trust exactly that certificate.
+ *
+ * @param host the server's address
+ * @param port its TLS port
+ * @param fingerprint the fingerprint it printed (`SHA256:...`)
+ * @returns the certificate, PEM
+ * @throws {Error} when the certificate has another fingerprint
+ */
+export function fetchCertificate(host: string, port: number, fingerprint: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host, port, rejectUnauthorized: false }, () => {
+      const peer = socket.getPeerCertificate();
+      socket.destroy();
+      const seen = fingerprintFromHex(peer.fingerprint256 ?? "");
+      if (seen !== fingerprint) {
+        reject(new Error(`The certificate at ${host}:${port} is ${seen}, not ${fingerprint}`));
+        return;
+      }
+      const base64 = btoa(String.fromCharCode(...peer.raw)).replace(/.{64}/g, "$&\n");
+      resolve(
+        `-----BEGIN CERTIFICATE-----\n${base64.replace(/\n$/, "")}\n-----END CERTIFICATE-----\n`,
+      );
+    });
+    socket.once("error", reject);
+  });
 }

@@ -53,7 +53,7 @@ const _FLAGS = {
 
 /** The usage line of the benchmark. */
 export const BENCH_USAGE =
-  "Usage: deno task bench [--quick] [--scenarios a,b,r,m,c,j,c20k] [--output FILE]";
+  "Usage: deno task bench [--quick] [--scenarios a,b,r,m,c,j,c20k,tj] [--output FILE]";
 
 /** The help of `deno task bench`. */
 export const BENCH_HELP = `chat benchmark: fan-out throughput, latency and memory of 'chat serve'
@@ -71,6 +71,8 @@ load process (bench/load.ts) pinned to core 1 that connects JSON clients over 12
   c  5000 idle joined connections (RSS per idle connection)
   j  join storm: 10,000 connections, time until every welcome (and every join notice)
   c20k  20,000 connections, or as many as the open-file limit lets one process open
+  tj 1000 clients joining over TLS, without and with an Ed25519 identity each (joins/s)
+Scenario a also runs over TLS (a/tls), so plain and TLS server CPU per delivery sit side by side.
 
 Options:
   --quick              3 s windows; c, j and c20k with 500, 2000 and 3000 connections
@@ -156,7 +158,9 @@ export async function runBench(args: BenchArgs, log: (text: string) => void): Pr
     clockTicks: await clockTicksPerSecond(),
     log,
   };
-  const scenarios = scenariosFor(args.groups, args.quick);
+  // The bare relay speaks no TLS: runs over TLS are for chat serve only.
+  const scenarios = scenariosFor(args.groups, args.quick)
+    .filter((scenario) => args.server === "chat" || scenario.tls !== true);
   const output = args.output === null
     ? decodeURIComponent(new URL("bench/results/latest.json", root).pathname)
     : resolve(args.output);

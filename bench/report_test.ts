@@ -173,11 +173,12 @@ Deno.test("idleRow shows join time, RSS per connection and live connections", ()
   assert.equal(row[1], "5000 / 5000");
   assert.equal(row[2], "0.0"); // welcome s
   assert.equal(row[3], "0.0");
-  assert.equal(row[4], "2.5");
-  assert.equal(row[5], "1.3");
-  assert.equal(row[6], "40.0");
-  assert.equal(row[7], "80.0");
-  assert.equal(row[8], "8.19");
+  assert.equal(row[4], "125k"); // 5000 joins in 40 ms
+  assert.equal(row[5], "2.5");
+  assert.equal(row[6], "1.3");
+  assert.equal(row[7], "40.0");
+  assert.equal(row[8], "80.0");
+  assert.equal(row[9], "8.19");
 });
 
 Deno.test("runNotes names every anomaly and nothing when all is well", () => {

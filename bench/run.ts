@@ -41,6 +41,8 @@ const _SETTLE_MS = 500;
 const _JOINED_SAMPLE_DELAY_MS = 1000;
 const _STOP_GRACE_MS = 5000;
 const _PORT_LINE = /listening on port (\d+)/;
+/** The banner's second line when TLS is on. */
+const _TLS_LINE = /^TLS on port (\d+), certificate (SHA256:\S+)$/;
 
 function _sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -62,11 +64,20 @@ function _selfReported(event: Partial<LoadEvent>, ticks: number): ProcSample | n
 }
 
 /** The command-line arguments of `bench/load.ts` for a scenario. */
-function _loadArgs(scenario: Scenario, port: number): string[] {
+function _loadArgs(
+  scenario: Scenario,
+  port: number,
+  tls: { port: number; fingerprint: string } | null,
+): string[] {
   const l = scenario.load;
+  if (scenario.tls === true && tls === null) {
+    throw new Error("The server printed no TLS port, so a TLS scenario cannot run");
+  }
   return [
     "--port",
-    String(port),
+    String(scenario.tls === true && tls !== null ? tls.port : port),
+    ...(scenario.tls === true && tls !== null ? ["--tls-fingerprint", tls.fingerprint] : []),
+    ...(l.identity === true ? ["--identity"] : []),
     "--clients",
     String(l.clients),
     "--senders",
@@ -175,6 +186,9 @@ export async function runScenario(scenario: Scenario, env: RunEnvironment): Prom
   let error: string | null = null;
   let resolveFirstLine: (line: string) => void = () => {};
   const firstLine = new Promise<string>((resolve) => resolveFirstLine = resolve);
+  // The banner is one write, so its second line (TLS) has arrived when the first has.
+  let tlsBanner: { port: number; fingerprint: string } | null = null;
+  let bannerLines = 0;
   let sawFirstLine = false;
   const spawnAt = performance.now();
   let server: BenchProcess;
@@ -193,6 +207,10 @@ export async function runScenario(scenario: Scenario, env: RunEnvironment): Prom
       nofile: env.nofileAsked,
       cwd: env.root,
       onLine: (line) => {
+        if (++bannerLines === 2) {
+          const match = _TLS_LINE.exec(line);
+          if (match !== null) tlsBanner = { port: Number(match[1]), fingerprint: match[2]! };
+        }
         if (!sawFirstLine) {
           sawFirstLine = true;
           resolveFirstLine(line);
@@ -263,7 +281,7 @@ export async function runScenario(scenario: Scenario, env: RunEnvironment): Prom
         "run",
         "--allow-net=127.0.0.1",
         `${env.root}bench/load.ts`,
-        ..._loadArgs(scenario, port),
+        ..._loadArgs(scenario, port, tlsBanner),
       ],
       cpu: env.loadCpu,
       nofile: env.nofileAsked,

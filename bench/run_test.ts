@@ -92,9 +92,23 @@ Deno.test("runScenario skips a run the open-file limit cannot hold", async () =>
 
 Deno.test("scenariosFor gives the standard runs and short ones for --quick", () => {
   const full = scenariosFor(["c20k", "j", "c", "a", "b"], false);
-  assert.deepEqual(full.map((run) => run.label), ["a", "b", "c/5000", "j/10000", "c20k/20000"]);
-  assert.deepEqual(full.map((run) => run.upToNofile), [false, false, false, false, true]);
-  const [a, b] = full;
+  assert.deepEqual(full.map((run) => run.label), [
+    "a",
+    "a/tls",
+    "b",
+    "c/5000",
+    "j/10000",
+    "c20k/20000",
+  ]);
+  assert.deepEqual(full.map((run) => run.upToNofile), [false, false, false, false, false, true]);
+  assert.equal(full[1]!.tls, true);
+  const joins = scenariosFor(["tj"], false);
+  assert.deepEqual(joins.map((run) => run.label), ["tj/no-key", "tj/key"]);
+  assert.deepEqual(joins.map((run) => [run.tls, run.load.clients, run.load.identity]), [
+    [true, 1000, undefined],
+    [true, 1000, true],
+  ]);
+  const [a, , b] = full;
   assert.deepEqual(
     [a!.load.clients, a!.load.senders, a!.load.window, a!.load.rate, a!.load.duration],
     [100, 10, 8, 0, 10],
@@ -104,9 +118,16 @@ Deno.test("scenariosFor gives the standard runs and short ones for --quick", () 
   assert.deepEqual([r!.label, r!.load.clients, r!.load.senders, r!.load.rate], ["r", 1000, 5, 10]);
   assert.deepEqual([m!.label, m!.load.rooms, m!.load.senders], ["m", 10, 20]);
   const quick = scenariosFor(["a", "r", "c", "j", "c20k"], true);
-  assert.deepEqual(quick.map((run) => run.label), ["a", "r", "c/500", "j/2000", "c20k/3000"]);
+  assert.deepEqual(quick.map((run) => run.label), [
+    "a",
+    "a/tls",
+    "r",
+    "c/500",
+    "j/2000",
+    "c20k/3000",
+  ]);
   assert.equal(quick[0]!.load.duration, 3);
-  assert.equal(quick[1]!.load.duration, 3);
+  assert.equal(quick[2]!.load.duration, 3);
   assert.throws(() => scenariosFor(["d"], false), UsageError);
   assert.throws(() => scenariosFor([], false), UsageError);
 });
@@ -118,13 +139,15 @@ Deno.test("benchServeArgs lifts exactly the documented limits on loopback", () =
     assert.equal(args[args.indexOf(flag) + 1], value);
     assert.ok(BENCH_HELP.includes(`${flag} ${value}`));
   }
-  assert.equal(args.length, 6 + 2 * BENCH_SERVER_FLAGS.length);
+  // The server keeps nothing: no benchmark writes to the user's data dir.
+  assert.deepEqual(args.slice(6, 8), ["--data", ":memory:"]);
+  assert.equal(args.length, 8 + 2 * BENCH_SERVER_FLAGS.length);
 });
 
 Deno.test("parseBenchArgs reads --quick, --scenarios, --output and --no-pin", () => {
   assert.deepEqual(parseBenchArgs([]), {
     quick: false,
-    groups: ["a", "b", "r", "m", "c", "j", "c20k"],
+    groups: ["a", "b", "r", "m", "c", "j", "c20k", "tj"],
     output: null,
     pin: true,
     server: "chat",

@@ -249,7 +249,20 @@ export async function runSoak(options: SoakOptions, log: (text: string) => void)
 
   let port = 0;
   const server = BenchProcess.spawn({
-    argv: [deno, "run", "-A", "main.ts", "serve", "--host", "127.0.0.1", "--port", "0", "--quiet"],
+    argv: [
+      deno,
+      "run",
+      "-A",
+      "main.ts",
+      "serve",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--quiet",
+      "--data",
+      ":memory:",
+    ],
     cpu: pinned ? 0 : null,
     nofile,
     cwd: root,

@@ -106,7 +106,7 @@ export function interpretInput(line: string, replyTo: string | undefined): Input
 }
 
 /** Commands whose first argument is a name. */
-const _NAME_ARGUMENT = /^\/(msg|dm)[ \t]+$/i;
+const _NAME_ARGUMENT = /^\/(msg|dm|whois)[ \t]+$/i;
 /** Commands whose first argument is a room. */
 const _ROOM_ARGUMENT = /^\/join[ \t]+$/i;
 

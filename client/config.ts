@@ -8,6 +8,7 @@
 import { type FlagSpecs, parseFlags } from "../flags/flags.ts";
 import { UsageError } from "../flags/usage_error.ts";
 import { isHost, type NumberRule, parseNumber } from "../flags/values.ts";
+import { isFingerprint } from "../protocol/fingerprint.ts";
 
 /** The settings of a `chat join` client. */
 export interface JoinConfig {
@@ -23,6 +24,12 @@ export interface JoinConfig {
   readonly color: boolean;
   /** Reconnect when the connection drops; false with `--no-reconnect`. */
   readonly reconnect: boolean;
+  /** Connect without TLS (`--plain`); the screen then says the chat is not encrypted. */
+  readonly plain: boolean;
+  /** The certificate fingerprint to require (`--fingerprint`), pinned before first contact. */
+  readonly fingerprint?: string;
+  /** Forget the pins of the address and exit (`--forget`). */
+  readonly forget: boolean;
 }
 
 /** The defaults of `chat join`. */
@@ -32,6 +39,8 @@ export const DEFAULT_JOIN_CONFIG: JoinConfig = Object.freeze({
   json: false,
   color: true,
   reconnect: true,
+  plain: false,
+  forget: false,
 });
 
 /** The usage line of `chat join`. */
@@ -45,6 +54,9 @@ const _FLAGS = {
   "json": { type: "boolean" },
   "no-color": { type: "boolean" },
   "no-reconnect": { type: "boolean" },
+  "plain": { type: "boolean" },
+  "fingerprint": { type: "string" },
+  "forget": { type: "boolean" },
 } as const satisfies FlagSpecs;
 
 /**
@@ -166,6 +178,19 @@ export function parseJoinArgs(
     }
   }
   const noColorEnv = env.NO_COLOR !== undefined && env.NO_COLOR !== "";
+  const plain = values.plain ?? false;
+  const fingerprint = values.fingerprint?.trim();
+  if (fingerprint !== undefined) {
+    if (!isFingerprint(fingerprint)) {
+      throw new UsageError(
+        `The --fingerprint value must be SHA256: and 43 base64 characters, as the server ` +
+          `prints it: ${JSON.stringify(values.fingerprint)}`,
+      );
+    }
+    if (plain) {
+      throw new UsageError("--plain connects without TLS, so --fingerprint has nothing to check");
+    }
+  }
   return {
     host: address?.host ?? DEFAULT_JOIN_CONFIG.host,
     port: address?.port ?? flagPort ?? DEFAULT_JOIN_CONFIG.port,
@@ -173,6 +198,9 @@ export function parseJoinArgs(
     json: values.json ?? DEFAULT_JOIN_CONFIG.json,
     color: !(values["no-color"] ?? false) && !noColorEnv,
     reconnect: !(values["no-reconnect"] ?? false),
+    plain,
+    ...(fingerprint === undefined ? {} : { fingerprint }),
+    forget: values.forget ?? false,
   };
 }
 
@@ -204,7 +232,17 @@ Options:
                             (default: colours on)
   --no-reconnect            Exit when the connection drops instead of reconnecting
                             (default: reconnect)
+  --plain                   Connect without TLS; the chat is then not encrypted
+                            (default: TLS, the certificate pinned on first use)
+  --fingerprint SHA256:...  Require this certificate, as the server printed it at start
+                            (default: trust and pin the first one seen)
+  --forget                  Forget the pinned certificate of HOST[:PORT] and exit
+                            (default: off)
   -h, --help                Show this help
+
+The chat is encrypted with TLS unless --plain is given. The server's certificate is pinned in
+$XDG_CONFIG_HOME/chat/known_servers on first use; a changed certificate is refused. Your
+identity (an Ed25519 key that owns your name on each server) is $XDG_CONFIG_HOME/chat/identity.
 
 Type /help once joined for the chat commands.
 `;

@@ -52,14 +52,37 @@ Deno.test("parseJoinArgs gives the documented defaults", () => {
     json: false,
     color: true,
     reconnect: true,
+    plain: false,
+    forget: false,
   });
 });
 
 Deno.test("parseJoinArgs reads the address and every flag", () => {
   assert.deepEqual(
     parseJoinArgs(["[::1]:6000", "--name", "alice", "--json", "--no-color", "--no-reconnect"], {}),
-    { host: "::1", port: 6000, name: "alice", json: true, color: false, reconnect: false },
+    {
+      host: "::1",
+      port: 6000,
+      name: "alice",
+      json: true,
+      color: false,
+      reconnect: false,
+      plain: false,
+      forget: false,
+    },
   );
+  const pin = "SHA256:" + "A".repeat(43);
+  assert.deepEqual(parseJoinArgs(["h:6001", "--fingerprint", pin, "--forget"], {}), {
+    host: "h",
+    port: 6001,
+    json: false,
+    color: true,
+    reconnect: true,
+    plain: false,
+    fingerprint: pin,
+    forget: true,
+  });
+  assert.equal(parseJoinArgs(["--plain"], {}).plain, true);
   assert.deepEqual(parseJoinArgs(["-n", "bob", "-p", "7000", "example.org"], {}), {
     host: "example.org",
     port: 7000,
@@ -67,8 +90,21 @@ Deno.test("parseJoinArgs reads the address and every flag", () => {
     json: false,
     color: true,
     reconnect: true,
+    plain: false,
+    forget: false,
   });
   assert.equal(parseJoinArgs(["::1", "--port", "6001"], {}).port, 6001);
+});
+
+Deno.test("parseJoinArgs refuses a malformed --fingerprint and --fingerprint with --plain", () => {
+  assert.match(
+    mistake(() => parseJoinArgs(["--fingerprint", "AB:CD"], {})),
+    /--fingerprint value must be SHA256:/,
+  );
+  assert.match(
+    mistake(() => parseJoinArgs(["--plain", "--fingerprint", "SHA256:" + "A".repeat(43)], {})),
+    /--plain connects without TLS/,
+  );
 });
 
 Deno.test("parseJoinArgs accepts a --port that agrees with the address", () => {

@@ -17,6 +17,8 @@ import type { ClientEvent, ServerEvent } from "../protocol/events.ts";
 import { BACKOFF_DRAFT_MAX_MS, BACKOFF_MAX_MS, backoffDelay } from "./backoff.ts";
 import { completeInput, HELP_TEXT, interpretInput } from "./commands.ts";
 import type { Dialer } from "./connection.ts";
+import type { Identity } from "./identity.ts";
+import { securityNotice, type TrustSettings } from "./secure_dial.ts";
 import { BRACKETED_PASTE_OFF, BRACKETED_PASTE_ON, type Key, KeyDecoder } from "./keys.ts";
 import { type EditorAction, LineEditor } from "./line_editor.ts";
 import { Pacer } from "./pacer.ts";
@@ -71,6 +73,10 @@ export interface InteractiveOptions {
   readonly dial?: Dialer;
   /** The wait before reconnect attempt `n` in milliseconds (tests). */
   readonly backoff?: (attempt: number) => number;
+  /** TLS and pins; without it, plain TCP through `dial` (tests). */
+  readonly trust?: TrustSettings;
+  /** The identity proved at `hello`. */
+  readonly identity?: Identity;
 }
 
 type _Mode = "name" | "joining" | "chat" | "leaving" | "done";
@@ -280,7 +286,11 @@ export class InteractiveClient {
     const room = this.#session.room;
     const name = this.#renderer.name(this.#session.name) +
       (room === undefined ? "" : ` ${c.cyan(sanitizeLine(room))}`);
-    this.#screen.setPrompt(online ? `${name}${c.dim(">")} ` : `${c.dim("(offline)")} ${name}> `);
+    // Kept in the prompt, not only said once: a plain-text chat stays marked as such.
+    const plain = this.#session.security?.encrypted === false ? `${c.red("(not encrypted)")} ` : "";
+    this.#screen.setPrompt(
+      online ? `${plain}${name}${c.dim(">")} ` : `${c.dim("(offline)")} ${plain}${name}> `,
+    );
   }
 
   /** The rooms Tab offers: those the last `/rooms` listed, and the user's own. */
@@ -608,6 +618,13 @@ export class InteractiveClient {
         );
         if (this.#mode === "chat") this.#setChatPrompt(true);
         this.#pump();
+        break;
+      }
+      case "security": {
+        const notice = securityNotice(status.security, this.#options.trust?.known.path ?? "");
+        if (notice !== undefined) {
+          this.#show(notice.warning ? r.error(notice.text) : r.notice(notice.text));
+        }
         break;
       }
     }

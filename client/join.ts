@@ -7,7 +7,10 @@
 
 import { validateName } from "../protocol/names.ts";
 import type { JoinConfig } from "./config.ts";
-import { ConnectError } from "./connection.ts";
+import { ConnectError, formatAddress } from "./connection.ts";
+import { IDENTITY_FILE, IdentityError, loadIdentity } from "./identity.ts";
+import { configDir, KNOWN_SERVERS_FILE, KnownServers } from "./known_servers.ts";
+import type { TrustSettings } from "./secure_dial.ts";
 import { runInteractive } from "./interactive.ts";
 import { OutputQueue, writerSink } from "./output.ts";
 import { runPiped } from "./piped.ts";
@@ -41,6 +44,37 @@ export async function runJoin(config: JoinConfig): Promise<number> {
   const stderr = new OutputQueue(writerSink(Deno.stderr));
   const user = _env("USER") ?? _env("LOGNAME");
   try {
+    let dir: string;
+    let known: KnownServers;
+    try {
+      dir = configDir();
+      known = KnownServers.load(`${dir}/${KNOWN_SERVERS_FILE}`);
+    } catch (error) {
+      stderr.write(`${error instanceof Error ? error.message : error}\n`);
+      return 1;
+    }
+    if (config.forget) {
+      const forgotten = known.forget(config.host, config.port);
+      stderr.write(
+        forgotten.length === 0
+          ? `No pin for ${formatAddress(config.host, config.port)} in ${known.path}\n`
+          : `Forgot the pinned certificate of ${forgotten.join(", ")} in ${known.path}\n`,
+      );
+      return 0;
+    }
+    let identity;
+    try {
+      identity = (await loadIdentity(`${dir}/${IDENTITY_FILE}`)).identity;
+    } catch (error) {
+      if (!(error instanceof IdentityError)) throw error;
+      stderr.write(`${error.message}\n`);
+      return 1;
+    }
+    const trust: TrustSettings = {
+      mode: config.plain ? "plain" : "tls",
+      known,
+      ...(config.fingerprint === undefined ? {} : { pin: config.fingerprint }),
+    };
     if (!config.json && _isTerminal(Deno.stdin) && _isTerminal(Deno.stdout)) {
       return await runInteractive({
         host: config.host,
@@ -50,6 +84,8 @@ export async function runJoin(config: JoinConfig): Promise<number> {
         color: config.color,
         reconnect: config.reconnect,
         terminal: denoTerminal(),
+        trust,
+        identity,
       });
     }
     const name = config.name ?? user;
@@ -72,6 +108,8 @@ export async function runJoin(config: JoinConfig): Promise<number> {
       name,
       json: config.json,
       reconnect: config.reconnect,
+      trust,
+      identity,
       input: Deno.stdin.readable,
       stdout: new OutputQueue(writerSink(Deno.stdout)),
       stderr,

@@ -12,6 +12,8 @@ import { nameKey } from "../protocol/names.ts";
 import { sanitizeLine } from "../protocol/sanitize.ts";
 import { interpretInput } from "./commands.ts";
 import { ConnectError, type Dialer } from "./connection.ts";
+import type { Identity } from "./identity.ts";
+import { securityNotice, type TrustSettings } from "./secure_dial.ts";
 import { readLines, toJsonLine } from "./lines.ts";
 import { Pacer } from "./pacer.ts";
 import { makeColors, Renderer } from "./render.ts";
@@ -60,6 +62,10 @@ export interface PipedOptions {
   readonly dial?: Dialer;
   /** The wait before reconnect attempt `n` in milliseconds (tests). */
   readonly backoff?: (attempt: number) => number;
+  /** TLS and pins; without it, plain TCP through `dial` (tests). */
+  readonly trust?: TrustSettings;
+  /** The identity proved at `hello`. */
+  readonly identity?: Identity;
   /** How long to wait for echoes at the end (default {@linkcode ECHO_WAIT_MS}). */
   readonly echoWaitMs?: number;
 }
@@ -282,6 +288,11 @@ class _PipedClient {
       case "reconnected":
         this.#info([`Reconnected as ${sanitizeLine(status.name)}`]);
         break;
+      case "security": {
+        const notice = securityNotice(status.security, this.#options.trust?.known.path ?? "");
+        if (notice !== undefined) this.#info([notice.text]);
+        break;
+      }
     }
   }
 

@@ -302,8 +302,20 @@ export class Renderer {
           event.ts,
           `${this.name(event.from)} ${c.dim("is now known as")} ${this.name(event.to)}`,
         );
-      case "who":
-        return this.#notice(this.#userList(event.users));
+      case "who": {
+        const list = this.#notice(this.#userList(event.users));
+        const lines = [...list.lines];
+        for (const [name, fingerprint] of Object.entries(event.fingerprints ?? {})) {
+          lines.push(`${c.dim("--")}   ${this.name(name)} ${c.dim(sanitizeLine(fingerprint))}`);
+        }
+        return { ...list, lines };
+      }
+      case "whois":
+        return this.#notice(
+          event.fingerprint === undefined
+            ? `${this.name(event.name)} has no identity key: the name is not owned`
+            : `${this.name(event.name)} is identity ${sanitizeLine(event.fingerprint)}`,
+        );
       case "moved":
         return this.#notice(
           `You are now in ${c.bold(sanitizeLine(event.room))}. ${this.#userList(event.users)}`,
@@ -323,6 +335,13 @@ export class Renderer {
             }`,
           ).lines,
         ];
+        if (event.fingerprint !== undefined) {
+          lines.push(
+            `${c.dim("--")} ${
+              c.dim(`You own this name as identity ${sanitizeLine(event.fingerprint)}`)
+            }`,
+          );
+        }
         if (event.motd !== undefined && event.motd.trim() !== "") {
           for (const line of sanitizeText(event.motd).split("\n")) {
             lines.push(`${c.dim("--")} ${c.cyan(line)}`);
@@ -339,6 +358,7 @@ export class Renderer {
         return this.error(`The server is shutting down: ${sanitizeLine(event.message)}`);
       case "ping":
       case "pong":
+      case "challenge":
         return { lines: [], bell: false, indent: 0 };
     }
   }

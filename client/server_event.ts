@@ -65,7 +65,16 @@ export function checkServerEvent(value: unknown): ServerEvent | null {
     case "welcome":
       ok = _str(o, "name") && _str(o, "server") && _num(o, "protocol") && _names(o["users"]) &&
         _isObject(o["limits"]) && (o["motd"] === undefined || _str(o, "motd")) &&
-        _optionalStr(o, "room") && (o["features"] === undefined || _names(o["features"]));
+        _optionalStr(o, "room") &&
+        (o["fingerprint"] === undefined || _str(o, "fingerprint")) &&
+        (o["tls"] === undefined || _str(o, "tls")) &&
+        (o["features"] === undefined || _names(o["features"]));
+      break;
+    case "challenge":
+      ok = _str(o, "nonce");
+      break;
+    case "whois":
+      ok = _str(o, "name") && (o["fingerprint"] === undefined || _str(o, "fingerprint"));
       break;
     case "message":
       ok = _num(o, "id") && _str(o, "ts") && _str(o, "from") && _str(o, "text") &&
@@ -91,10 +100,14 @@ export function checkServerEvent(value: unknown): ServerEvent | null {
       ok = _str(o, "from") && _str(o, "to") && _str(o, "ts");
       break;
     case "who":
-      ok = _names(o["users"]);
+      ok = _names(o["users"]) &&
+        (o["fingerprints"] === undefined ||
+          (_isObject(o["fingerprints"]) &&
+            Object.values(o["fingerprints"]).every((f) => typeof f === "string")));
       break;
     case "error":
-      ok = _str(o, "code") && _str(o, "message");
+      ok = _str(o, "code") && _str(o, "message") &&
+        (o["tlsPort"] === undefined || _num(o, "tlsPort"));
       break;
     case "shutdown":
       ok = _str(o, "message");

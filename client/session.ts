@@ -13,7 +13,15 @@ import { PROTOCOL_VERSION } from "../protocol/events.ts";
 import { nameKey } from "../protocol/names.ts";
 import { utf8Length } from "../protocol/utf8.ts";
 import { backoffDelay } from "./backoff.ts";
-import { type ChatConnection, ConnectError, type Dialer, openConnection } from "./connection.ts";
+import {
+  type ChatConnection,
+  ConnectError,
+  type Dialer,
+  openConnection,
+  type Transport,
+} from "./connection.ts";
+import type { Identity } from "./identity.ts";
+import { dialSecurely, type Security, TrustError, type TrustSettings } from "./secure_dial.ts";
 
 /** The `limits` assumed until a server announces its own. */
 export const DEFAULT_LIMITS: ServerLimits = Object.freeze({
@@ -39,7 +47,8 @@ export type SessionStatus =
   | { readonly type: "reconnecting"; readonly attempt: number; readonly delayMs: number }
   | { readonly type: "connecting"; readonly attempt: number }
   | { readonly type: "retry_failed"; readonly reason: string }
-  | { readonly type: "reconnected"; readonly name: string };
+  | { readonly type: "reconnected"; readonly name: string }
+  | { readonly type: "security"; readonly security: Security };
 
 /** Receives what happens in a session. Called synchronously, in order. */
 export interface SessionHandlers {
@@ -66,6 +75,13 @@ export interface SessionOptions {
   readonly connectTimeoutMs?: number;
   /** The wait before reconnect attempt `n` (default {@linkcode backoffDelay}). */
   readonly backoff?: (attempt: number) => number;
+  /**
+   * TLS and pins (see `client/secure_dial.ts`); without it, plain TCP through `dial`, as the
+   * tests of the session itself use.
+   */
+  readonly trust?: TrustSettings;
+  /** The identity proved at `hello`; without it, the session joins without a key. */
+  readonly identity?: Identity;
 }
 
 /**
@@ -75,7 +91,10 @@ export interface SessionOptions {
  * @returns the same settings as {@linkcode SessionOptions}, optional ones only when given
  */
 export function sessionOptionsOf(
-  options: Pick<SessionOptions, "host" | "port" | "reconnect" | "dial" | "backoff">,
+  options: Pick<
+    SessionOptions,
+    "host" | "port" | "reconnect" | "dial" | "backoff" | "trust" | "identity"
+  >,
 ): SessionOptions {
   return {
     host: options.host,
@@ -83,6 +102,8 @@ export function sessionOptionsOf(
     reconnect: options.reconnect,
     ...(options.dial === undefined ? {} : { dial: options.dial }),
     ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
+    ...(options.trust === undefined ? {} : { trust: options.trust }),
+    ...(options.identity === undefined ? {} : { identity: options.identity }),
   };
 }
 
@@ -91,13 +112,16 @@ export type SessionEnd =
   | { readonly reason: "quit" }
   | { readonly reason: "lost"; readonly message: string };
 
+/** The error codes that refuse a name but let the client try another. */
+export type NameRefusal = "name_taken" | "bad_name" | "name_owned";
+
 /**
- * The server refused the name in `hello` (`name_taken` or `bad_name`); the same connection may
- * try another.
+ * The server refused the name in `hello` (`name_taken`, `bad_name`, or `name_owned` by another
+ * identity); the same connection may try another.
  */
 export class NameRefusedError extends Error {
   /** The server's error code. */
-  readonly code: "name_taken" | "bad_name";
+  readonly code: NameRefusal;
 
   /**
    * Makes the error from the server's answer.
@@ -105,7 +129,7 @@ export class NameRefusedError extends Error {
    * @param code the server's code
    * @param message the server's sentence
    */
-  constructor(code: "name_taken" | "bad_name", message: string) {
+  constructor(code: NameRefusal, message: string) {
     super(message);
     this.name = "NameRefusedError";
     this.code = code;
@@ -123,11 +147,15 @@ export class JoinRefusedError extends Error {
    * @param code the server's code
    * @param message a sentence for a person
    */
-  constructor(code: string, message: string) {
+  constructor(code: string, message: string, tlsPort?: number) {
     super(message);
     this.name = "JoinRefusedError";
     this.code = code;
+    if (tlsPort !== undefined) this.tlsPort = tlsPort;
   }
+
+  /** With `use_tls`: the TLS port the server named. */
+  readonly tlsPort?: number;
 }
 
 /** The connection was lost before the server answered `hello`. */
@@ -187,6 +215,10 @@ export class ChatSession {
   #sleep: { timer: ReturnType<typeof setTimeout>; resolve(): void; until: number } | null = null;
   #joinWaiters: ((joined: boolean) => void)[] = [];
   #ended = false;
+  /** The name of the last `hello`, which the challenge answer signs. */
+  #lastHelloName: string | undefined;
+  /** What the current connection is (TLS or not), when the session has trust settings. */
+  #security: Security | undefined;
   #resolveEnded!: (end: SessionEnd) => void;
   /** Resolves when the session is over: after a quit, or a loss without reconnecting. */
   readonly ended: Promise<SessionEnd>;
@@ -229,10 +261,32 @@ export class ChatSession {
    * @throws {ConnectError} when the server cannot be reached
    */
   async connect(): Promise<void> {
+    await this.#connectTo(this.#options.port, undefined);
+  }
+
+  /** What the current connection is, once connected with trust settings. */
+  get security(): Security | undefined {
+    return this.#security;
+  }
+
+  /** Connects to a port; `via` is the plain port a `use_tls` moved the client from. */
+  async #connectTo(port: number, via: number | undefined): Promise<void> {
     this.#connection?.close();
     await this.#loop;
-    const connection = await openConnection(this.#options.host, this.#options.port, {
-      ...(this.#options.dial === undefined ? {} : { dial: this.#options.dial }),
+    const trust = this.#options.trust;
+    let security: Security | undefined;
+    const dial = trust === undefined ? this.#options.dial : async (host: string, at: number) => {
+      const dialed: { transport: Transport; security: Security } = await dialSecurely(
+        host,
+        at,
+        trust,
+        via,
+      );
+      security = dialed.security;
+      return dialed.transport;
+    };
+    const connection = await openConnection(this.#options.host, port, {
+      ...(dial === undefined ? {} : { dial }),
       ...(this.#options.connectTimeoutMs === undefined
         ? {}
         : { timeoutMs: this.#options.connectTimeoutMs }),
@@ -242,6 +296,12 @@ export class ChatSession {
       return;
     }
     this.#connection = connection;
+    this.#security = security;
+    // Said at once, so a fingerprint pinned is shown even if the join then fails; a plain
+    // connection that may yet move to TLS is reported at welcome instead.
+    if (security !== undefined && security.askTls !== true) {
+      this.#handlers.status({ type: "security", security });
+    }
     this.#loop = this.#read(connection);
   }
 
@@ -257,12 +317,23 @@ export class ChatSession {
    * @throws {ConnectError} when reconnecting fails
    */
   async join(name: string): Promise<WelcomeEvent> {
+    let moved = false;
     for (let attempt = 0;; attempt++) {
       if (this.#connection === null || this.#connection.closed) await this.connect();
       try {
         return await this.#hello(name);
       } catch (error) {
         if (error instanceof ConnectionLostError && attempt === 0 && !this.#quitting) continue;
+        // The plain port says where TLS is: move there before sending anything else. Once only,
+        // and only when this session asked for it.
+        if (
+          error instanceof JoinRefusedError && error.code === "use_tls" &&
+          error.tlsPort !== undefined && !moved && this.#security?.askTls === true
+        ) {
+          moved = true;
+          await this.#connectTo(error.tlsPort, this.#options.port);
+          continue;
+        }
         throw error;
       }
     }
@@ -390,6 +461,7 @@ export class ChatSession {
 
   #hello(name: string): Promise<WelcomeEvent> {
     const connection = this.#connection!;
+    this.#lastHelloName = name;
     return new Promise<WelcomeEvent>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending = null;
@@ -405,11 +477,14 @@ export class ChatSession {
           reject(error);
         },
       };
+      const identity = this.#options.identity;
       connection.send({
         type: "hello",
         name,
         protocol: PROTOCOL_VERSION,
         client: `chat-join/${VERSION}`,
+        ...(identity === undefined ? {} : { key: identity.publicKey }),
+        ...(this.#security?.askTls === true ? { tls: true } : {}),
       });
     });
   }
@@ -435,12 +510,16 @@ export class ChatSession {
         this.#welcomed(event);
         shown.push(event);
         pending.resolve(event);
+      } else if (event.type === "challenge") {
+        this.#answer(connection, event.nonce, pending);
       } else if (event.type === "error") {
         this.#pending = null;
-        if (event.code === "name_taken" || event.code === "bad_name") {
+        if (
+          event.code === "name_taken" || event.code === "bad_name" || event.code === "name_owned"
+        ) {
           pending.reject(new NameRefusedError(event.code, event.message));
         } else {
-          pending.reject(new JoinRefusedError(event.code, event.message));
+          pending.reject(new JoinRefusedError(event.code, event.message, event.tlsPort));
         }
       }
       return;
@@ -465,7 +544,30 @@ export class ChatSession {
     shown.push(event);
   }
 
+  /** Signs a challenge with the identity and sends the answer. */
+  #answer(connection: ChatConnection, nonce: string, pending: _PendingJoin): void {
+    const identity = this.#options.identity;
+    if (identity === undefined || this.#lastHelloName === undefined) {
+      this.#pending = null;
+      pending.reject(
+        new JoinRefusedError("bad_auth", "The server asked for a key this client has not offered"),
+      );
+      return;
+    }
+    identity.sign(nonce, this.#lastHelloName).then(
+      (signature) => connection.send({ type: "auth", signature }),
+      (error) => {
+        this.#pending = null;
+        pending.reject(new JoinRefusedError("bad_auth", `Could not sign the challenge: ${error}`));
+      },
+    );
+  }
+
   #welcomed(welcome: WelcomeEvent): void {
+    // A plain connection that asked for TLS and was not moved: it is final now.
+    if (this.#security?.askTls === true) {
+      this.#handlers.status({ type: "security", security: this.#security });
+    }
     this.#name = welcome.name;
     this.#room = welcome.room;
     this.#limits = { ...DEFAULT_LIMITS, ..._numbers(welcome.limits) };
@@ -526,6 +628,12 @@ export class ChatSession {
       } catch (error) {
         if (this.#quitting) return;
         this.#connection?.close();
+        if (error instanceof TrustError) {
+          // A changed certificate does not get better by retrying: stop and say so.
+          this.#handlers.status({ type: "lost", reason: error.message });
+          this.#finish({ reason: "lost", message: error.message });
+          return;
+        }
         this.#handlers.status({
           type: "retry_failed",
           reason: error instanceof ConnectError

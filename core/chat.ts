@@ -37,6 +37,8 @@ export interface ChatMember {
   readonly ref: MemberRef;
   /** False once its connection is closing: a join or move that finishes later is undone. */
   readonly active: boolean;
+  /** The fingerprint of the identity it proved, if any (shown by `welcome`, `who`, `whois`). */
+  readonly fingerprint?: string | undefined;
 }
 
 /**
@@ -80,6 +82,10 @@ export interface ChatOptions {
   readonly limits: ServerLimits;
   /** The message of the day, if any. */
   readonly motd?: string | undefined;
+  /** What `welcome.features` lists; {@linkcode FEATURES} by default. */
+  readonly features?: readonly string[];
+  /** The TLS certificate's fingerprint, sent in `welcome.tls`. */
+  readonly tls?: string | undefined;
 }
 
 interface Local<M> {
@@ -203,17 +209,20 @@ export class Chat<M extends ChatMember> {
     }
     this.#local.set(member.ref.id, { member, name, room: MAIN_ROOM });
     this.#delivery.add(MAIN_ROOM, member);
-    const motd = this.#options.motd;
+    const { motd, tls } = this.#options;
+    const fingerprint = member.fingerprint;
     this.#delivery.welcome(member, {
       type: "welcome",
       name,
       server: this.#options.serverName,
       protocol: PROTOCOL_VERSION,
+      ...(fingerprint === undefined ? {} : { fingerprint }),
       users,
       limits: this.#options.limits,
       ...(motd === undefined ? {} : { motd }),
       room: MAIN_ROOM,
-      features: FEATURES,
+      features: this.#options.features ?? FEATURES,
+      ...(tls === undefined ? {} : { tls }),
     });
     this.#delivery.replay(member, history);
     await broker.publish(MAIN_ROOM, { type: "join", name, online }, member.ref);
@@ -317,7 +326,42 @@ export class Chat<M extends ChatMember> {
     const local = this.#local.get(member.ref.id);
     if (local === undefined) return;
     const users = await this.#broker.members(local.room);
-    if (this.#local.has(member.ref.id)) this.#delivery.send(member, { type: "who", users });
+    if (!this.#local.has(member.ref.id)) return;
+    // Identities are known for this node's members (all of them, with the in-process broker).
+    const fingerprints: Record<string, string> = {};
+    let any = false;
+    for (const other of this.#local.values()) {
+      if (other.room === local.room && other.member.fingerprint !== undefined) {
+        fingerprints[other.name] = other.member.fingerprint;
+        any = true;
+      }
+    }
+    this.#delivery.send(member, { type: "who", users, ...(any ? { fingerprints } : {}) });
+  }
+
+  /**
+   * Sends a member what is known of another's identity, in any room.
+   *
+   * @param member the member asking
+   * @param name the name asked about, any case
+   * @returns `no_such_user`, or undefined when answered
+   */
+  async whois(member: M, name: string): Promise<ProtocolError | undefined> {
+    const entry = await this.#broker.lookupName(name);
+    if (entry === undefined) {
+      return new ProtocolError("no_such_user", `Nobody called "${name}" is here: try /who`);
+    }
+    const fingerprint = entry.holder.node === this.#broker.node
+      ? this.#local.get(entry.holder.id)?.member.fingerprint
+      : undefined;
+    if (this.#local.has(member.ref.id)) {
+      this.#delivery.send(member, {
+        type: "whois",
+        name: entry.name,
+        ...(fingerprint === undefined ? {} : { fingerprint }),
+      });
+    }
+    return undefined;
   }
 
   /**

@@ -25,6 +25,8 @@ export interface CommandContext {
   who(): void | Promise<void>;
   /** Sends the member the list of rooms. */
   rooms(): void | Promise<void>;
+  /** Sends the member what is known of one member's identity. */
+  whois(name: string): void | Promise<void>;
   /** Moves the member to a room (created when missing). */
   move(room: string): void | Promise<void>;
   /** Sends the member informational text lines (text clients only). */
@@ -40,6 +42,7 @@ export interface CommandArguments {
   dm: { readonly to: string; readonly text: string };
   nick: { readonly name: string };
   who: Record<never, never>;
+  whois: { readonly name: string };
   join: { readonly room: string };
   part: Record<never, never>;
   rooms: Record<never, never>;
@@ -192,6 +195,19 @@ export const COMMANDS: { readonly [N in CommandName]: CommandEntry<N> } = {
     event: () => ({ type: "who" }),
     run: (context) => context.who(),
   },
+  whois: {
+    words: ["/whois"],
+    usage: "/whois NAME",
+    summary: "show the identity (key fingerprint) behind a name",
+    counted: false,
+    opOnly: false,
+    parse: (rest) => {
+      const name = rest.trim();
+      return name === "" || /\s/.test(name) ? undefined : { name };
+    },
+    event: ({ name }) => ({ type: "whois", name }),
+    run: (context, { name }) => context.whois(name),
+  },
   help: {
     words: ["/help"],
     usage: "/help",
@@ -278,6 +294,8 @@ export function commandOfEvent(event: ClientEvent): ParsedCommand | undefined {
       return { kind: "nick", name: event.name };
     case "who":
       return { kind: "who" };
+    case "whois":
+      return { kind: "whois", name: event.name };
     case "room":
       return { kind: "join", room: event.name };
     case "rooms":
@@ -285,6 +303,7 @@ export function commandOfEvent(event: ClientEvent): ParsedCommand | undefined {
     case "bye":
       return { kind: "quit" };
     case "hello":
+    case "auth":
     case "ping":
     case "pong":
       return undefined;

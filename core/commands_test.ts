@@ -120,7 +120,8 @@ Deno.test("helpLines lists every slash word parseTextInput knows", () => {
   const help = helpLines().join("\n");
   for (const word of COMMAND_WORDS) {
     if (word !== "/dm") assert.ok(help.includes(`  ${word}`), `${word} is listed`);
-    assert.notEqual(parseTextInput(word + " #x y").kind, "invalid", word);
+    const args = word === "/whois" ? " x" : " #x y";
+    assert.notEqual(parseTextInput(word + args).kind, "invalid", word);
   }
   for (
     const word of ["/nick", "/msg", "/me", "/who", "/help", "/quit", "/join", "/part", "/rooms"]
@@ -155,6 +156,9 @@ class RecordingContext implements CommandContext {
   rooms(): void {
     this.calls.push(["rooms"]);
   }
+  whois(name: string): void {
+    this.calls.push(["whois", name]);
+  }
   move(room: string): void {
     this.calls.push(["move", room]);
   }
@@ -177,6 +181,7 @@ Deno.test("runCommand dispatches every command to its action", () => {
     { kind: "join", room: "#rust" },
     { kind: "part" },
     { kind: "rooms" },
+    { kind: "whois", name: "bob" },
     { kind: "quit" },
     { kind: "help" },
   ];
@@ -190,6 +195,7 @@ Deno.test("runCommand dispatches every command to its action", () => {
     ["move", "#rust"],
     ["move", "#main"],
     ["rooms"],
+    ["whois", "bob"],
     ["quit"],
     ["info", ...helpLines()],
   ]);

@@ -23,6 +23,10 @@ export const ERROR_CODES = [
   "bad_command",
   "bad_room",
   "too_many_rooms",
+  "use_tls",
+  "name_owned",
+  "bad_key",
+  "bad_auth",
 ] as const;
 
 /** One of the documented error codes. */

@@ -137,19 +137,49 @@ function _hello(object: Record<string, unknown>): ClientEvent {
       `Unsupported protocol version ${quote(String(protocol))}: ${speaks}`,
     );
   }
-  const client = _own(object, "client");
-  if (client === undefined || client === null) return { type: "hello", name, protocol };
-  if (typeof client !== "string") {
-    throw new _FieldError("bad_event", `Field "client" must be a string`);
+  const client = _optionalShort(object, "client");
+  const key = _optionalShort(object, "key");
+  const tls = _own(object, "tls");
+  if (tls !== undefined && tls !== null && typeof tls !== "boolean") {
+    throw new _FieldError("bad_event", `Field "tls" must be true or false`);
   }
-  const count = _codePoints(client, MAX_ID_CHARS);
+  return {
+    type: "hello",
+    name,
+    protocol,
+    ...(client === undefined ? {} : { client }),
+    ...(key === undefined ? {} : { key }),
+    ...(tls === true ? { tls } : {}),
+  };
+}
+
+/** An optional short string (`hello.client`, `hello.key`): absent, `null`, or a string. */
+function _optionalShort(object: Record<string, unknown>, key: string): string | undefined {
+  const value = _own(object, key);
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "string") {
+    throw new _FieldError("bad_event", `Field "${key}" must be a string`);
+  }
+  const count = _codePoints(value, MAX_ID_CHARS);
   if (count > MAX_ID_CHARS) {
     throw new _FieldError(
       "bad_event",
-      `Field "client" is too long: ${count} characters, the limit is ${MAX_ID_CHARS}`,
+      `Field "${key}" is too long: ${count} characters, the limit is ${MAX_ID_CHARS}`,
     );
   }
-  return { type: "hello", name, protocol, client };
+  return value;
+}
+
+/** `auth.signature`: a string of at most the base64url length of a 64-byte signature, plus slack. */
+function _signature(object: Record<string, unknown>): string {
+  const signature = _string(object, "signature");
+  if (signature.length > 2 * MAX_ID_CHARS) {
+    throw new _FieldError(
+      "bad_event",
+      `Field "signature" is too long: an Ed25519 signature is 86 characters`,
+    );
+  }
+  return signature;
 }
 
 function _event(type: string, object: Record<string, unknown>, limits: ParseLimits): ClientEvent {
@@ -179,6 +209,10 @@ function _event(type: string, object: Record<string, unknown>, limits: ParseLimi
     }
     case "hello":
       return _hello(object);
+    case "auth":
+      return { type, signature: _signature(object) };
+    case "whois":
+      return { type, name: _name(object, "name") };
     default:
       throw new ProtocolError("unknown_type", `Unknown event type: ${quote(type)}`);
   }

@@ -19,6 +19,20 @@ export interface HelloEvent {
   readonly name: string;
   readonly protocol: number;
   readonly client?: string;
+  /** base64url of the client's raw Ed25519 public key: the server answers `challenge`. */
+  readonly key?: string;
+  /** True from a client that can do TLS: a server with TLS answers `use_tls` on its plain port. */
+  readonly tls?: boolean;
+}
+/** `auth`: the answer to `challenge`, the signature of `chat-auth-v1\n` + nonce + `\n` + name. */
+export interface AuthEvent {
+  readonly type: "auth";
+  readonly signature: string;
+}
+/** `whois`: ask about one member (its identity's fingerprint). */
+export interface WhoisEvent {
+  readonly type: "whois";
+  readonly name: string;
 }
 /** `say`: a chat message to the room. */
 export interface SayEvent {
@@ -72,6 +86,8 @@ export interface RoomsRequestEvent {
 /** Every event a client may send. */
 export type ClientEvent =
   | HelloEvent
+  | AuthEvent
+  | WhoisEvent
   | SayEvent
   | MeEvent
   | DmEvent
@@ -106,8 +122,23 @@ export interface WelcomeEvent {
   readonly motd?: string;
   /** The room the member is in (absent from a server without rooms). */
   readonly room?: string;
-  /** What the server offers beyond version 1 (`rooms`, ...). */
+  /** The fingerprint of the identity the member proved, when it gave a key. */
+  readonly fingerprint?: string;
+  /** What the server offers beyond version 1 (`identity`, `tls`, ...). */
   readonly features?: readonly string[];
+  /** The TLS certificate's fingerprint, when the server listens for TLS. */
+  readonly tls?: string;
+}
+/** `challenge`: the answer to a `hello` with a `key`; the client signs the nonce in `auth`. */
+export interface ChallengeEvent {
+  readonly type: "challenge";
+  readonly nonce: string;
+}
+/** `whois` from the server: one member, and its identity's fingerprint when it has one. */
+export interface WhoisInfoEvent {
+  readonly type: "whois";
+  readonly name: string;
+  readonly fingerprint?: string;
 }
 /** `message`: a chat message or action in the room. */
 export interface MessageEvent {
@@ -171,6 +202,8 @@ export interface NickChangeEvent {
 export interface WhoListEvent {
   readonly type: "who";
   readonly users: readonly string[];
+  /** The fingerprints of the members who proved an identity, by name. */
+  readonly fingerprints?: Readonly<Record<string, string>>;
 }
 /** `moved`: the answer to `room`: the member is now in that room. */
 export interface MovedEvent {
@@ -194,6 +227,8 @@ export interface ErrorEvent {
   readonly type: "error";
   readonly code: ErrorCode;
   readonly message: string;
+  /** With `use_tls`: the server's TLS port. */
+  readonly tlsPort?: number;
 }
 /** `shutdown`: the server is stopping. */
 export interface ShutdownEvent {
@@ -204,6 +239,8 @@ export interface ShutdownEvent {
 /** Every event the server may send. */
 export type ServerEvent =
   | WelcomeEvent
+  | ChallengeEvent
+  | WhoisInfoEvent
   | MessageEvent
   | DirectMessageEvent
   | JoinEvent

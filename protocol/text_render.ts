@@ -111,6 +111,12 @@ export function renderTextLines(event: ServerEvent, viewerName?: string): string
           event.rooms.map((room) => `${sanitizeLine(room.name)} (${room.online})`).join(", ")
         }`,
       ];
+    case "whois":
+      return [
+        event.fingerprint === undefined
+          ? `* ${sanitizeLine(event.name)} has no identity key (name not owned)`
+          : `* ${sanitizeLine(event.name)} is identity ${sanitizeLine(event.fingerprint)}`,
+      ];
     case "welcome": {
       const lines = [
         `* welcome, ${sanitizeLine(event.name)} — ${event.users.length} online: ${
@@ -131,6 +137,7 @@ export function renderTextLines(event: ServerEvent, viewerName?: string): string
     }
     case "ping":
     case "pong":
+    case "challenge":
       return [];
   }
 }

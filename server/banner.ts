@@ -66,39 +66,72 @@ export function joinTarget(address: string, port: number): string {
   return `${host}:${port}`;
 }
 
+/** The TLS side of the banner. */
+export interface BannerTls {
+  /** The TLS port. */
+  readonly port: number;
+  /** The certificate's fingerprint, which `chat join --fingerprint` pins up front. */
+  readonly fingerprint: string;
+}
+
 /**
  * The banner's lines. The first line always reads `chat v<version> listening on port <port>`.
+ * With TLS, the join command is for the TLS port and pins the certificate up front, so what a
+ * user copies from the banner is encrypted from the first byte.
  *
  * @param version the program version
- * @param port the bound port
+ * @param port the bound plain port
  * @param addresses where it can be joined, best first
  * @param invocation how the server was started, which decides how the join command is written
  *   (`chat join ...` for the executable, `deno task join ...` in a checkout); detected by default
+ * @param tls the TLS port and certificate fingerprint, when TLS is on
  * @returns the lines to print
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { bannerLines } from "./banner.ts";
+ * const lines = bannerLines("1.0.0", 5050, [{ address: "10.0.0.2", loopback: false }], {
+ *   kind: "binary",
+ *   name: "chat",
+ * }, { port: 5051, fingerprint: "SHA256:abc" });
+ * assert.ok(lines.some((l) => l.endsWith("chat join 10.0.0.2:5051 --fingerprint SHA256:abc")));
+ * ```
  */
 export function bannerLines(
   version: string,
   port: number,
   addresses: readonly JoinAddress[],
   invocation: Invocation = detectInvocation(),
+  tls?: BannerTls,
 ): string[] {
   const lan = addresses.filter((a) => !a.loopback);
   const lines = [`chat v${version} listening on port ${port}`];
+  if (tls !== undefined) {
+    lines.push(`TLS on port ${tls.port}, certificate ${tls.fingerprint}`);
+  } else {
+    lines.push("TLS is off (--no-tls): chat on this server is not encrypted");
+  }
+  const joinPort = tls?.port ?? port;
+  const pin = tls === undefined ? "" : ` --fingerprint ${tls.fingerprint}`;
   const best = lan[0] ?? addresses[0];
   if (best !== undefined) {
     lines.push(
       `Join from ${best.loopback ? "this machine" : "another machine"} with:  ${
-        runnable(`join ${joinTarget(best.address, port)}`, invocation)
+        runnable(`join ${joinTarget(best.address, joinPort)}${pin}`, invocation)
       }`,
     );
   }
   if (addresses.length > 0) {
     lines.push(
       `Addresses: ${
-        addresses.map((a) => `${joinTarget(a.address, port)}${a.loopback ? " (this machine)" : ""}`)
-          .join(", ")
+        addresses.map((a) =>
+          `${joinTarget(a.address, joinPort)}${a.loopback ? " (this machine)" : ""}`
+        ).join(", ")
       }`,
     );
+  }
+  if (tls !== undefined) {
+    lines.push(`Plain-text clients (nc, classic socket chat) use port ${port}, not encrypted.`);
   }
   lines.push("Press Ctrl-C to stop.");
   return lines;

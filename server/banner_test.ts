@@ -63,13 +63,42 @@ Deno.test("bannerLines: version and port first, the command for another machine,
   const binary = { kind: "binary", name: "chat" } as const;
   const lines = bannerLines("1.2.3", 5050, joinAddresses("::", INTERFACES), binary);
   assert.equal(lines[0], "chat v1.2.3 listening on port 5050");
-  assert.equal(lines[1], "Join from another machine with:  chat join 192.168.1.23");
+  assert.equal(lines[1], "TLS is off (--no-tls): chat on this server is not encrypted");
+  assert.equal(lines[2], "Join from another machine with:  chat join 192.168.1.23");
   assert.equal(
-    lines[2],
+    lines[3],
     "Addresses: 192.168.1.23, 10.0.0.5, [fd00::2], 127.0.0.1 (this machine), [::1] (this machine)",
   );
   assert.equal(lines.at(-1), "Press Ctrl-C to stop.");
   assert.ok(lines.length <= 5, "a short banner");
+});
+
+Deno.test("bannerLines with TLS gives the TLS port, the fingerprint and a pinned join command", () => {
+  const fingerprint = "SHA256:" + "A".repeat(43);
+  const binary = { kind: "binary", name: "chat" } as const;
+  const lines = bannerLines("1.2.3", 5050, joinAddresses("::", INTERFACES), binary, {
+    port: 5051,
+    fingerprint,
+  });
+  assert.equal(lines[0], "chat v1.2.3 listening on port 5050");
+  assert.equal(lines[1], `TLS on port 5051, certificate ${fingerprint}`);
+  assert.equal(
+    lines[2],
+    `Join from another machine with:  chat join 192.168.1.23:5051 --fingerprint ${fingerprint}`,
+  );
+  assert.ok(lines[3]?.startsWith("Addresses: 192.168.1.23:5051, 10.0.0.5:5051"));
+  assert.equal(
+    lines[4],
+    "Plain-text clients (nc, classic socket chat) use port 5050, not encrypted.",
+  );
+  assert.equal(lines.at(-1), "Press Ctrl-C to stop.");
+  const checkout = bannerLines("1.2.3", 5050, joinAddresses("127.0.0.1", []), {
+    kind: "checkout",
+  }, { port: 5051, fingerprint });
+  assert.equal(
+    checkout[2],
+    `Join from this machine with:  deno task join 127.0.0.1:5051 --fingerprint ${fingerprint}`,
+  );
 });
 
 Deno.test("bannerLines on a loopback-only machine says to join from this machine", () => {
@@ -78,18 +107,22 @@ Deno.test("bannerLines on a loopback-only machine says to join from this machine
     name: "chat",
   });
   assert.equal(lines[0], "chat v1.2.3 listening on port 6000");
-  assert.equal(lines[1], "Join from this machine with:  chat join 127.0.0.1:6000");
+  assert.equal(lines[2], "Join from this machine with:  chat join 127.0.0.1:6000");
 });
 
 Deno.test("bannerLines writes the join command the reader can run", () => {
   const addresses = joinAddresses("127.0.0.1", []);
   const checkout = bannerLines("1.2.3", 6000, addresses, { kind: "checkout" });
-  assert.equal(checkout[1], "Join from this machine with:  deno task join 127.0.0.1:6000");
+  assert.equal(checkout[2], "Join from this machine with:  deno task join 127.0.0.1:6000");
   const renamed = bannerLines("1.2.3", 6000, addresses, { kind: "binary", name: "chat-arm64" });
-  assert.equal(renamed[1], "Join from this machine with:  chat-arm64 join 127.0.0.1:6000");
+  assert.equal(renamed[2], "Join from this machine with:  chat-arm64 join 127.0.0.1:6000");
 });
 
 Deno.test("bannerLines without any address still gives the port", () => {
   const lines = bannerLines("1.2.3", 6000, []);
-  assert.deepEqual(lines, ["chat v1.2.3 listening on port 6000", "Press Ctrl-C to stop."]);
+  assert.deepEqual(lines, [
+    "chat v1.2.3 listening on port 6000",
+    "TLS is off (--no-tls): chat on this server is not encrypted",
+    "Press Ctrl-C to stop.",
+  ]);
 });

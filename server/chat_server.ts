@@ -16,6 +16,11 @@ import { InProcessBroker } from "../core/in_process_broker.ts";
 import { NodeDelivery } from "./delivery.ts";
 import { GuestNames } from "./guest_names.ts";
 import { CLOSE_FLUSH_MS, Session, type SessionHost, type SessionLimits } from "./session.ts";
+import { Database } from "../store/database.ts";
+import { type ServerCertificate, serverCertificate } from "./certificate.ts";
+import { NameOwners } from "./identity.ts";
+import type { Trust } from "./trust.ts";
+import { GuardedTlsConn } from "./tls_conn.ts";
 
 /** How long the accept loop waits after its first failure; it doubles up to a second. */
 const ACCEPT_BACKOFF_MIN_MS = 10;
@@ -32,6 +37,24 @@ export interface StartOptions {
    * `server/idle_gc.ts`); off by default, on for `chat serve`.
    */
   readonly idleGc?: boolean;
+  /** Where the chat's shared state lives; an in-process broker by default. */
+  readonly broker?: Broker;
+}
+
+/** The TLS side of a server: its listener and the certificate it serves. */
+export interface TlsEndpoint {
+  /** The TLS listener. */
+  readonly listener: Deno.TlsListener;
+  /** The certificate served. */
+  readonly certificate: ServerCertificate;
+}
+
+/** What a {@linkcode ChatServer} keeps beyond its plain listener. */
+export interface ServerParts {
+  /** The TLS listener, when TLS is on. */
+  readonly tls?: TlsEndpoint | undefined;
+  /** The database; an in-memory one when absent. The server closes it when it stops. */
+  readonly database?: Database;
   /** Where the chat's shared state lives; an in-process broker by default. */
   readonly broker?: Broker;
 }
@@ -76,15 +99,23 @@ export class ChatServer implements SessionHost {
   readonly limits: SessionLimits;
   /** The server log. */
   readonly log: Logger;
+  /** TLS and identities, as sessions see them. */
+  readonly trust: Trust;
+  /** The server's database. */
+  readonly database: Database;
   /** Where guest names come from. */
   readonly guestNames: GuestNames = new GuestNames();
   /** Resolves when the server has stopped and every connection is closed. */
   readonly finished: Promise<void>;
   #config: ServeConfig;
   #listener: Deno.TcpListener;
+  #tls: TlsEndpoint | undefined;
   #sessions = new Set<Session>();
   #perIp = new Map<string, number>();
   #refusing = 0;
+  /** TLS sockets of ended sessions that Deno has not released yet (see `server/tls_conn.ts`). */
+  #lingering = new Set<GuardedTlsConn>();
+  #guards = new Map<Session, GuardedTlsConn>();
   #sweeper: ReturnType<typeof setInterval>;
   #closing: Promise<void> | null = null;
   #acceptLoop: Promise<void>;
@@ -98,11 +129,18 @@ export class ChatServer implements SessionHost {
     listener: Deno.TcpListener,
     log: Logger,
     idleGc = false,
-    broker: Broker = InProcessBroker.create({ keepMessages: config.history }),
+    parts: ServerParts = {},
   ) {
     this.#config = config;
     this.#listener = listener;
+    this.#tls = parts.tls;
     this.log = log;
+    this.database = parts.database ?? Database.open(":memory:");
+    this.trust = {
+      tlsPort: parts.tls?.listener.addr.port,
+      tlsFingerprint: parts.tls?.certificate.fingerprint,
+      owners: new NameOwners(this.database, { nameDays: config.nameDays }),
+    };
     this.limits = {
       maxMessageBytes: config.maxMessageBytes,
       handshakeTimeoutMs: config.handshakeTimeout * 1000,
@@ -125,12 +163,14 @@ export class ChatServer implements SessionHost {
     };
     this.delivery = new NodeDelivery();
     this.chat = new Chat<Session>({
-      broker,
+      broker: parts.broker ?? InProcessBroker.create({ keepMessages: config.history }),
       historySize: config.history,
       maxRooms: config.maxRooms,
       serverName: config.serverName,
       limits,
       motd: config.motd,
+      features: parts.tls === undefined ? ["rooms", "identity"] : ["rooms", "identity", "tls"],
+      ...(parts.tls === undefined ? {} : { tls: parts.tls.certificate.fingerprint }),
     }, this.delivery);
     const shortest = Math.min(
       this.limits.handshakeTimeoutMs,
@@ -162,13 +202,26 @@ export class ChatServer implements SessionHost {
       this.#idleGcTimer = setInterval(() => trimmer.check(performance.now()), IDLE_GC_CHECK_MS);
     }
     this.#sweeper = setInterval(() => this.#sweep(), interval);
-    this.#acceptLoop = this.#accept();
+    this.#acceptLoop = Promise.all([
+      this.#accept(listener, false),
+      ...(parts.tls === undefined ? [] : [this.#accept(parts.tls.listener, true)]),
+    ]).then(() => {});
     this.finished = this.#acceptLoop.then(() => this.#closing ?? undefined);
   }
 
   /** The port the server listens on. */
   get port(): number {
     return this.#listener.addr.port;
+  }
+
+  /** The TLS port, when the server listens for TLS. */
+  get tlsPort(): number | undefined {
+    return this.#tls?.listener.addr.port;
+  }
+
+  /** The certificate served on the TLS port, when there is one. */
+  get certificate(): ServerCertificate | undefined {
+    return this.#tls?.certificate;
   }
 
   /** The address the server listens on. */
@@ -193,10 +246,12 @@ export class ChatServer implements SessionHost {
   }
 
   async #shutdown(message: string): Promise<void> {
-    try {
-      this.#listener.close();
-    } catch {
-      // Already closed.
+    for (const listener of [this.#listener, this.#tls?.listener]) {
+      try {
+        listener?.close();
+      } catch {
+        // Already closed.
+      }
     }
     clearInterval(this.#sweeper);
     clearInterval(this.#idleGcTimer);
@@ -215,15 +270,25 @@ export class ChatServer implements SessionHost {
     clearTimeout(timer);
     await this.#acceptLoop;
     await this.chat.close();
+    this.database.close();
     this.log.info("stopped", { connections: this.#sessions.size });
   }
 
   /** Called by a session once its socket is released. */
   sessionClosed(session: Session): void {
     if (!this.#sessions.delete(session)) return;
-    const count = this.#perIp.get(session.ip) ?? 1;
-    if (count <= 1) this.#perIp.delete(session.ip);
-    else this.#perIp.set(session.ip, count - 1);
+    const guard = this.#guards.get(session);
+    this.#guards.delete(session);
+    if (guard !== undefined) {
+      // A socket still open counts against its address and the server until it is released.
+      this.#lingering.add(guard);
+      void guard.released.then(() => {
+        this.#lingering.delete(guard);
+        this.#forgetIp(session.ip);
+      });
+    } else {
+      this.#forgetIp(session.ip);
+    }
     this.log.info("disconnect", {
       peer: session.peer,
       reason: session.closeReason,
@@ -232,12 +297,23 @@ export class ChatServer implements SessionHost {
     if (this.#closing !== null && this.#sessions.size === 0) this.#allClosed?.();
   }
 
-  async #accept(): Promise<void> {
+  #forgetIp(ip: string): void {
+    const count = this.#perIp.get(ip) ?? 1;
+    if (count <= 1) this.#perIp.delete(ip);
+    else this.#perIp.set(ip, count - 1);
+  }
+
+  /** TLS sockets whose sessions ended but which Deno has not released yet. */
+  get lingeringTls(): number {
+    return this.#lingering.size;
+  }
+
+  async #accept(listener: Deno.Listener, encrypted: boolean): Promise<void> {
     let backoff = ACCEPT_BACKOFF_MIN_MS;
     while (this.#closing === null) {
-      let conn: Deno.TcpConn;
+      let conn: Deno.Conn;
       try {
-        conn = await this.#listener.accept();
+        conn = await listener.accept();
         backoff = ACCEPT_BACKOFF_MIN_MS;
       } catch (error) {
         if (this.#closing !== null || error instanceof Deno.errors.BadResource) break;
@@ -249,17 +325,18 @@ export class ChatServer implements SessionHost {
         backoff = Math.min(backoff * 2, ACCEPT_BACKOFF_MAX_MS);
         continue;
       }
-      this.#admit(conn);
+      this.#admit(conn, encrypted);
     }
   }
 
-  #admit(conn: Deno.TcpConn): void {
-    const remote = conn.remoteAddr;
+  #admit(conn: Deno.Conn, encrypted: boolean): void {
+    const remote = conn.remoteAddr as Deno.NetAddr;
     const ip = normaliseIp(remote.hostname);
     const peer = ip.includes(":") ? `[${ip}]:${remote.port}` : `${ip}:${remote.port}`;
     try {
-      conn.setNoDelay(true);
-      conn.setKeepAlive(true);
+      // A TLS connection wraps a TCP one; the options are set where Deno exposes them.
+      (conn as Partial<Deno.TcpConn>).setNoDelay?.(true);
+      (conn as Partial<Deno.TcpConn>).setKeepAlive?.(true);
     } catch {
       // The peer may already be gone; the first read will tell.
     }
@@ -268,7 +345,10 @@ export class ChatServer implements SessionHost {
       conn.close();
       return;
     }
-    const session = new Session(conn, peer, ip, this, Date.now());
+    const guard = encrypted ? new GuardedTlsConn(conn as Deno.TlsConn) : undefined;
+    const session = new Session(guard ?? conn, peer, ip, this, Date.now());
+    if (guard !== undefined) this.#guards.set(session, guard);
+    session.encrypted = encrypted;
     this.#sessions.add(session);
     this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
     if (refusal !== undefined) {
@@ -278,13 +358,17 @@ export class ChatServer implements SessionHost {
       void session.run().finally(() => this.#refusing--);
       return;
     }
-    this.log.info("connect", { peer, active: this.#sessions.size });
+    this.log.info("connect", {
+      peer,
+      active: this.#sessions.size,
+      ...(encrypted ? { tls: true } : {}),
+    });
     void session.run();
   }
 
   #refusal(ip: string): ProtocolError | undefined {
     // The new connection is not counted yet, so "at the limit" already means full.
-    const admitted = this.#sessions.size - this.#refusing;
+    const admitted = this.#sessions.size - this.#refusing + this.#lingering.size;
     if (admitted >= this.#config.maxClients) {
       return new ProtocolError(
         "server_full",
@@ -328,16 +412,57 @@ export async function startServer(
   config: ServeConfig,
   options: StartOptions = {},
 ): Promise<ChatServer> {
-  const listener = listen(config.host, config.port);
-  const server = new ChatServer(
-    config,
-    listener,
-    options.log ?? SILENT_LOGGER,
-    options.idleGc ?? false,
-    options.broker,
-  );
-  await server.chat.start();
-  return server;
+  const database = Database.open(config.data);
+  let listener: Deno.TcpListener | undefined;
+  let tls: TlsEndpoint | undefined;
+  try {
+    listener = listen(config.host, config.port);
+    if (config.tls) {
+      const files = config.tlsCert !== undefined && config.tlsKey !== undefined
+        ? { cert: config.tlsCert, key: config.tlsKey }
+        : undefined;
+      const certificate = await serverCertificate(database, files);
+      const port = config.tlsPort ?? (config.port === 0 ? 0 : config.port + 1);
+      tls = { listener: listenTls(listener.addr.hostname, port, certificate), certificate };
+    }
+    const server = new ChatServer(
+      config,
+      listener,
+      options.log ?? SILENT_LOGGER,
+      options.idleGc ?? false,
+      { tls, database, ...(options.broker === undefined ? {} : { broker: options.broker }) },
+    );
+    await server.chat.start();
+    return server;
+  } catch (error) {
+    listener?.close();
+    database.close();
+    throw error;
+  }
+}
+
+/** Listens for TLS on the plain listener's address, with the given certificate. */
+function listenTls(
+  hostname: string,
+  port: number,
+  certificate: ServerCertificate,
+): Deno.TlsListener {
+  try {
+    return Deno.listenTls({
+      hostname,
+      port,
+      transport: "tcp",
+      cert: certificate.certPem,
+      key: certificate.keyPem,
+    });
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse) {
+      throw new Deno.errors.AddrInUse(
+        `The TLS port ${port} is already in use: choose another with --tls-port, or --no-tls`,
+      );
+    }
+    throw error;
+  }
 }
 
 function listen(hostname: string, port: number): Deno.TcpListener {

@@ -9,6 +9,7 @@ import { type FlagSpecs, parseFlags } from "../flags/flags.ts";
 import { UsageError } from "../flags/usage_error.ts";
 import { DEFAULT_MAX_ROOMS } from "../core/broker.ts";
 import { isHost, type NumberRule, parseChoice, parseNumber } from "../flags/values.ts";
+import { defaultDataDir } from "../store/database.ts";
 
 /** The settings of a chat server. Durations are in seconds and may have fractions. */
 export interface ServeConfig {
@@ -52,6 +53,21 @@ export interface ServeConfig {
   readonly sendQueueBytes: number;
   /** Seconds a write to a client may stay blocked before it is closed as `slow`. */
   readonly writeTimeout: number;
+  /**
+   * The data dir holding the server's database, or `:memory:` to keep nothing. The command
+   * line's default is `$XDG_DATA_HOME/chat/<port>`; the library's is `:memory:`.
+   */
+  readonly data: string;
+  /** Whether to listen for TLS beside the plain port. */
+  readonly tls: boolean;
+  /** The TLS port; absent for the plain port + 1 (a free one when the plain port is 0). */
+  readonly tlsPort?: number;
+  /** A PEM certificate (chain) file; absent to use the one generated and kept in the database. */
+  readonly tlsCert?: string;
+  /** The PEM private key file of `tlsCert`. */
+  readonly tlsKey?: string;
+  /** Days a name may stay unused before its owner loses it. */
+  readonly nameDays: number;
   /** Seconds of quiet that end a raw client's message (and make a text connection raw). */
   readonly rawPause: number;
   /** Seconds of silence from a new connection before it is greeted; 0 never greets. */
@@ -90,6 +106,9 @@ export const DEFAULT_SERVE_CONFIG: ServeConfig = Object.freeze({
   ratePerSecond: 5,
   sendQueueBytes: 1048576,
   writeTimeout: 10,
+  data: ":memory:",
+  tls: true,
+  nameDays: 90,
   rawPause: 0.3,
   greetAfter: 2,
 });
@@ -131,6 +150,7 @@ const _NUMBER_FLAGS: Readonly<Record<string, readonly [_NumberField, NumberRule]
   ],
   "send-queue-bytes": ["sendQueueBytes", { integer: true, min: 1024 }],
   "write-timeout": ["writeTimeout", _SECONDS],
+  "name-days": ["nameDays", { integer: false, min: 0, aboveMin: true, max: 100_000, unit: "days" }],
   "raw-pause": ["rawPause", { ..._SECONDS, max: _MAX_RAW_PAUSE }],
   "greet-after": [
     "greetAfter",
@@ -159,6 +179,12 @@ const _FLAGS = {
   "rate-per-second": { type: "string" },
   "send-queue-bytes": { type: "string" },
   "write-timeout": { type: "string" },
+  "data": { type: "string" },
+  "tls-port": { type: "string" },
+  "no-tls": { type: "boolean" },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
+  "name-days": { type: "string" },
   "raw-pause": { type: "string" },
   "greet-after": { type: "string" },
 } as const satisfies FlagSpecs;
@@ -234,6 +260,8 @@ export function parseServeArgs(args: readonly string[]): ServeConfig {
     quiet: values.quiet ?? DEFAULT_SERVE_CONFIG.quiet,
     logMessages: values["log-messages"] ?? DEFAULT_SERVE_CONFIG.logMessages,
     ...(values.motd === undefined || values.motd.trim() === "" ? {} : { motd: values.motd }),
+    tls: !(values["no-tls"] ?? false),
+    data: "",
   };
   if (config.idleTimeout <= config.pingInterval) {
     throw new UsageError(
@@ -242,7 +270,63 @@ export function parseServeArgs(args: readonly string[]): ServeConfig {
         `${JSON.stringify(String(config.pingInterval))}`,
     );
   }
-  return config;
+  const tls = _parseTls(values, config);
+  return { ...config, ...tls, data: _parseData(values.data, config.port) };
+}
+
+/** Reads `--data`, or the default data dir of the port. */
+function _parseData(text: string | undefined, port: number): string {
+  if (text === undefined) {
+    try {
+      return defaultDataDir(port);
+    } catch (error) {
+      throw new UsageError(error instanceof Error ? error.message : String(error));
+    }
+  }
+  if (text.trim() === "") {
+    throw new UsageError(
+      `The --data value must be a directory or ":memory:": ${JSON.stringify(text)}`,
+    );
+  }
+  return text;
+}
+
+/** Reads `--tls-port`, `--tls-cert` and `--tls-key`, which go together and not with `--no-tls`. */
+function _parseTls(
+  values: { "tls-port"?: string; "tls-cert"?: string; "tls-key"?: string; "no-tls"?: boolean },
+  config: ServeConfig,
+): Pick<ServeConfig, "tlsPort" | "tlsCert" | "tlsKey"> {
+  const given = (["tls-port", "tls-cert", "tls-key"] as const).filter((f) =>
+    values[f] !== undefined
+  );
+  if (!config.tls && given.length > 0) {
+    throw new UsageError(`--no-tls turns TLS off, so --${given[0]} has nothing to do: drop one`);
+  }
+  if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) {
+    throw new UsageError(
+      "--tls-cert and --tls-key go together: give both, or neither for a generated certificate",
+    );
+  }
+  const result: { tlsPort?: number; tlsCert?: string; tlsKey?: string } = {};
+  if (values["tls-port"] !== undefined) {
+    result.tlsPort = parseNumber("--tls-port", values["tls-port"], {
+      integer: true,
+      min: 0,
+      max: 65535,
+    });
+    if (result.tlsPort !== 0 && result.tlsPort === config.port) {
+      throw new UsageError(
+        `The --tls-port must differ from the --port: both are ${
+          JSON.stringify(String(config.port))
+        }`,
+      );
+    }
+  } else if (config.tls && config.port === 65535) {
+    throw new UsageError("The TLS port defaults to --port + 1, past 65535: give --tls-port");
+  }
+  if (values["tls-cert"] !== undefined) result.tlsCert = values["tls-cert"];
+  if (values["tls-key"] !== undefined) result.tlsKey = values["tls-key"];
+  return result;
 }
 
 /** Reads `--host`, allowing an IPv6 address in brackets (`[::1]`). */
@@ -297,6 +381,20 @@ Rooms:
                             0 for none (default: ${_D.history})
   --max-rooms N             Most rooms at once, #main included; members make a room with
                             /join #name (default: ${_D.maxRooms})
+
+Encryption (TLS):
+  --tls-port PORT           Port for TLS, which 'chat join' uses by default; 0 picks a free one
+                            (default: --port + 1, or a free one when --port is 0)
+  --no-tls                  Listen on the plain port only (default: TLS on)
+  --tls-cert FILE           PEM certificate to serve, with --tls-key (default: a self-signed
+                            one generated on first start and kept in the data dir)
+  --tls-key FILE            PEM private key of --tls-cert (default: none)
+
+Names and data:
+  --data DIR                Where the server keeps its database (owned names, the certificate);
+                            ":memory:" keeps nothing (default: $XDG_DATA_HOME/chat/PORT)
+  --name-days N             Days a name stays owned by its identity while unused
+                            (default: ${_D.nameDays})
 
 Log:
   --log FORMAT              Log format: text or json (default: ${_D.log})

@@ -8,6 +8,7 @@ import {
   SERVE_HELP,
   SERVE_USAGE,
 } from "./config.ts";
+import { defaultDataDir } from "../store/database.ts";
 
 function mistake(args: string[]): string {
   try {
@@ -21,7 +22,14 @@ function mistake(args: string[]): string {
 
 Deno.test("parseServeArgs gives the documented defaults", () => {
   const config = parseServeArgs([]);
-  assert.deepEqual(config, { ...DEFAULT_SERVE_CONFIG, serverName: defaultServerName() });
+  assert.deepEqual(config, {
+    ...DEFAULT_SERVE_CONFIG,
+    serverName: defaultServerName(),
+    data: defaultDataDir(5050),
+  });
+  assert.equal(config.tls, true);
+  assert.equal(config.tlsPort, undefined);
+  assert.equal(config.nameDays, 90);
   assert.equal(config.host, "::");
   assert.equal(config.port, 5050);
   assert.equal(config.history, 50);
@@ -81,6 +89,16 @@ Deno.test("parseServeArgs reads every flag", () => {
     "1024",
     "--write-timeout",
     "3",
+    "--data",
+    ":memory:",
+    "--tls-port",
+    "7001",
+    "--tls-cert",
+    "c.pem",
+    "--tls-key",
+    "k.pem",
+    "--name-days",
+    "7",
     "--raw-pause",
     "0.25",
     "--greet-after",
@@ -109,7 +127,34 @@ Deno.test("parseServeArgs reads every flag", () => {
     writeTimeout: 3,
     rawPause: 0.25,
     greetAfter: 0,
+    data: ":memory:",
+    tls: true,
+    tlsPort: 7001,
+    tlsCert: "c.pem",
+    tlsKey: "k.pem",
+    nameDays: 7,
   });
+});
+
+Deno.test("parseServeArgs keeps one data dir per port under XDG_DATA_HOME", () => {
+  const previous = Deno.env.get("XDG_DATA_HOME");
+  Deno.env.set("XDG_DATA_HOME", "/tmp/xdg-data-test");
+  try {
+    assert.equal(parseServeArgs(["-p", "6000"]).data, "/tmp/xdg-data-test/chat/6000");
+    assert.equal(parseServeArgs(["-p", "6001"]).data, "/tmp/xdg-data-test/chat/6001");
+  } finally {
+    if (previous === undefined) Deno.env.delete("XDG_DATA_HOME");
+    else Deno.env.set("XDG_DATA_HOME", previous);
+  }
+});
+
+Deno.test("parseServeArgs refuses TLS flags that contradict each other", () => {
+  assert.match(mistake(["--no-tls", "--tls-port", "6001"]), /--no-tls turns TLS off/);
+  assert.match(mistake(["--tls-cert", "c.pem"]), /--tls-cert and --tls-key go together/);
+  assert.match(mistake(["-p", "6000", "--tls-port", "6000"]), /must differ from the --port/);
+  assert.match(mistake(["-p", "65535"]), /past 65535: give --tls-port/);
+  assert.match(mistake(["--data", " "]), /--data value/);
+  assert.equal(parseServeArgs(["--no-tls"]).tls, false);
 });
 
 Deno.test("parseServeArgs bounds --raw-pause and lets --greet-after be 0", () => {

@@ -158,7 +158,10 @@ export class Connection {
     this.#outbox.close();
     if (drained && !this.#inputDone && this.#socket.closeWrite !== undefined) {
       try {
-        await this.#socket.closeWrite();
+        // Bounded: over TLS, a peer that stalled mid-handshake would hold it forever.
+        const closing = this.#socket.closeWrite();
+        closing.catch(() => {});
+        await until(closing, deadline - Date.now());
         this.#heardAt = Date.now();
         const inputEnded = this.#inputEnded();
         while (!this.#inputDone) {

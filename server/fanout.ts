@@ -12,6 +12,8 @@ import { type ClientStyle, joinBytes, type Outgoing } from "./outgoing.ts";
 export interface RoomMember {
   /** The member's client style, which decides the encoding it is sent. */
   readonly style: ClientStyle;
+  /** The fingerprint of the identity the member proved, if it did. */
+  readonly fingerprint?: string | undefined;
   /**
    * Takes bytes to send. Must not call back into the room synchronously (a member that cannot
    * keep up reports it on a later turn).

@@ -11,6 +11,7 @@ import { commandOfEvent, type ParsedCommand, parseTextInput } from "../core/comm
 import { detectFraming, type Framing } from "../protocol/detect.ts";
 import { ProtocolError } from "../protocol/errors.ts";
 import { parseClientEvent } from "../protocol/event_parser.ts";
+import type { AuthEvent, HelloEvent } from "../protocol/events.ts";
 import { Frame64Parser } from "../protocol/frame64_parser.ts";
 import { decodeUtf8 } from "../protocol/utf8.ts";
 import type { ClientStyle } from "./outgoing.ts";
@@ -27,6 +28,8 @@ export type Inbound =
    * the client then chats as a guest, with that text as its first message.
    */
   | { readonly kind: "hello"; readonly name: string; readonly guestText?: string }
+  /** A JSON `hello` or `auth`: the server's hello gate takes it (identity, TLS). */
+  | { readonly kind: "handshake"; readonly event: HelloEvent | AuthEvent }
   /** A command (a JSON event or a typed line), after the client has joined. */
   | { readonly kind: "command"; readonly command: ParsedCommand }
   /** A keepalive probe, to be answered with `pong`. */
@@ -38,6 +41,11 @@ export type Inbound =
 
 /** What an {@linkcode InboundParser} reports. */
 export interface InboundHandler {
+  /**
+   * Sees the first bytes before the framing is decided (a TLS handshake on the plain port is
+   * caught here); true stops reading them, as the connection is being closed.
+   */
+  onPrefix(prefix: Uint8Array): boolean;
   /** The framing became known. */
   onFraming(framing: Framing): void;
   /** A text connection is known to be a line client or a raw client. */
@@ -178,6 +186,10 @@ export class InboundParser {
       prefix.set(this.#prefix);
       prefix.set(bytes, this.#prefix.length);
     }
+    if (this.#handler.onPrefix(prefix)) {
+      this.#prefix = null;
+      return new Uint8Array(0);
+    }
     const framing = detectFraming(prefix);
     if (framing === undefined) {
       this.#prefix = prefix.slice();
@@ -228,7 +240,8 @@ export class InboundParser {
       case "pong":
         return this.#emit({ kind: "pong" });
       case "hello":
-        return this.#emit({ kind: "hello", name: event.name });
+      case "auth":
+        return this.#emit({ kind: "handshake", event });
     }
     if (!this.#joined) {
       return this.#refuse(

@@ -10,6 +10,7 @@ import { bannerLines, joinAddresses } from "./banner.ts";
 import { startServer } from "./chat_server.ts";
 import type { ServeConfig } from "./config.ts";
 import { createLogger } from "./log.ts";
+import { DatabaseOpenError } from "../store/database.ts";
 
 const encoder = new TextEncoder();
 
@@ -30,7 +31,11 @@ export async function runServe(config: ServeConfig): Promise<number> {
     server = await startServer(config, { log, idleGc: true });
   } catch (error) {
     const where = `${config.host === "::" ? "" : config.host}:${config.port}`;
-    const reason = error instanceof Deno.errors.AddrInUse
+    const reason = error instanceof DatabaseOpenError
+      ? error.message
+      : error instanceof Deno.errors.AddrInUse && error.message.includes("TLS port")
+      ? error.message
+      : error instanceof Deno.errors.AddrInUse
       ? `Port ${config.port} is already in use (another chat server?); choose another with --port`
       : error instanceof Deno.errors.PermissionDenied
       ? `Not allowed to listen on ${where}; ports below 1024 need privileges, so try --port 5050`
@@ -46,9 +51,27 @@ export async function runServe(config: ServeConfig): Promise<number> {
   } catch {
     // Without permission to list interfaces the banner shows only the port.
   }
-  const banner = bannerLines(VERSION, server.port, joinAddresses(config.host, interfaces));
+  const certificate = server.certificate;
+  const tlsPort = server.tlsPort;
+  const banner = bannerLines(
+    VERSION,
+    server.port,
+    joinAddresses(config.host, interfaces),
+    undefined,
+    certificate === undefined || tlsPort === undefined
+      ? undefined
+      : { port: tlsPort, fingerprint: certificate.fingerprint },
+  );
   Deno.stdout.writeSync(encoder.encode(banner.join("\n") + "\n"));
-  log.info("listening", { host: config.host, port: server.port });
+  log.info("listening", {
+    host: config.host,
+    port: server.port,
+    ...(tlsPort === undefined ? {} : { tls_port: tlsPort }),
+    ...(certificate === undefined
+      ? {}
+      : { certificate: certificate.fingerprint, certificate_source: certificate.source }),
+    data: server.database.path,
+  });
 
   const requests = new StopRequests();
   const onSignal = (signal: Deno.Signal) => {

@@ -32,6 +32,8 @@ import type { Logger } from "./log.ts";
 import type { OutboxFailure } from "./outbox.ts";
 import { type ClientStyle, encodeFor, encodeInfo } from "./outgoing.ts";
 import { RAW_WRITE_GAP_MS, type TextMode } from "./text_input.ts";
+import { looksLikeTls } from "./tls_probe.ts";
+import { type GateSession, HelloGate, type Trust } from "./trust.ts";
 
 export {
   CLOSE_FLUSH_MS,
@@ -76,6 +78,8 @@ export interface SessionHost {
   readonly log: Logger;
   /** Where guest names come from, one counter per server. */
   readonly guestNames: GuestNames;
+  /** TLS and identities. */
+  readonly trust: Trust;
   /** Called once when the session has closed and its socket is released. */
   sessionClosed(session: Session): void;
 }
@@ -101,6 +105,14 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
   readonly ip: string;
   /** The member's reference in the chat. */
   readonly ref: MemberRef;
+  /** True when the connection is over TLS (set by the listener before `run`). */
+  encrypted = false;
+  /** The fingerprint of the identity this member proved, once joined with a key. */
+  fingerprint: string | undefined;
+  /** The `hello`-to-join steps (made on the first JSON `hello`). */
+  #gate: HelloGate | null = null;
+  /** The join the hello gate started during the current item, for the item to wait on. */
+  #gateJoin: Promise<void> | null = null;
   readonly #host: SessionHost;
   readonly #limits: SessionLimits;
   readonly #connection: Connection;
@@ -282,6 +294,7 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
     const chat = this.#host.chat;
     const name = chat.nameOf(this);
     if (name !== undefined) {
+      if (this.fingerprint !== undefined) this.#host.trust.owners.release(name, this.fingerprint);
       const room = chat.roomOf(this);
       void chat.leave(this, reason, options.announce ?? true).then((online) => {
         this.#host.log.info("leave", { name, peer: this.peer, reason, room, online });
@@ -338,6 +351,27 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
   /** The send queue overflowed or a write failed (called by the connection). */
   onSendFailure(failure: OutboxFailure): void {
     this.close(failure === "overflow" ? "slow" : "closed");
+  }
+
+  /** Sees the first bytes: a TLS client on the plain port is told (called by the parser). */
+  onPrefix(prefix: Uint8Array): boolean {
+    if (this.encrypted || !looksLikeTls(prefix)) return false;
+    // A TLS client on the plain port cannot read a plain answer: it sees its handshake fail at
+    // once (and may then ask again in plain text with `hello.tls`); a person reading the bytes
+    // sees why.
+    const tlsPort = this.#host.trust.tlsPort;
+    this.#host.log.info("tls_on_plain_port", { peer: this.peer });
+    this.close("error", {
+      notice: {
+        type: "error",
+        code: "use_tls",
+        message: tlsPort === undefined
+          ? "This port speaks plain TCP and the server has no TLS port"
+          : `This port speaks plain TCP: use TLS on port ${tlsPort}`,
+        ...(tlsPort === undefined ? {} : { tlsPort }),
+      },
+    });
+    return true;
   }
 
   /** The framing is known (called by the inbound parser). */
@@ -417,6 +451,19 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
         if (item.guestText !== undefined) return this.#joinAsGuest(item.guestText);
         return this.#refuseName(result.error);
       }
+      case "handshake": {
+        if (this.#joined || this.#joining) {
+          return this.#refuseEvent(
+            new ProtocolError("already_joined", `You have already joined as "${this.name}"`),
+          );
+        }
+        this.#gate ??= new HelloGate(this.#host.trust, this.#gateSession());
+        this.#gate.handle(item.event);
+        // A hello without a key joins at once: what follows it waits for that join.
+        const joining = this.#gateJoin;
+        this.#gateJoin = null;
+        return joining ?? undefined;
+      }
       case "command":
         // A command sent right behind a hello whose name was then refused.
         if (!this.#joined && item.command.kind !== "quit") {
@@ -466,17 +513,26 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
    * @param name the name
    * @param quietly true for a guest name: a taken one is tried again with the next, unannounced
    */
-  async #join(name: string, quietly = false): Promise<void> {
+  async #join(name: string, quietly = false, fingerprint?: string): Promise<void> {
+    const owners = this.#host.trust.owners;
+    const owned = owners.refusal(name, fingerprint);
+    if (owned !== undefined) {
+      if (!quietly) this.#refuseName(owned);
+      return;
+    }
+    this.fingerprint = fingerprint;
     this.#joining = true;
     this.#inbound.setJoined(true);
     const chat = this.#host.chat;
     const joined = await chat.join(this, name);
     this.#joining = false;
     if (joined instanceof ProtocolError || this.#closed || chat.nameOf(this) === undefined) {
+      this.fingerprint = undefined;
       this.#inbound.setJoined(false);
       if (joined instanceof ProtocolError && !quietly) this.#refuseName(joined);
       return;
     }
+    if (fingerprint !== undefined) owners.claim(name, fingerprint);
     this.#joined = true;
     if (this.#errors !== null) this.#errors.limit = JOINED_ERROR_LIMIT;
     this.#host.log.info("join", {
@@ -484,6 +540,8 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
       peer: this.peer,
       style: this.style,
       online: joined.online,
+      ...(this.encrypted ? { tls: true } : {}),
+      ...(fingerprint === undefined ? {} : { fingerprint }),
     });
   }
 
@@ -495,7 +553,11 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
     const chat = this.#host.chat;
     for (let attempt = 0; attempt < GUEST_ATTEMPTS && !this.#closed; attempt++) {
       // Names this node's members hold are skipped at once; others are found by the broker.
-      const name = this.#host.guestNames.next((candidate) => chat.isLocalName(candidate));
+      // A guest name is never one an identity owns.
+      const owners = this.#host.trust.owners;
+      const name = this.#host.guestNames.next((candidate) =>
+        chat.isLocalName(candidate) || owners.ownerOf(candidate) !== undefined
+      );
       await this.#join(name, true);
       if (this.#joined) break;
     }
@@ -534,15 +596,51 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
     });
   }
 
-  /** Renames this member. */
+  /** Renames this member; a name another identity owns is refused. */
   rename(raw: string): void | Promise<void> {
     const result = validateName(raw);
     if (!result.ok) return this.#refuseEvent(result.error);
     const old = this.name;
+    const owners = this.#host.trust.owners;
+    const owned = owners.refusal(result.name, this.fingerprint);
+    if (owned !== undefined) return this.#refuseEvent(owned);
     return this.#host.chat.rename(this, result.name).then((refused) => {
       if (refused !== undefined) return this.#refuseEvent(refused);
-      if (old !== result.name) this.#host.log.info("nick", { from: old, to: result.name });
+      if (old === result.name) return;
+      if (this.fingerprint !== undefined) {
+        owners.claim(result.name, this.fingerprint);
+        if (old !== undefined) owners.release(old, this.fingerprint);
+      }
+      this.#host.log.info("nick", { from: old, to: result.name });
     });
+  }
+
+  /** Sends this member what is known of one member's identity. */
+  whois(name: string): Promise<void> {
+    return this.#host.chat.whois(this, name).then((refused) => {
+      if (refused !== undefined) this.#refuseEvent(refused);
+    });
+  }
+
+  /** The session as its {@linkcode HelloGate} sees it. */
+  #gateSession(): GateSession {
+    // deno-lint-ignore no-this-alias
+    const session = this;
+    return {
+      get encrypted() {
+        return session.encrypted;
+      },
+      get closed() {
+        return session.#closed;
+      },
+      send: (event) => this.#send(event),
+      refuseEvent: (error) => this.#refuseEvent(error),
+      refuseName: (error) => this.#refuseName(error),
+      closeWithError: (code, message) => this.#closeWithError(code, message, "error"),
+      join: (name, fingerprint) => {
+        this.#gateJoin = this.#join(name, false, fingerprint);
+      },
+    };
   }
 
   /** Sends this member the names in its room. */

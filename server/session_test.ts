@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { Database, MEMORY } from "../store/database.ts";
+import { NameOwners } from "./identity.ts";
 import { ProtocolError } from "../protocol/errors.ts";
 import { encodeFrame } from "../protocol/frame64.ts";
 import { Frame64Parser } from "../protocol/frame64_parser.ts";
@@ -119,6 +121,11 @@ function makeHost(limits: Partial<SessionLimits> = {}) {
       logMessages: false,
       write: (line) => logLines.push(line),
     }),
+    trust: {
+      tlsPort: undefined,
+      tlsFingerprint: undefined,
+      owners: new NameOwners(Database.open(MEMORY), { nameDays: 90 }),
+    },
     guestNames: new GuestNames(),
     sessionClosed: (session) => closed.push(session),
   };

@@ -94,7 +94,7 @@ export class UserListJson {
  * ```
  */
 export function encodeJsonWelcome(
-  welcome: Pick<WelcomeEvent, "type" | "name" | "server" | "protocol">,
+  welcome: Pick<WelcomeEvent, "type" | "name" | "server" | "protocol" | "fingerprint">,
   users: Uint8Array,
   tail: Uint8Array,
 ): Uint8Array[] {
@@ -104,6 +104,7 @@ export function encodeJsonWelcome(
       name: welcome.name,
       server: welcome.server,
       protocol: welcome.protocol,
+      ...(welcome.fingerprint === undefined ? {} : { fingerprint: welcome.fingerprint }),
     }).slice(0, -1) + ',"users":[',
   );
   const first = new Uint8Array(HEADER_BYTES + head.length);
@@ -121,13 +122,14 @@ export function encodeJsonWelcome(
  * @returns the bytes
  */
 export function welcomeTail(
-  welcome: Pick<WelcomeEvent, "limits" | "motd" | "room" | "features">,
+  welcome: Pick<WelcomeEvent, "limits" | "motd" | "room" | "features" | "tls">,
 ): Uint8Array {
   const rest = JSON.stringify({
     limits: welcome.limits,
     ...(welcome.motd === undefined ? {} : { motd: welcome.motd }),
     ...(welcome.room === undefined ? {} : { room: welcome.room }),
     ...(welcome.features === undefined ? {} : { features: welcome.features }),
+    ...(welcome.tls === undefined ? {} : { tls: welcome.tls }),
   });
   return encodeUtf8("]," + rest.slice(1));
 }

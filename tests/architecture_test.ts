@@ -16,10 +16,11 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   protocol: [],
   flags: ["deno.json"],
   core: ["protocol"],
-  server: ["protocol", "core", "flags"],
+  server: ["protocol", "core", "flags", "store"],
+  store: [],
   client: ["protocol", "core", "flags"],
   tools: ["flags"],
-  bench: ["protocol", "server", "flags", "tools"],
+  bench: ["protocol", "server", "client", "flags", "tools"],
 };
 
 /** The imports that must never exist, named as ARCHITECTURE.md names them. */

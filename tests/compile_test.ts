@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import config from "../deno.json" with { type: "json" };
 import { compileChat } from "../tools/compile.ts";
+import { TEST_XDG_ENV } from "./support/net.ts";
 
 const COMPILE_TIME_LIMIT_MS = 120_000;
 
@@ -137,7 +138,18 @@ Deno.test({
       await t.step("serve listens, and a line piped through join reaches the room", async () => {
         const port = freePort();
         const server = new Deno.Command(binary, {
-          args: ["serve", "--port", String(port), "--host", "127.0.0.1"],
+          args: [
+            "serve",
+            "--port",
+            String(port),
+            "--host",
+            "127.0.0.1",
+            "--data",
+            ":memory:",
+            "--tls-port",
+            "0",
+          ],
+          env: { ...TEST_XDG_ENV },
           stdin: "null",
           stdout: "piped",
           stderr: "piped",
@@ -155,6 +167,7 @@ Deno.test({
           await watcher.write(new TextEncoder().encode("watcher\n"));
           client = new Deno.Command(binary, {
             args: ["join", `127.0.0.1:${port}`, "--name", "compiled", "--no-reconnect"],
+            env: { ...TEST_XDG_ENV },
             stdin: "piped",
             stdout: "piped",
             stderr: "piped",

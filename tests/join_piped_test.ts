@@ -5,6 +5,7 @@
 
 import assert from "node:assert/strict";
 import { Recorder, startTestServer, waitFor } from "./support/client_harness.ts";
+import { TEST_XDG_ENV } from "./support/net.ts";
 import { ChatSession } from "../client/session.ts";
 
 const ROOT = new URL("..", import.meta.url);
@@ -26,7 +27,7 @@ class JoinProcess {
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
-      env: { NO_COLOR: "1", ...env },
+      env: { NO_COLOR: "1", ...TEST_XDG_ENV, ...env },
       clearEnv,
       signal: AbortSignal.timeout(30_000),
     }).spawn();
@@ -234,7 +235,9 @@ Deno.test("piped: a taken name fails with the server's reason", async () => {
   try {
     const run = await new JoinProcess([`${HOST}:${server.port}`, "--name", "Bob"]).finish();
     assert.equal(run.code, 1);
-    assert.match(run.stderr, /^Could not join as "Bob": .*taken/i);
+    // After the first-contact line with the certificate's fingerprint.
+    assert.match(run.stderr, /^First contact with .* its TLS certificate is SHA256:/);
+    assert.match(run.stderr, /^Could not join as "Bob": .*taken/im);
   } finally {
     await bob.session.quit();
     await server.close();
@@ -255,7 +258,7 @@ Deno.test("piped: without --name it uses $USER, and without either it says what 
       root.stderr,
       /^\$USER is not a name the server accepts \(.*reserved.*\): pass --name NAME\n$/,
     );
-    const env: Record<string, string> = {};
+    const env: Record<string, string> = { ...TEST_XDG_ENV };
     for (const key of ["HOME", "DENO_DIR", "PATH", "XDG_CACHE_HOME"]) {
       const value = Deno.env.get(key);
       if (value !== undefined) env[key] = value;
@@ -286,7 +289,9 @@ Deno.test("piped --no-reconnect: a server shutdown is reported and exits 1", asy
 });
 
 Deno.test("piped: after a lost connection it reconnects under the same name", async () => {
-  const first = await startTestServer();
+  // The restarted server keeps its data dir, so its certificate and TLS port are the ones pinned.
+  const data = await Deno.makeTempDir({ prefix: "chat-restart-" });
+  const first = await startTestServer({ data });
   const port = first.port;
   let second: Awaited<ReturnType<typeof startTestServer>> | undefined;
   try {
@@ -294,7 +299,7 @@ Deno.test("piped: after a lost connection it reconnects under the same name", as
     await waitFor(() => first.chat.size === 1, "alice to join");
     await first.close("Restarting");
     await alice.waitForStderr("Reconnecting in", "the reconnect notice");
-    second = await startTestServer({ port });
+    second = await startTestServer({ port, tlsPort: first.tlsPort ?? 0, data });
     const bob = await peer(port, "bob");
     try {
       await waitFor(

@@ -5,6 +5,7 @@
 
 import assert from "node:assert/strict";
 import { Recorder, startTestServer, waitFor } from "./support/client_harness.ts";
+import { TEST_XDG_ENV } from "./support/net.ts";
 import { ChatSession } from "../client/session.ts";
 import { encodeTextFrame } from "../protocol/frame64.ts";
 
@@ -129,7 +130,9 @@ class Tmux {
 
 function joinCommand(port: number, extra = ""): string {
   // `exec`, so the pane's process is the client itself.
-  return `exec env -u NO_COLOR ${Deno.execPath()} run -A main.ts join ${HOST}:${port} --name alice ${extra}`;
+  const xdg =
+    `XDG_CONFIG_HOME=${TEST_XDG_ENV.XDG_CONFIG_HOME} XDG_DATA_HOME=${TEST_XDG_ENV.XDG_DATA_HOME}`;
+  return `exec env -u NO_COLOR ${xdg} ${Deno.execPath()} run -A main.ts join ${HOST}:${port} --name alice ${extra}`;
 }
 
 /**
@@ -654,8 +657,11 @@ Deno.test({
     "tty: a restart is one status row; Enter and /reconnect retry at once; a draft shortens the wait",
   ignore: TMUX_MISSING,
   async fn() {
-    const first = await startTestServer();
+    // Restarts keep the data dir and TLS port, as a real server's do, so the pin holds.
+    const data = await Deno.makeTempDir({ prefix: "chat-tty-restart-" });
+    const first = await startTestServer({ data });
     const port = first.port;
+    const tlsPort = first.tlsPort ?? 0;
     let second: Awaited<ReturnType<typeof startTestServer>> | undefined;
     let third: Awaited<ReturnType<typeof startTestServer>> | undefined;
     const tmux = new Tmux();
@@ -680,7 +686,7 @@ Deno.test({
         "a shorter wait once a draft is there",
       );
       // Enter sends the draft into the queue and retries at once: back well within 2 s.
-      second = await startTestServer({ port });
+      second = await startTestServer({ port, tlsPort, data });
       const bob = await peer(port, "bob").catch(() => null);
       await tmux.keys("Enter");
       const started = Date.now();
@@ -697,7 +703,7 @@ Deno.test({
         (s) => /retrying in [3-9] s; Enter retries now$/m.test(s),
         "a long wait again",
       );
-      third = await startTestServer({ port });
+      third = await startTestServer({ port, tlsPort, data });
       await tmux.type("/reconnect");
       await tmux.keys("Enter");
       const again = Date.now();
@@ -711,6 +717,98 @@ Deno.test({
       await first.close();
       await second?.close();
       await third?.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "tty: --plain is marked not encrypted on screen, in the prompt too",
+  ignore: TMUX_MISSING,
+  async fn() {
+    const server = await startTestServer();
+    const tmux = new Tmux();
+    try {
+      await tmux.start(joinCommand(server.port, "--plain"));
+      const screen = await tmux.waitForScreen(
+        (s) => /^\(not encrypted\) alice #main> ?$/m.test(s),
+        "the marked prompt",
+      );
+      assert.match(screen, /Not encrypted \(--plain\)/);
+    } finally {
+      await tmux.kill();
+      await server.close();
+    }
+  },
+});
+
+/** `chat join` with its own config dir (its own pins), then its exit status. */
+function pinnedJoinCommand(port: number, configHome: string): string {
+  const client = `env -u NO_COLOR XDG_CONFIG_HOME=${configHome} ${Deno.execPath()} run -A ` +
+    `main.ts join ${HOST}:${port} --name alice --no-reconnect`;
+  return `${client}; echo "exit status $?"; sleep 30`;
+}
+
+Deno.test({
+  name: "tty: first contact shows the certificate's fingerprint; a changed certificate is refused",
+  ignore: TMUX_MISSING,
+  async fn() {
+    const config = await Deno.makeTempDir({ prefix: "chat-tty-cfg-" });
+    const free = () => {
+      const listener = Deno.listen({ hostname: HOST, port: 0 });
+      const port = listener.addr.port;
+      listener.close();
+      return port;
+    };
+    const [port, tlsPort] = [free(), free()];
+    let original: string;
+    {
+      const data = await Deno.makeTempDir({ prefix: "chat-tty-data-" });
+      const server = await startTestServer({ port, tlsPort, data });
+      const tmux = new Tmux();
+      try {
+        original = server.certificate!.fingerprint;
+        await tmux.start(pinnedJoinCommand(port, config));
+        const screen = await tmux.waitForScreen((s) => /^alice #main> ?$/m.test(s), "the prompt");
+        const joined = (await tmux.screen(false, true)).replaceAll("\n", " ");
+        assert.ok(joined.includes(`First contact with ${HOST}:${tlsPort}`), screen);
+        assert.ok(joined.includes(original), screen);
+        assert.ok(!joined.includes("Not encrypted"), screen);
+        await tmux.type("/quit");
+        await tmux.keys("Enter");
+        assert.equal(await tmux.exitStatus(), 0);
+      } finally {
+        await tmux.kill();
+        await server.close();
+      }
+    }
+    const impostor = await startTestServer({
+      port,
+      tlsPort,
+      data: await Deno.makeTempDir({ prefix: "chat-tty-data-" }),
+    });
+    const tmux = new Tmux();
+    try {
+      await tmux.start(pinnedJoinCommand(port, config));
+      assert.equal(await tmux.exitStatus(), 1);
+      const joined = (await tmux.screen(false, true)).replaceAll("\n", "");
+      assert.match(joined, /has CHANGED/);
+      assert.ok(joined.includes(original) && joined.includes(impostor.certificate!.fingerprint));
+      assert.ok(joined.includes(`chat join ${HOST}:${port} --forget`), joined);
+      assert.equal(impostor.chat.size, 0);
+      // The command it printed forgets the pin; the next join pins the new certificate.
+      const forget = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "main.ts", "join", `${HOST}:${port}`, "--forget"],
+        cwd: ROOT,
+        env: { XDG_CONFIG_HOME: config },
+        stdout: "null",
+        stderr: "null",
+      }).output();
+      assert.equal(forget.code, 0);
+      const pins = await Deno.readTextFile(`${config}/chat/known_servers`);
+      assert.ok(!pins.includes(original), pins);
+    } finally {
+      await tmux.kill();
+      await impostor.close();
     }
   },
 });

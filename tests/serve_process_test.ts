@@ -29,8 +29,13 @@ Deno.test("serve process: the banner gives the version, the port and the join co
   const lines = server.stdout.trimEnd().split("\n");
   assert.match(lines[0]!, BANNER_FIRST);
   assert.ok(server.port > 0);
+  // The command to copy is for the TLS port, with the certificate pinned up front.
+  const tls = /^TLS on port (\d+), certificate (SHA256:\S+)$/.exec(lines[1] ?? "");
+  assert.ok(tls !== null, server.stdout);
   assert.ok(
-    lines.some((line) => line.includes(`deno task join 127.0.0.1:${server.port}`)),
+    lines.some((line) =>
+      line.endsWith(`deno task join 127.0.0.1:${tls[1]} --fingerprint ${tls[2]}`)
+    ),
     server.stdout,
   );
   assert.ok(lines.length <= 6, `a short banner:\n${server.stdout}`);

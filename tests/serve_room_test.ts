@@ -99,7 +99,8 @@ Deno.test("serve: hello gets welcome with the user list, limits and server name"
         idleTimeoutSeconds: 50,
       },
       room: "#main",
-      features: ["rooms"],
+      features: ["rooms", "identity", "tls"],
+      tls: server.server.certificate?.fingerprint,
     });
     assert.deepEqual(second.welcome.users, ["alice", "Bob"]);
     assert.equal(second.welcome.name, "Bob");

@@ -86,6 +86,7 @@ for (const style of ["line", "plain"] as const) {
         "/msg",
         "/me",
         "/who",
+        "/whois",
         "/help",
         "/quit",
         "/join",

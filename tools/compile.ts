@@ -31,6 +31,7 @@ export const COMPILE_PERMISSIONS: readonly string[] = Object.freeze([
   "--allow-env",
   "--allow-sys",
   "--allow-read",
+  "--allow-write",
 ]);
 
 /** What to build. */

@@ -8,7 +8,15 @@
  */
 
 import { HEADER_BYTES } from "../../protocol/frame64.ts";
-import { delay, joinJson, ROOT, waitUntil, type WireClient, type WireEvent } from "./net.ts";
+import {
+  delay,
+  joinJson,
+  ROOT,
+  TEST_XDG_ENV,
+  waitUntil,
+  type WireClient,
+  type WireEvent,
+} from "./net.ts";
 
 const encoder = new TextEncoder();
 
@@ -394,7 +402,7 @@ export class JoinWatcher {
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
-      env: { NO_COLOR: "1" },
+      env: { NO_COLOR: "1", ...TEST_XDG_ENV },
       signal: AbortSignal.timeout(60_000),
     }).spawn();
     this.#stdin = this.#child.stdin.getWriter();

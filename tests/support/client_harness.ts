@@ -22,6 +22,8 @@ export function startTestServer(overrides: Partial<ServeConfig> = {}): Promise<C
     ...DEFAULT_SERVE_CONFIG,
     host: "127.0.0.1",
     port: 0,
+    // A free TLS port even when a test fixes the plain one: port + 1 may be another test's.
+    tlsPort: 0,
     quiet: true,
     ratePerSecond: 0,
     ...overrides,

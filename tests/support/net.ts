@@ -17,6 +17,16 @@ import { createLogger, type Logger } from "../../server/log.ts";
 /** The repository root, where `main.ts` lives. */
 export const ROOT: URL = new URL("../../", import.meta.url);
 
+/**
+ * `XDG_CONFIG_HOME` and `XDG_DATA_HOME` for every `chat` process a test starts: a temp dir of
+ * this test process, so no test ever writes the user's keys, pins or databases.
+ */
+export const TEST_XDG_ENV: { readonly XDG_CONFIG_HOME: string; readonly XDG_DATA_HOME: string } =
+  (() => {
+    const dir = Deno.makeTempDirSync({ prefix: "chat-test-xdg-" });
+    return { XDG_CONFIG_HOME: `${dir}/config`, XDG_DATA_HOME: `${dir}/data` };
+  })();
+
 /** The default bound of every wait, in milliseconds: generous for a loaded 2-core machine. */
 export const WAIT_MS = 10_000;
 
@@ -95,6 +105,8 @@ export interface ConnectOptions {
   readonly mode?: ReadMode;
   /** The server's address; 127.0.0.1 by default. */
   readonly hostname?: string;
+  /** Connect with TLS, trusting this PEM certificate (the server's own, self-signed). */
+  readonly tlsCert?: string;
 }
 
 /**
@@ -104,7 +116,7 @@ export interface ConnectOptions {
  */
 export class WireClient {
   /** The socket. */
-  readonly conn: Deno.TcpConn;
+  readonly conn: Deno.TcpConn | Deno.TlsConn;
   /** How incoming bytes are split. */
   readonly mode: ReadMode;
   /** Every item received so far, in order. */
@@ -123,7 +135,7 @@ export class WireClient {
   #wakers = new Set<() => void>();
   #closedByUs = false;
 
-  private constructor(conn: Deno.TcpConn, mode: ReadMode) {
+  private constructor(conn: Deno.TcpConn | Deno.TlsConn, mode: ReadMode) {
     this.conn = conn;
     this.mode = mode;
     this.closed = this.#readLoop();
@@ -137,7 +149,13 @@ export class WireClient {
    * @returns the connected client, already reading
    */
   static async connect(port: number, options: ConnectOptions = {}): Promise<WireClient> {
-    const conn = await Deno.connect({ hostname: options.hostname ?? "127.0.0.1", port });
+    const hostname = options.hostname ?? "127.0.0.1";
+    if (options.tlsCert !== undefined) {
+      const conn = await Deno.connectTls({ hostname, port, caCerts: [options.tlsCert] });
+      await conn.handshake();
+      return new WireClient(conn, options.mode ?? "frame64");
+    }
+    const conn = await Deno.connect({ hostname, port });
     conn.setNoDelay(true);
     return new WireClient(conn, options.mode ?? "frame64");
   }
@@ -474,7 +492,14 @@ export async function startTestServer(
   logger?: Logger,
   options: { readonly peerAddress?: string } = {},
 ): Promise<TestServer> {
-  const full: ServeConfig = { ...DEFAULT_SERVE_CONFIG, host: "127.0.0.1", port: 0, ...config };
+  // A free TLS port even when a test fixes the plain one: port + 1 may be another test's.
+  const full: ServeConfig = {
+    ...DEFAULT_SERVE_CONFIG,
+    host: "127.0.0.1",
+    port: 0,
+    tlsPort: 0,
+    ...config,
+  };
   const logLines: string[] = [];
   const log = logger ?? createLogger({
     format: full.log,
@@ -556,7 +581,7 @@ export async function runChat(args: readonly string[], timeoutMs = 30_000): Prom
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...TEST_XDG_ENV },
     signal: AbortSignal.timeout(timeoutMs),
   });
   const { code, stdout, stderr } = await command.output();
@@ -623,6 +648,8 @@ export class ServeProcess {
       "127.0.0.1",
       "--port",
       "0",
+      "--data",
+      ":memory:",
       ...args,
     ];
     const limited = options.maxOpenFiles !== undefined;
@@ -640,7 +667,7 @@ export class ServeProcess {
         stdin: "null",
         stdout: "piped",
         stderr: "piped",
-        env: { NO_COLOR: "1" },
+        env: { NO_COLOR: "1", ...TEST_XDG_ENV },
       },
     ).spawn();
     const server = new ServeProcess(child, options.denoTask === true);

@@ -1,0 +1,164 @@
+/**
+ * The trust steps between a connection's `hello` and its `welcome`: moving a TLS-capable client
+ * off the plain port (`use_tls`), the identity challenge (`challenge`, `auth`), and the rule that
+ * an owned name belongs to its identity. A session hands its `hello` and `auth` events to a
+ * {@linkcode HelloGate} and is called back to join; the gate holds the state in between.
+ *
+ * @module
+ */
+
+import { ProtocolError } from "../protocol/errors.ts";
+import type { AuthEvent, HelloEvent, ServerEvent } from "../protocol/events.ts";
+import { validateName } from "../protocol/names.ts";
+import {
+  type NameOwners,
+  newNonce,
+  type OfferedKey,
+  readOfferedKey,
+  verifyAuth,
+} from "./identity.ts";
+
+/** What the server knows of TLS and identities, shared by every session. */
+export interface Trust {
+  /** The TLS port, when the server listens for TLS. */
+  readonly tlsPort: number | undefined;
+  /** The certificate's fingerprint, when the server listens for TLS. */
+  readonly tlsFingerprint: string | undefined;
+  /** Who owns which name. */
+  readonly owners: NameOwners;
+}
+
+/** What a gate needs from its session. */
+export interface GateSession {
+  /** True when the connection is over TLS. */
+  readonly encrypted: boolean;
+  /** True once the session is closing. */
+  readonly closed: boolean;
+  /** Sends an event now. */
+  send(event: ServerEvent): void;
+  /** Refuses an event (spends the error budget). */
+  refuseEvent(error: ProtocolError): void;
+  /** Refuses a name; the client may try another. */
+  refuseName(error: ProtocolError): void;
+  /** Sends an error and closes the connection. */
+  closeWithError(code: ProtocolError["code"], message: string): void;
+  /** Joins under a validated name, with the identity proved (if any). */
+  join(name: string, fingerprint: string | undefined): void;
+}
+
+type _State =
+  | { readonly step: "idle" }
+  | { readonly step: "checking" }
+  | {
+    readonly step: "challenged";
+    readonly offered: OfferedKey;
+    readonly nonce: string;
+    readonly sentName: string;
+    readonly name: string;
+  };
+
+/**
+ * Takes a connection from `hello` to joining: `use_tls`, the challenge, then the session's join.
+ * While a key or a signature is being checked (asynchronously), further `hello` and `auth`
+ * events are refused.
+ */
+export class HelloGate {
+  #trust: Trust;
+  #session: GateSession;
+  #state: _State = { step: "idle" };
+
+  /**
+   * @param trust the server's TLS and identity settings
+   * @param session the session being let in
+   */
+  constructor(trust: Trust, session: GateSession) {
+    this.#trust = trust;
+    this.#session = session;
+  }
+
+  /**
+   * Handles `hello` or `auth` before the session has joined.
+   *
+   * @param event the event
+   */
+  handle(event: HelloEvent | AuthEvent): void {
+    if (event.type === "auth") return void this.#auth(event);
+    this.#hello(event);
+  }
+
+  #hello(event: HelloEvent): void {
+    const session = this.#session;
+    if (this.#state.step !== "idle") {
+      return session.refuseEvent(
+        new ProtocolError(
+          "bad_event",
+          this.#state.step === "challenged"
+            ? 'Answer the challenge with "auth" first'
+            : "Your key is being checked: wait for the answer",
+        ),
+      );
+    }
+    const tlsPort = this.#trust.tlsPort;
+    if (event.tls === true && !session.encrypted && tlsPort !== undefined) {
+      // Before anything else: the client moves, and sends nothing more in clear text.
+      session.send({
+        type: "error",
+        code: "use_tls",
+        message: `This server speaks TLS on port ${tlsPort}: connect there`,
+        tlsPort,
+      });
+      return session.closeWithError("use_tls", "Closing: reconnect with TLS");
+    }
+    const result = validateName(event.name);
+    if (!result.ok) return session.refuseName(result.error);
+    if (event.key === undefined) {
+      const owned = this.#trust.owners.refusal(result.name, undefined);
+      if (owned !== undefined) return session.refuseName(owned);
+      return session.join(result.name, undefined);
+    }
+    this.#state = { step: "checking" };
+    void this.#challenge(event.key, event.name, result.name);
+  }
+
+  async #challenge(key: string, sentName: string, name: string): Promise<void> {
+    const offered = await readOfferedKey(key);
+    if (this.#session.closed) return;
+    if (offered instanceof ProtocolError) {
+      this.#state = { step: "idle" };
+      return this.#session.refuseEvent(offered);
+    }
+    const nonce = newNonce();
+    this.#state = { step: "challenged", offered, nonce, sentName, name };
+    this.#session.send({ type: "challenge", nonce });
+  }
+
+  async #auth(event: AuthEvent): Promise<void> {
+    const session = this.#session;
+    const state = this.#state;
+    if (state.step !== "challenged") {
+      return session.refuseEvent(
+        new ProtocolError(
+          "not_joined",
+          state.step === "idle"
+            ? 'Send "hello" with your name and key before "auth"'
+            : "Your key is being checked: wait for the challenge",
+        ),
+      );
+    }
+    // One answer per challenge: a second one, or a replay, finds no challenge waiting.
+    this.#state = { step: "checking" };
+    const good = await verifyAuth(state.offered, state.nonce, state.sentName, event.signature);
+    if (session.closed) return;
+    if (!good) {
+      return session.closeWithError(
+        "bad_auth",
+        "The signature does not match the challenge and key: closing the connection",
+      );
+    }
+    this.#state = { step: "idle" };
+    const fingerprint = state.offered.fingerprint;
+    const owned = this.#trust.owners.refusal(state.name, fingerprint);
+    if (owned !== undefined) return session.refuseName(owned);
+    session.join(state.name, fingerprint);
+  }
+}
