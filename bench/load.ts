@@ -143,6 +143,11 @@ export interface LoadResult {
    * and the deliveries during the window to the clients of each node (`port`, then `port2`).
    */
   readonly crossNode?: { readonly latencyUs: LatencySummary; readonly deliveredByNode: number[] };
+  /**
+   * The same distribution as `[percent, µs]` points (missing deliveries infinitely late, `null`
+   * there), for the latency chart. Absent from summaries written before it was added.
+   */
+  readonly latencyCurveUs?: readonly (readonly [number, number | null])[];
   /** Send to the sender's own echo of window messages, µs, and how many echoes came back. */
   readonly ackUs: LatencySummary;
   readonly echoes: number;
@@ -933,6 +938,7 @@ class _LoadRun {
       sentPerSec: traffic ? round(this.#sentInWindow / o.duration, 1) : 0,
       latencyUs: this.#latency.summary(),
       latencyInclUndeliveredUs: this.#latency.summary(undelivered),
+      latencyCurveUs: this.#latency.curve(undefined, undelivered),
       ...(o.port2 > 0
         ? {
           crossNode: {
