@@ -139,6 +139,11 @@ export interface LoadResult {
   readonly latencyUs: LatencySummary;
   readonly latencyInclUndeliveredUs: LatencySummary;
   /**
+   * The same distribution as `[percent, µs]` points (missing deliveries infinitely late, `null`
+   * there), for the latency chart. Absent from summaries written before it was added.
+   */
+  readonly latencyCurveUs?: readonly (readonly [number, number | null])[];
+  /**
    * With two nodes: the latency of window deliveries whose sender joined the other node, µs,
    * and the deliveries during the window to the clients of each node (`port`, then `port2`).
    */
@@ -933,6 +938,7 @@ class _LoadRun {
       sentPerSec: traffic ? round(this.#sentInWindow / o.duration, 1) : 0,
       latencyUs: this.#latency.summary(),
       latencyInclUndeliveredUs: this.#latency.summary(undelivered),
+      latencyCurveUs: this.#latency.curve(undefined, undelivered),
       ...(o.port2 > 0
         ? {
           crossNode: {
