@@ -139,15 +139,15 @@ export interface LoadResult {
   readonly latencyUs: LatencySummary;
   readonly latencyInclUndeliveredUs: LatencySummary;
   /**
-   * With two nodes: the latency of window deliveries whose sender joined the other node, µs,
-   * and the deliveries during the window to the clients of each node (`port`, then `port2`).
-   */
-  readonly crossNode?: { readonly latencyUs: LatencySummary; readonly deliveredByNode: number[] };
-  /**
    * The same distribution as `[percent, µs]` points (missing deliveries infinitely late, `null`
    * there), for the latency chart. Absent from summaries written before it was added.
    */
   readonly latencyCurveUs?: readonly (readonly [number, number | null])[];
+  /**
+   * With two nodes: the latency of window deliveries whose sender joined the other node, µs,
+   * and the deliveries during the window to the clients of each node (`port`, then `port2`).
+   */
+  readonly crossNode?: { readonly latencyUs: LatencySummary; readonly deliveredByNode: number[] };
   /** Send to the sender's own echo of window messages, µs, and how many echoes came back. */
   readonly ackUs: LatencySummary;
   readonly echoes: number;

@@ -223,8 +223,7 @@ export async function runScenario(scenario: Scenario, env: RunEnvironment): Prom
         "-A",
         ...(env.server === "echo"
           ? [`${env.root}bench/echo_server.ts`, "--port", "0"]
-          : [`${env.root}main.ts`, ...serveArgs]),
-        ...cluster,
+          : [`${env.root}main.ts`, ...serveArgs, ...cluster]),
       ],
       cpu: env.serverCpu,
       nofile: env.nofileAsked,

@@ -29,16 +29,16 @@ export interface Scenario {
   /** What the load process does. */
   readonly load: ScenarioLoad;
   /**
-   * Two `chat serve --redis` nodes of one cluster on a local `redis-server` instead of one
-   * server: the clients are split over them.
-   */
-  readonly cluster?: boolean;
-  /**
    * True when the run is about how many connections one load process can hold: it runs even
    * when the open-file limit is below its clients, and the connects past the limit fail and
    * are counted. Otherwise such a run is skipped.
    */
   readonly upToNofile: boolean;
+  /**
+   * Two `chat serve --redis` nodes of one cluster on a local `redis-server` instead of one
+   * server: the clients are split over them.
+   */
+  readonly cluster?: boolean;
 }
 
 /** The scenario selectors, in the order they run. */
@@ -189,8 +189,8 @@ export function scenariosFor(groups: readonly string[], quick: boolean): Scenari
         title: "b on two nodes and Redis: 1000 clients split over them, 5 senders at 200 msg/s",
         idle: false,
         load: { ..._BASE, clients: 1000, senders: 5, rate: 200, drain: 5, ...window },
-        cluster: true,
         upToNofile: false,
+        cluster: true,
       });
     } else if (group === "c") {
       runs.push(_idle("c", quick ? 500 : 5000, quick ? 2 : 3, "idle joined connections"));

@@ -588,7 +588,10 @@ export class ChatSession {
       if (event.id.startsWith(OWN_PING_PREFIX)) return;
     }
     if (event.type === "message" || event.type === "dm") {
-      const key = `${event.id}|${event.ts}`;
+      // Ids are per room (a dm takes one from a room it does not name), so the same id and time
+      // can stand for two events of different rooms in one millisecond.
+      const where = event.type === "message" ? event.room ?? "" : `dm ${event.from} ${event.to}`;
+      const key = `${where}|${event.id}|${event.ts}`;
       if (this.#seen.has(key)) return;
       this.#seen.add(key);
       if (this.#seen.size > _SEEN_LIMIT) {

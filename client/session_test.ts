@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { Transport } from "./connection.ts";
 import { Recorder, startTestServer, waitFor } from "../tests/support/client_harness.ts";
 import { addressesOf, ChatSession, NameRefusedError } from "./session.ts";
+import { scriptedServer } from "../tests/support/scripted_server.ts";
 
 const HOST = "127.0.0.1";
 
@@ -264,6 +265,36 @@ Deno.test("ChatSession with several servers connects to the first that answers",
     await session.connect();
     const welcome = await session.join("alice");
     assert.equal(welcome.name, "alice");
+  } finally {
+    await session.quit();
+    await server.close();
+  }
+});
+
+Deno.test("session: messages of two rooms with the same id and time are both shown", async () => {
+  // Ids are per room: the first message of #ops and the first of #main may share id and time.
+  const ts = "2026-12-06T12:00:00.000Z";
+  const limits = {
+    maxMessageBytes: 4096,
+    rateBurst: 10,
+    ratePerSecond: 5,
+    pingIntervalSeconds: 30,
+    idleTimeoutSeconds: 75,
+  };
+  const server = scriptedServer([
+    { type: "welcome", name: "alice", server: "s", protocol: 1, users: ["alice"], limits },
+    { type: "message", id: 1, ts, from: "alice", text: "in ops", kind: "say", room: "#ops" },
+    { type: "moved", room: "#main", users: ["alice"] },
+    { type: "message", id: 1, ts, from: "alice", text: "in main", kind: "say", room: "#main" },
+    { type: "message", id: 1, ts, from: "alice", text: "in main", kind: "say", room: "#main" },
+  ]);
+  const seen = new Recorder();
+  const session = new ChatSession({ host: HOST, port: server.port, reconnect: false }, seen);
+  try {
+    await session.connect();
+    await session.join("alice");
+    await waitFor(() => seen.texts.length >= 2, "both messages");
+    assert.deepEqual(seen.texts, ["in ops", "in main"], "the repeat in one room is dropped");
   } finally {
     await session.quit();
     await server.close();
