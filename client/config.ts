@@ -30,6 +30,8 @@ export interface JoinConfig {
   readonly fingerprint?: string;
   /** Forget the pins of the address and exit (`--forget`). */
   readonly forget: boolean;
+  /** The server's password (`--password`; `CHAT_PASSWORD` is read when it is absent). */
+  readonly password?: string;
 }
 
 /** The defaults of `chat join`. */
@@ -57,6 +59,7 @@ const _FLAGS = {
   "plain": { type: "boolean" },
   "fingerprint": { type: "string" },
   "forget": { type: "boolean" },
+  "password": { type: "string" },
 } as const satisfies FlagSpecs;
 
 /**
@@ -201,6 +204,7 @@ export function parseJoinArgs(
     plain,
     ...(fingerprint === undefined ? {} : { fingerprint }),
     forget: values.forget ?? false,
+    ...(values.password === undefined ? {} : { password: values.password }),
   };
 }
 
@@ -238,6 +242,8 @@ Options:
                             (default: trust and pin the first one seen)
   --forget                  Forget the pinned certificate of HOST[:PORT] and exit
                             (default: off)
+  --password TEXT           The server's password, if it has one; the CHAT_PASSWORD variable
+                            is better, since others can read a command line (default: none)
   -h, --help                Show this help
 
 The chat is encrypted with TLS unless --plain is given. The server's certificate is pinned in

@@ -15,7 +15,7 @@ import { nameKey, validateName } from "../protocol/names.ts";
 import { sanitizeLine } from "../protocol/sanitize.ts";
 import type { ClientEvent, ServerEvent } from "../protocol/events.ts";
 import { BACKOFF_DRAFT_MAX_MS, BACKOFF_MAX_MS, backoffDelay } from "./backoff.ts";
-import { completeInput, HELP_TEXT, interpretInput } from "./commands.ts";
+import { completeInput, helpText, interpretInput } from "./commands.ts";
 import type { Dialer } from "./connection.ts";
 import type { Identity } from "./identity.ts";
 import { securityNotice, type TrustSettings } from "./secure_dial.ts";
@@ -77,6 +77,8 @@ export interface InteractiveOptions {
   readonly trust?: TrustSettings;
   /** The identity proved at `hello`. */
   readonly identity?: Identity;
+  /** The server's password, sent in `hello` (from `--password` or `CHAT_PASSWORD`). */
+  readonly password?: string;
 }
 
 type _Mode = "name" | "joining" | "chat" | "leaving" | "done";
@@ -145,7 +147,14 @@ export class InteractiveClient {
     this.#screen = new Screen(this.#term.columns());
     this.#chatEditor = new LineEditor({
       complete: (before, word) =>
-        completeInput(before, word, this.#roster.names, this.#session.name, this.#knownRooms()),
+        completeInput(
+          before,
+          word,
+          this.#roster.names,
+          this.#session.name,
+          this.#knownRooms(),
+          this.#session.isOp,
+        ),
     });
     const backoff = options.backoff ??
       ((attempt: number) =>
@@ -376,7 +385,7 @@ export class InteractiveClient {
         else this.#show(this.#renderer.notice("Connected already: nothing to reconnect"));
         return;
       case "help":
-        this.#show(this.#renderer.notice(HELP_TEXT));
+        this.#show(this.#renderer.notice(helpText(this.#session.isOp)));
         return;
       case "quit":
         void this.#leave();

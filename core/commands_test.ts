@@ -6,6 +6,7 @@ import {
   COMMANDS,
   eventOfCommand,
   helpLines,
+  type ModRequest,
   type ParsedCommand,
   parseTextInput,
   runCommand,
@@ -166,6 +167,10 @@ class RecordingContext implements CommandContext {
   }
   quit(): void {
     this.calls.push(["quit"]);
+  }
+  isOp = false;
+  moderate(request: ModRequest): void {
+    this.calls.push(["moderate", request]);
   }
 }
 

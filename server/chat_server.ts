@@ -21,6 +21,10 @@ import { type ServerCertificate, serverCertificate } from "./certificate.ts";
 import { NameOwners } from "./identity.ts";
 import type { Trust } from "./trust.ts";
 import { GuardedTlsConn } from "./tls_conn.ts";
+import { AllowList } from "./allow_list.ts";
+import { Moderation } from "./moderation.ts";
+import { PasswordGuard } from "./password_guard.ts";
+import { banRefusal } from "./session.ts";
 
 /** How long the accept loop waits after its first failure; it doubles up to a second. */
 const ACCEPT_BACKOFF_MIN_MS = 10;
@@ -57,6 +61,8 @@ export interface ServerParts {
   readonly database?: Database;
   /** Where the chat's shared state lives; an in-process broker by default. */
   readonly broker?: Broker;
+  /** The allowlist (`--allow`), already read; the server watches and closes it. */
+  readonly allow?: AllowList;
 }
 
 /**
@@ -140,7 +146,11 @@ export class ChatServer implements SessionHost {
       tlsPort: parts.tls?.listener.addr.port,
       tlsFingerprint: parts.tls?.certificate.fingerprint,
       owners: new NameOwners(this.database, { nameDays: config.nameDays }),
+      password: config.password === undefined ? undefined : new PasswordGuard(config.password),
+      allow: parts.allow,
+      moderation: new Moderation(this.database, { configOps: config.ops ?? [] }),
     };
+    parts.allow?.watch(() => this.#afterAllowReload());
     this.limits = {
       maxMessageBytes: config.maxMessageBytes,
       handshakeTimeoutMs: config.handshakeTimeout * 1000,
@@ -209,6 +219,47 @@ export class ChatServer implements SessionHost {
     this.finished = this.#acceptLoop.then(() => this.#closing ?? undefined);
   }
 
+  /** Every open session (the listener's view, for bans of an address). */
+  sessions(): Iterable<Session> {
+    return this.#sessions;
+  }
+
+  /**
+   * Reads the allowlist file again (on SIGHUP); members no longer on it are disconnected.
+   *
+   * @returns false when there is no allowlist or the file could not be used (the old list stays)
+   */
+  async reloadAllowList(): Promise<boolean> {
+    const allow = this.trust.allow;
+    if (allow === undefined) return false;
+    const ok = await allow.reload();
+    if (ok) this.#afterAllowReload();
+    return ok;
+  }
+
+  /** Disconnects the members the allowlist no longer admits (operators always stay). */
+  #afterAllowReload(): void {
+    const allow = this.trust.allow;
+    if (allow === undefined) return;
+    for (const session of [...this.#sessions]) {
+      if (session.name === undefined || session.isOp || allow.allows(session.fingerprint)) continue;
+      this.log.info("mod", {
+        by: "allowlist",
+        action: "kick",
+        target: session.name,
+        reason: "not on the --allow list any more",
+      });
+      session.close("kicked", {
+        notice: {
+          type: "error",
+          code: "not_allowed",
+          message: "You were removed from this server's list of allowed identities: ask its " +
+            "operator to add you back",
+        },
+      });
+    }
+  }
+
   /** The port the server listens on. */
   get port(): number {
     return this.#listener.addr.port;
@@ -255,6 +306,7 @@ export class ChatServer implements SessionHost {
     }
     clearInterval(this.#sweeper);
     clearInterval(this.#idleGcTimer);
+    this.trust.allow?.close();
     this.delivery.flush();
     const notice = { type: "shutdown", message } as const;
     const allClosed = new Promise<void>((resolve) => this.#allClosed = resolve);
@@ -367,6 +419,9 @@ export class ChatServer implements SessionHost {
   }
 
   #refusal(ip: string): ProtocolError | undefined {
+    // A banned address is turned away before anything is parsed: one map lookup per attempt.
+    const ban = this.trust.moderation.banOf(ip);
+    if (ban !== undefined) return banRefusal(ban);
     // The new connection is not counted yet, so "at the limit" already means full.
     const admitted = this.#sessions.size - this.#refusing + this.#lingering.size;
     if (admitted >= this.#config.maxClients) {
@@ -415,7 +470,16 @@ export async function startServer(
   const database = Database.open(config.data);
   let listener: Deno.TcpListener | undefined;
   let tls: TlsEndpoint | undefined;
+  let allow: AllowList | undefined;
   try {
+    const log = options.log ?? SILENT_LOGGER;
+    if (config.allow !== undefined) {
+      allow = await AllowList.load(config.allow, {
+        loaded: (count) => log.info("allowlist", { file: config.allow!, identities: count }),
+        failed: (message) =>
+          log.error("allowlist_unchanged", { file: config.allow!, error: message }),
+      });
+    }
     listener = listen(config.host, config.port);
     if (config.tls) {
       const files = config.tlsCert !== undefined && config.tlsKey !== undefined
@@ -430,12 +494,18 @@ export async function startServer(
       listener,
       options.log ?? SILENT_LOGGER,
       options.idleGc ?? false,
-      { tls, database, ...(options.broker === undefined ? {} : { broker: options.broker }) },
+      {
+        tls,
+        database,
+        ...(options.broker === undefined ? {} : { broker: options.broker }),
+        ...(allow === undefined ? {} : { allow }),
+      },
     );
     await server.chat.start();
     return server;
   } catch (error) {
     listener?.close();
+    allow?.close();
     database.close();
     throw error;
   }

@@ -11,6 +11,7 @@ import { startServer } from "./chat_server.ts";
 import type { ServeConfig } from "./config.ts";
 import { createLogger } from "./log.ts";
 import { DatabaseOpenError } from "../store/database.ts";
+import { AllowListError } from "./allow_list.ts";
 
 const encoder = new TextEncoder();
 
@@ -31,7 +32,7 @@ export async function runServe(config: ServeConfig): Promise<number> {
     server = await startServer(config, { log, idleGc: true });
   } catch (error) {
     const where = `${config.host === "::" ? "" : config.host}:${config.port}`;
-    const reason = error instanceof DatabaseOpenError
+    const reason = error instanceof DatabaseOpenError || error instanceof AllowListError
       ? error.message
       : error instanceof Deno.errors.AddrInUse && error.message.includes("TLS port")
       ? error.message
@@ -92,8 +93,15 @@ export async function runServe(config: ServeConfig): Promise<number> {
     Deno.addSignalListener(signal, handler);
     return [signal, handler] as const;
   });
+  // SIGHUP rereads the --allow file, as daemons reread their configuration.
+  const onHangUp = () => {
+    log.info("reload", { signal: "SIGHUP" });
+    void server.reloadAllowList();
+  };
+  if (config.allow !== undefined) Deno.addSignalListener("SIGHUP", onHangUp);
   await server.finished;
   for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
+  if (config.allow !== undefined) Deno.removeSignalListener("SIGHUP", onHangUp);
   return 0;
 }
 

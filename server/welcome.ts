@@ -94,7 +94,7 @@ export class UserListJson {
  * ```
  */
 export function encodeJsonWelcome(
-  welcome: Pick<WelcomeEvent, "type" | "name" | "server" | "protocol" | "fingerprint">,
+  welcome: Pick<WelcomeEvent, "type" | "name" | "server" | "protocol" | "fingerprint" | "op">,
   users: Uint8Array,
   tail: Uint8Array,
 ): Uint8Array[] {
@@ -105,6 +105,7 @@ export function encodeJsonWelcome(
       server: welcome.server,
       protocol: welcome.protocol,
       ...(welcome.fingerprint === undefined ? {} : { fingerprint: welcome.fingerprint }),
+      ...(welcome.op === true ? { op: true } : {}),
     }).slice(0, -1) + ',"users":[',
   );
   const first = new Uint8Array(HEADER_BYTES + head.length);

@@ -50,6 +50,32 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       CREATE INDEX owned_names_last_used ON owned_names (last_used_at);
     `,
   },
+  {
+    version: 2,
+    summary: "operators, bans and mutes",
+    sql: `
+      CREATE TABLE operators (
+        fingerprint TEXT PRIMARY KEY,
+        added_by TEXT NOT NULL,
+        added_at INTEGER NOT NULL
+      );
+      CREATE TABLE bans (
+        target TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('identity', 'address')),
+        name TEXT,
+        by_name TEXT NOT NULL,
+        reason TEXT,
+        created_at INTEGER NOT NULL,
+        until INTEGER
+      );
+      CREATE TABLE mutes (
+        target TEXT PRIMARY KEY,
+        by_name TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        until INTEGER
+      );
+    `,
+  },
 ]);
 
 /** Why a database could not be opened; the message names the file and what to do. */
