@@ -132,6 +132,11 @@ export interface LoadResult {
   /** Send to arrival of window messages, µs: delivered ones only, and counting missing ones. */
   readonly latencyUs: LatencySummary;
   readonly latencyInclUndeliveredUs: LatencySummary;
+  /**
+   * The same distribution as `[percent, µs]` points (missing deliveries infinitely late, `null`
+   * there), for the latency chart. Absent from summaries written before it was added.
+   */
+  readonly latencyCurveUs?: readonly (readonly [number, number | null])[];
   /** Send to the sender's own echo of window messages, µs, and how many echoes came back. */
   readonly ackUs: LatencySummary;
   readonly echoes: number;
@@ -913,6 +918,7 @@ class _LoadRun {
       sentPerSec: traffic ? round(this.#sentInWindow / o.duration, 1) : 0,
       latencyUs: this.#latency.summary(),
       latencyInclUndeliveredUs: this.#latency.summary(undelivered),
+      latencyCurveUs: this.#latency.curve(undefined, undelivered),
       ackUs: this.#ack.summary(Math.max(0, this.#sentInWindow - this.#echoes)),
       echoes: this.#echoes,
       drainMs: round(drainMs),

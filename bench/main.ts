@@ -2,7 +2,7 @@
  * `deno task bench`: measures how fast `chat serve` fans messages out. For each scenario it
  * starts `main.ts serve` as its own process (pinned to core 0), runs `bench/load.ts` as
  * another (pinned to core 1), samples the server's CPU and memory from `/proc`, prints a table
- * and writes a JSON summary to `bench/results/latest.json`.
+ * and writes a JSON summary to `bench/results/latest.json`, with SVG charts of it next to it.
  *
  * @module
  */
@@ -11,11 +11,18 @@ import { dirname, resolve } from "node:path";
 import { parseFlags } from "../flags/flags.ts";
 import { UsageError } from "../flags/usage_error.ts";
 import { VERSION } from "../flags/version.ts";
+import { benchCharts, writeCharts } from "./charts.ts";
 import { canPin, effectiveNofile } from "./child.ts";
 import { clockTicksPerSecond } from "./proc.ts";
 import { renderTables, type RunRecord } from "./report.ts";
 import { type RunEnvironment, runScenario } from "./run.ts";
-import { BENCH_SERVER_FLAGS, benchServeArgs, SCENARIO_GROUPS, scenariosFor } from "./scenarios.ts";
+import {
+  BENCH_SERVER_FLAGS,
+  benchServeArgs,
+  type BenchServer,
+  SCENARIO_GROUPS,
+  scenariosFor,
+} from "./scenarios.ts";
 import { V8_FLAGS } from "../tools/runtime_flags.ts";
 
 /** The open-file limit the benchmark asks for, for the server and the load process alike. */
@@ -25,12 +32,14 @@ export const NOFILE_WANTED = 65536;
 export interface BenchArgs {
   /** Short windows and fewer idle connections. */
   readonly quick: boolean;
-  /** The scenarios to run: some of `a`, `b`, `r`, `c`. */
+  /** The scenarios to run: some of {@linkcode SCENARIO_GROUPS}. */
   readonly groups: readonly string[];
   /** Where to write the JSON summary; null for `bench/results/latest.json`. */
   readonly output: string | null;
   /** Whether to pin the server and the load process to cores 0 and 1. */
   readonly pin: boolean;
+  /** The server under test: `chat serve`, or the bare Deno relay for comparison. */
+  readonly server: BenchServer;
 }
 
 const _FLAGS = {
@@ -38,12 +47,13 @@ const _FLAGS = {
   "scenarios": { type: "string" },
   "output": { type: "string" },
   "no-pin": { type: "boolean" },
+  "server": { type: "string" },
   "help": { type: "boolean", short: "h" },
 } as const;
 
 /** The usage line of the benchmark. */
 export const BENCH_USAGE =
-  "Usage: deno task bench [--quick] [--scenarios a,b,r,c,j] [--output FILE]";
+  "Usage: deno task bench [--quick] [--scenarios a,b,r,m,c,j,c20k,tj] [--output FILE]";
 
 /** The help of `deno task bench`. */
 export const BENCH_HELP = `chat benchmark: fan-out throughput, latency and memory of 'chat serve'
@@ -54,17 +64,23 @@ Each scenario gets a fresh 'main.ts serve' process, pinned to core 0 with taskse
 load process (bench/load.ts) pinned to core 1 that connects JSON clients over 127.0.0.1:
   a  100 clients, 10 senders, closed loop with 8 in flight each, 64-byte texts, 10 s (+2 s warm-up)
   b  1000 clients, 5 senders at 200 msg/s each (999k deliveries/s offered), 10 s (+2 s warm-up)
-  r  1000 clients in 10 rooms, 2 senders per room at 250 msg/s each (495k deliveries/s offered),
+  r  1000 clients, 5 senders at 10 msg/s each (50k deliveries/s): a real chat's rate, every
+     message its own write to every member, 10 s (+2 s warm-up)
+  m  1000 clients in 10 rooms, 2 senders per room at 250 msg/s each (495k deliveries/s offered),
      10 s (+2 s warm-up); any message that reaches another room is counted as CROSS-ROOM
-  c  5000 idle joined connections, then 10,000 (RSS per idle connection)
-  j  1000 clients joining over TLS, without and with an Ed25519 identity each (joins/s)
+  c  5000 idle joined connections (RSS per idle connection)
+  j  join storm: 10,000 connections, time until every welcome (and every join notice)
+  c20k  20,000 connections, or as many as the open-file limit lets one process open
+  tj 1000 clients joining over TLS, without and with an Ed25519 identity each (joins/s)
 Scenario a also runs over TLS (a/tls), so plain and TLS server CPU per delivery sit side by side.
 
 Options:
-  --quick              3 s windows, and 500 then 1000 idle connections
-  --scenarios LIST     which scenarios to run, comma-separated (default: a,b,r,c,j)
+  --quick              3 s windows; c, j and c20k with 500, 2000 and 3000 connections
+  --scenarios LIST     which scenarios to run, comma-separated (default: all)
   --output FILE        where to write the JSON summary (default: bench/results/latest.json)
   --no-pin             do not pin the processes to cores
+  --server echo        run the scenarios against bench/echo_server.ts instead: a bare Deno
+                       relay with no chat logic, whose CPU per delivery is Deno's own cost
   -h, --help           show this help
 
 The server runs with limits lifted that would measure something other than fan-out:
@@ -92,11 +108,16 @@ export function parseBenchArgs(args: readonly string[]): BenchArgs | null {
     ? [...SCENARIO_GROUPS]
     : values.scenarios.split(",").map((group) => group.trim()).filter((group) => group !== "");
   scenariosFor(groups, false);
+  const server = values.server ?? "chat";
+  if (server !== "chat" && server !== "echo") {
+    throw new UsageError(`The --server is "chat" or "echo": "${server}"`);
+  }
   return {
     quick: values.quick ?? false,
     groups,
     output: values.output ?? null,
     pin: !(values["no-pin"] ?? false),
+    server,
   };
 }
 
@@ -129,6 +150,7 @@ export async function runBench(args: BenchArgs, log: (text: string) => void): Pr
   const env: RunEnvironment = {
     root: rootPath,
     deno: Deno.execPath(),
+    server: args.server,
     serverCpu: pinned ? 0 : null,
     loadCpu: pinned ? 1 : null,
     nofileAsked: NOFILE_WANTED,
@@ -136,7 +158,9 @@ export async function runBench(args: BenchArgs, log: (text: string) => void): Pr
     clockTicks: await clockTicksPerSecond(),
     log,
   };
-  const scenarios = scenariosFor(args.groups, args.quick);
+  // The bare relay speaks no TLS: runs over TLS are for chat serve only.
+  const scenarios = scenariosFor(args.groups, args.quick)
+    .filter((scenario) => args.server === "chat" || scenario.tls !== true);
   const output = args.output === null
     ? decodeURIComponent(new URL("bench/results/latest.json", root).pathname)
     : resolve(args.output);
@@ -144,7 +168,10 @@ export async function runBench(args: BenchArgs, log: (text: string) => void): Pr
   const lines = [
     `chat ${VERSION} benchmark${args.quick ? " (--quick)" : ""}: Deno ${Deno.version.deno}, ` +
     `${cores} cores (${_cpuModel() ?? "unknown CPU"})`,
-    `Server: deno run --v8-flags=${V8_FLAGS.join(",")} -A main.ts ${benchServeArgs().join(" ")}`,
+    `Server: deno run --v8-flags=${V8_FLAGS.join(",")} -A ` +
+    (args.server === "echo"
+      ? "bench/echo_server.ts --port 0 (the bare relay: no chat logic, no limits)"
+      : `main.ts ${benchServeArgs().join(" ")}`),
     pinned
       ? "Pinned: server to core 0, load process to core 1 (taskset)"
       : `Not pinned (${args.pin ? "taskset or a second core is missing" : "--no-pin"}): ` +
@@ -179,6 +206,7 @@ export async function runBench(args: BenchArgs, log: (text: string) => void): Pr
       pinned,
       nofile,
       quick: args.quick,
+      server: args.server,
       serverArgs: benchServeArgs(),
       limitsChanged: BENCH_SERVER_FLAGS,
       clockTicks: env.clockTicks,
@@ -188,6 +216,8 @@ export async function runBench(args: BenchArgs, log: (text: string) => void): Pr
   await Deno.mkdir(dirname(output), { recursive: true });
   await Deno.writeTextFile(output, JSON.stringify(summary, null, 2) + "\n");
   log(`\nJSON summary: ${output}`);
+  const charts = await writeCharts(output, await benchCharts(summary));
+  if (charts.length > 0) log(`Charts:\n${charts.map((path) => `  ${path}`).join("\n")}`);
   return records.every((record) => record.error === null && record.result !== null) ? 0 : 1;
 }
 

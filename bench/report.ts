@@ -121,6 +121,10 @@ function _mb(kb: number | null): string {
   return kb === null ? "–" : (kb / 1024).toFixed(1);
 }
 
+function _ns(value: number | null): string {
+  return value === null ? "–" : value.toFixed(0);
+}
+
 function _pct(value: number | null): string {
   return value === null ? "–" : value.toFixed(0);
 }
@@ -178,7 +182,34 @@ export function runNotes(record: RunRecord): string[] {
   return notes;
 }
 
-/** The header of the traffic table (scenarios a and b). */
+/**
+ * The server's CPU time per delivery in a traffic run: its CPU seconds inside the window over
+ * the deliveries received in the window (the shared harness's `cpu_ns_per_delivery`). The
+ * sender's own echo is not a delivery, so its cost is in the figure.
+ *
+ * @param record a run
+ * @returns nanoseconds, or null for an idle run or one without the numbers
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { cpuNsPerDelivery, type RunRecord } from "./report.ts";
+ * const record = {
+ *   idle: false,
+ *   loadOptions: { duration: 10 },
+ *   server: { cpuSecondsWindow: 5 },
+ *   result: { deliveriesPerSec: 2_000_000 },
+ * } as unknown as RunRecord;
+ * assert.ok(cpuNsPerDelivery(record) === 250);
+ * ```
+ */
+export function cpuNsPerDelivery(record: RunRecord): number | null {
+  const seconds = record.server.cpuSecondsWindow;
+  const perSec = record.result?.deliveriesPerSec ?? 0;
+  if (record.idle || seconds === null || !(perSec > 0)) return null;
+  return (seconds * 1e9) / (perSec * record.loadOptions.duration);
+}
+
+/** The header of the traffic table (scenarios a, b, r and m). */
 export const TRAFFIC_HEADERS: readonly string[] = Object.freeze([
   "scenario",
   "clients",
@@ -190,7 +221,7 @@ export const TRAFFIC_HEADERS: readonly string[] = Object.freeze([
   "max ms",
   "ack p50/p99 ms",
   "server CPU %",
-  "server CPU µs/delivery",
+  "server ns/delivery",
   "server peak RSS MB",
   "load CPU %",
   "notes",
@@ -218,19 +249,22 @@ export function trafficRow(record: RunRecord): string[] {
     r === null ? "–" : missing ? ">drain" : formatMs(r.latencyUs.max),
     r === null ? "–" : `${formatMs(r.ackUs.p50, true)} / ${formatMs(r.ackUs.p99, true)}`,
     _pct(record.server.cpuPctWindow),
-    r === null || record.server.cpuPctWindow === null || r.deliveriesPerSec <= 0
-      ? "–"
-      : ((record.server.cpuPctWindow / 100) * 1e6 / r.deliveriesPerSec).toFixed(2),
+    _ns(cpuNsPerDelivery(record)),
     _mb(record.server.peakRssKb),
     _pct(record.loadProcess.cpuPctWindow),
     runNotes(record).join("; "),
   ];
 }
 
-/** The header of the idle table (scenario c). */
+/**
+ * The header of the idle table (scenarios c, j, c20k). `welcome s` is the first connect until
+ * the last `welcome` (the join storm's figure); `join s` adds the wait until every join notice
+ * has arrived.
+ */
 export const IDLE_HEADERS: readonly string[] = Object.freeze([
   "scenario",
   "joined / asked",
+  "welcome s",
   "join s",
   "joins/s",
   "server CPU s to join",
@@ -256,6 +290,7 @@ export function idleRow(record: RunRecord): string[] {
   return [
     record.label,
     r === null ? `– / ${record.loadOptions.clients}` : `${r.joined} / ${r.options.clients}`,
+    r === null ? "–" : (r.joinMs / 1000).toFixed(1),
     r === null ? "–" : ((r.joinMs + r.settleMs) / 1000).toFixed(1),
     r === null || r.joinMs <= 0 ? "–" : formatCount(r.joined / (r.joinMs / 1000)),
     s.cpuSecondsJoin === null ? "–" : s.cpuSecondsJoin.toFixed(1),

@@ -141,7 +141,7 @@ Deno.test("trafficRow shows throughput, loss, latency in ms and CPU", () => {
     "16.0",
     "1.00 / 2.00",
     "95",
-    "0.77", // 95% of a core over 1.23M deliveries/s
+    "770", // 9.5 s of CPU over 1,234,567 deliveries/s for 10 s
     "61.0",
     "50",
   ]);
@@ -171,13 +171,14 @@ Deno.test("idleRow shows join time, RSS per connection and live connections", ()
   );
   assert.equal(row.length, IDLE_HEADERS.length);
   assert.equal(row[1], "5000 / 5000");
-  assert.equal(row[2], "0.0");
-  assert.equal(row[3], "125k"); // 5000 joins in 40 ms
-  assert.equal(row[4], "2.5");
-  assert.equal(row[5], "1.3");
-  assert.equal(row[6], "40.0");
-  assert.equal(row[7], "80.0");
-  assert.equal(row[8], "8.19");
+  assert.equal(row[2], "0.0"); // welcome s
+  assert.equal(row[3], "0.0");
+  assert.equal(row[4], "125k"); // 5000 joins in 40 ms
+  assert.equal(row[5], "2.5");
+  assert.equal(row[6], "1.3");
+  assert.equal(row[7], "40.0");
+  assert.equal(row[8], "80.0");
+  assert.equal(row[9], "8.19");
 });
 
 Deno.test("runNotes names every anomaly and nothing when all is well", () => {

@@ -9,7 +9,7 @@ import { BenchProcess, type StopResult } from "./child.ts";
 import type { LoadEvent, LoadResult } from "./load.ts";
 import { type ProcSample, readSlabKb, sampleProcess } from "./proc.ts";
 import type { KernelStats, LoadProcessStats, RunRecord, ServerStats } from "./report.ts";
-import { benchServeArgs, type Scenario } from "./scenarios.ts";
+import { benchServeArgs, type BenchServer, type Scenario } from "./scenarios.ts";
 import { V8_FLAGS } from "../tools/runtime_flags.ts";
 
 /** Where things are and how to run them; the same for every run of one benchmark. */
@@ -18,6 +18,11 @@ export interface RunEnvironment {
   readonly root: string;
   /** The `deno` executable. */
   readonly deno: string;
+  /**
+   * The server under test: `chat` (`main.ts serve`) or `echo` (`bench/echo_server.ts`, the bare
+   * Deno relay that shows Deno's own cost per delivery).
+   */
+  readonly server: BenchServer;
   /** Cores for the server and the load process; null to leave them unpinned. */
   readonly serverCpu: number | null;
   readonly loadCpu: number | null;
@@ -171,7 +176,7 @@ export async function runScenario(scenario: Scenario, env: RunEnvironment): Prom
     result: null,
     error,
   });
-  if (env.nofile !== null && env.nofile < needed) {
+  if (env.nofile !== null && env.nofile < needed && !scenario.upToNofile) {
     return skipped(
       `Skipped: the open-file limit is ${env.nofile} but this run needs about ${needed} ` +
         `per process (asked for ${env.nofileAsked}; raise the hard limit with 'ulimit -Hn')`,
@@ -194,8 +199,9 @@ export async function runScenario(scenario: Scenario, env: RunEnvironment): Prom
         "run",
         `--v8-flags=${V8_FLAGS.join(",")}`,
         "-A",
-        `${env.root}main.ts`,
-        ...benchServeArgs(),
+        ...(env.server === "echo"
+          ? [`${env.root}bench/echo_server.ts`, "--port", "0"]
+          : [`${env.root}main.ts`, ...benchServeArgs()]),
       ],
       cpu: env.serverCpu,
       nofile: env.nofileAsked,

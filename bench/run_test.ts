@@ -9,6 +9,7 @@ async function environment(nofile: number | null = 4096): Promise<RunEnvironment
   return {
     root: decodeURIComponent(new URL("../", import.meta.url).pathname),
     deno: Deno.execPath(),
+    server: "chat",
     serverCpu: null,
     loadCpu: null,
     nofileAsked: 4096,
@@ -39,6 +40,7 @@ function tiny(idle: boolean): Scenario {
       readBufferBytes: 16384,
       rooms: 1,
     },
+    upToNofile: false,
   };
 }
 
@@ -56,6 +58,19 @@ Deno.test("runScenario runs a server process and a load process and measures bot
   assert.equal(record.server.rssPerConnKb, null);
   assert.equal(record.server.exitCode, 0);
   assert.equal(record.server.killed, false);
+});
+
+Deno.test("runScenario runs the bare echo relay in place of chat serve", async () => {
+  const record = await runScenario(tiny(false), { ...(await environment()), server: "echo" });
+  assert.equal(record.error, null, record.server.stderrTail ?? "");
+  const result = record.result;
+  assert.ok(result !== null);
+  assert.equal(result.joined, 10);
+  assert.ok(result.settled, "every join notice arrived");
+  assert.ok(result.sentInWindow > 0);
+  assert.equal(result.delivered, result.expected);
+  assert.deepEqual([result.corrupt, result.misattributed, result.badJson], [0, 0, 0]);
+  assert.equal(record.server.exitCode, 0);
 });
 
 Deno.test("runScenario measures RSS per idle connection", async () => {
@@ -76,11 +91,19 @@ Deno.test("runScenario skips a run the open-file limit cannot hold", async () =>
 });
 
 Deno.test("scenariosFor gives the standard runs and short ones for --quick", () => {
-  const full = scenariosFor(["c", "a", "b"], false);
-  assert.deepEqual(full.map((run) => run.label), ["a", "a/tls", "b", "c/5000", "c/10000"]);
+  const full = scenariosFor(["c20k", "j", "c", "a", "b"], false);
+  assert.deepEqual(full.map((run) => run.label), [
+    "a",
+    "a/tls",
+    "b",
+    "c/5000",
+    "j/10000",
+    "c20k/20000",
+  ]);
+  assert.deepEqual(full.map((run) => run.upToNofile), [false, false, false, false, false, true]);
   assert.equal(full[1]!.tls, true);
-  const joins = scenariosFor(["j"], false);
-  assert.deepEqual(joins.map((run) => run.label), ["j/no-key", "j/key"]);
+  const joins = scenariosFor(["tj"], false);
+  assert.deepEqual(joins.map((run) => run.label), ["tj/no-key", "tj/key"]);
   assert.deepEqual(joins.map((run) => [run.tls, run.load.clients, run.load.identity]), [
     [true, 1000, undefined],
     [true, 1000, true],
@@ -91,9 +114,20 @@ Deno.test("scenariosFor gives the standard runs and short ones for --quick", () 
     [100, 10, 8, 0, 10],
   );
   assert.deepEqual([b!.load.clients, b!.load.senders, b!.load.rate], [1000, 5, 200]);
-  const quick = scenariosFor(["a", "c"], true);
-  assert.deepEqual(quick.map((run) => run.label), ["a", "a/tls", "c/500", "c/1000"]);
+  const [r, m] = scenariosFor(["m", "r"], false);
+  assert.deepEqual([r!.label, r!.load.clients, r!.load.senders, r!.load.rate], ["r", 1000, 5, 10]);
+  assert.deepEqual([m!.label, m!.load.rooms, m!.load.senders], ["m", 10, 20]);
+  const quick = scenariosFor(["a", "r", "c", "j", "c20k"], true);
+  assert.deepEqual(quick.map((run) => run.label), [
+    "a",
+    "a/tls",
+    "r",
+    "c/500",
+    "j/2000",
+    "c20k/3000",
+  ]);
   assert.equal(quick[0]!.load.duration, 3);
+  assert.equal(quick[2]!.load.duration, 3);
   assert.throws(() => scenariosFor(["d"], false), UsageError);
   assert.throws(() => scenariosFor([], false), UsageError);
 });
@@ -113,21 +147,33 @@ Deno.test("benchServeArgs lifts exactly the documented limits on loopback", () =
 Deno.test("parseBenchArgs reads --quick, --scenarios, --output and --no-pin", () => {
   assert.deepEqual(parseBenchArgs([]), {
     quick: false,
-    groups: ["a", "b", "r", "c", "j"],
+    groups: ["a", "b", "r", "m", "c", "j", "c20k", "tj"],
     output: null,
     pin: true,
+    server: "chat",
   });
   assert.deepEqual(
-    parseBenchArgs(["--quick", "--scenarios", "b, c", "--output", "x.json", "--no-pin"]),
+    parseBenchArgs([
+      "--quick",
+      "--scenarios",
+      "b, c",
+      "--output",
+      "x.json",
+      "--no-pin",
+      "--server",
+      "echo",
+    ]),
     {
       quick: true,
       groups: ["b", "c"],
       output: "x.json",
       pin: false,
+      server: "echo",
     },
   );
   assert.equal(parseBenchArgs(["-h"]), null);
   assert.throws(() => parseBenchArgs(["--scenarios", "a,z"]), UsageError);
   assert.throws(() => parseBenchArgs(["--fast"]), UsageError);
+  assert.throws(() => parseBenchArgs(["--server", "nginx"]), UsageError);
   assert.throws(() => parseBenchArgs(["extra"]), UsageError);
 });

@@ -11,9 +11,11 @@
  * @module
  */
 
+import { dirname, resolve } from "node:path";
 import { parseFlags } from "../flags/flags.ts";
 import { UsageError } from "../flags/usage_error.ts";
 import { parseNumber } from "../flags/values.ts";
+import { soakChart, writeCharts } from "./charts.ts";
 import { BenchProcess, canPin, effectiveNofile } from "./child.ts";
 import type { LoadResult } from "./load.ts";
 import { clockTicksPerSecond, sampleProcess } from "./proc.ts";
@@ -32,6 +34,11 @@ export interface SoakOptions {
   readonly warmup: number;
   /** Whether to pin the server and the clients to cores 0 and 1. */
   readonly pin: boolean;
+  /**
+   * Where to write the samples as JSON; the memory chart goes next to it. Null for
+   * `bench/results/soak.json`.
+   */
+  readonly output: string | null;
 }
 
 /** The defaults: the issue's ten minutes with 1,000 clients. */
@@ -42,6 +49,7 @@ export const DEFAULT_SOAK_OPTIONS: SoakOptions = Object.freeze({
   interval: 10,
   warmup: 2,
   pin: true,
+  output: null,
 });
 
 /** The help of the soak benchmark. */
@@ -65,6 +73,8 @@ Options (defaults in brackets):
   --warmup M       minutes left out of the verdict [${DEFAULT_SOAK_OPTIONS.warmup}, or a fifth of
                    --minutes when that is shorter]
   --no-pin         do not pin the server and the clients to cores 0 and 1
+  --output FILE    where to write the samples as JSON; the memory chart (an SVG) is written
+                   next to it [bench/results/soak.json]
   -h, --help       show this help
 `;
 
@@ -75,6 +85,7 @@ const _FLAGS = {
   "interval": { type: "string" },
   "warmup": { type: "string" },
   "no-pin": { type: "boolean" },
+  "output": { type: "string" },
   "help": { type: "boolean", short: "h" },
 } as const;
 
@@ -119,6 +130,7 @@ export function parseSoakArgs(args: readonly string[]): SoakOptions | null {
     interval: positive("interval", values.interval, d.interval),
     warmup,
     pin: !values["no-pin"],
+    output: values.output ?? null,
   };
 }
 
@@ -363,6 +375,7 @@ export async function runSoak(options: SoakOptions, log: (text: string) => void)
         `peak (VmHWM) ${_mib(peakKb)} MiB; mean CPU ${cpuMean.toFixed(1)} % of a core`,
     );
     log(`Memory ${verdict.flat ? "FLAT" : "NOT FLAT"} after warm-up`);
+    log(await _writeSamples(root, options, samples, verdict));
     const r = result as LoadResult | null;
     if (r === null) {
       log(`The clients gave no result: ${load.stderrTail}`);
@@ -388,6 +401,38 @@ export async function runSoak(options: SoakOptions, log: (text: string) => void)
     await server.drained;
     if (stopped.code !== 0) log(`The server exited with ${stopped.code}: ${server.stderrTail}`);
   }
+}
+
+/** Writes the samples and the verdict as JSON, and the memory chart next to them. */
+async function _writeSamples(
+  root: string,
+  options: SoakOptions,
+  samples: readonly SoakSample[],
+  verdict: Flatness,
+): Promise<string> {
+  const output = options.output === null
+    ? `${root}bench/results/soak.json`
+    : resolve(options.output);
+  await Deno.mkdir(dirname(output), { recursive: true });
+  const date = new Date().toISOString();
+  await Deno.writeTextFile(
+    output,
+    JSON.stringify(
+      { meta: { date, deno: Deno.version.deno, options }, verdict, samples },
+      null,
+      2,
+    ) +
+      "\n",
+  );
+  const chart = await soakChart(
+    samples,
+    options.warmup * 60,
+    `${options.clients} clients, ${options.rate} msg/s, ${options.minutes} min, ${
+      date.slice(0, 10)
+    }`,
+  );
+  const [svg] = await writeCharts(output, [chart]);
+  return `Samples: ${output}\nChart: ${svg}`;
 }
 
 function _sleep(ms: number): Promise<void> {

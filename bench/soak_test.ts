@@ -25,8 +25,18 @@ Deno.test("parseSoakArgs gives the issue's defaults and reads every flag", () =>
       "--warmup",
       "1",
       "--no-pin",
+      "--output",
+      "/tmp/soak.json",
     ]),
-    { minutes: 3, clients: 50, rate: 20, interval: 5, warmup: 1, pin: false },
+    {
+      minutes: 3,
+      clients: 50,
+      rate: 20,
+      interval: 5,
+      warmup: 1,
+      pin: false,
+      output: "/tmp/soak.json",
+    },
   );
   // A short run warms up for a fifth of its length.
   assert.equal(parseSoakArgs(["--minutes", "5"])?.warmup, 1);

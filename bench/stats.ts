@@ -32,6 +32,29 @@ function _bucketTop(index: number): number {
 }
 
 /**
+ * The percents at which {@linkcode LatencyHistogram.curve} reads the distribution by default:
+ * dense in the tail, where a fan-out's trouble shows.
+ */
+export const LATENCY_CURVE_PERCENTS: readonly number[] = Object.freeze([
+  1,
+  5,
+  10,
+  25,
+  50,
+  75,
+  90,
+  95,
+  98,
+  99,
+  99.5,
+  99.8,
+  99.9,
+  99.95,
+  99.99,
+  100,
+]);
+
+/**
  * Percentiles of a latency histogram in microseconds. A percentile is `null` when it falls
  * among the undelivered messages (later than the drain), or when nothing was recorded.
  */
@@ -142,6 +165,26 @@ export class LatencyHistogram {
       if (seen >= rank) return Math.min(_bucketTop(i), this.#max);
     }
     return this.#max;
+  }
+
+  /**
+   * The latency distribution as points of its percentile curve, for a chart: at each percent
+   * given, the latency at or below which that share of all values lies.
+   *
+   * @param percents the percents to read, each above 0 and at most 100
+   * @param undelivered how many values never arrived; 0 by default
+   * @returns one `[percent, µs]` pair per percent, with `null` where the percent falls among the
+   *   undelivered ones (or nothing was recorded)
+   * @throws {RangeError} as {@linkcode LatencyHistogram.percentile} does
+   */
+  curve(
+    percents: readonly number[] = LATENCY_CURVE_PERCENTS,
+    undelivered = 0,
+  ): [number, number | null][] {
+    return percents.map((percent) => {
+      const value = this.percentile(percent, undelivered);
+      return [percent, Number.isFinite(value) ? value : null];
+    });
   }
 
   /**

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { encodeFrame } from "../protocol/frame64.ts";
-import { ChatServer, isLoopback, normaliseIp, startServer } from "./chat_server.ts";
+import {
+  ACCEPTS_PER_TURN,
+  ChatServer,
+  isLoopback,
+  normaliseIp,
+  startServer,
+} from "./chat_server.ts";
 import { DEFAULT_SERVE_CONFIG } from "./config.ts";
 import { createLogger } from "./log.ts";
 
@@ -100,6 +106,30 @@ Deno.test("ChatServer's accept loop backs off on errors, resets after a success,
   } finally {
     await server.close();
     client.close();
+  }
+});
+
+Deno.test("ChatServer accepts a backlog of connections a few per turn of the event loop", async () => {
+  // Connections already waiting, as in a flood: every accept() completes at once.
+  const pairs = await Promise.all(Array.from({ length: 2 * ACCEPTS_PER_TURN + 8 }, connectedPair));
+  const listener = new ScriptedListener(pairs.map(([serverEnd]) => serverEnd));
+  const server = new ChatServer(
+    { ...DEFAULT_SERVE_CONFIG, host: "127.0.0.1", port: 0 },
+    listener as unknown as Deno.TcpListener,
+    createLogger({ format: "json", quiet: true, logMessages: false, write: () => {} }),
+  );
+  try {
+    // Microtasks only: whatever the loop does now happens within this one turn.
+    for (let i = 0; i < 1000; i++) await Promise.resolve();
+    assert.equal(listener.acceptedAt.length, ACCEPTS_PER_TURN, "then the turn is let go");
+    for (let i = 0; i < 200 && !listener.done; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.ok(listener.done, "and the rest are taken on the next turns");
+    assert.equal(server.connections, pairs.length);
+  } finally {
+    await server.close();
+    for (const [, client] of pairs) client.close();
   }
 });
 

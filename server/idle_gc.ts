@@ -45,6 +45,15 @@ export interface IdleGcOptions {
   readonly collect: () => void;
   /** Reads the heap figures; V8's by default. */
   readonly heap?: () => HeapFigures;
+  /**
+   * A count of work done that only ever grows (the server's connections accepted); growth since
+   * the last check is not quiet, whatever the allocation rate. Allocation per second of wall time
+   * alone is not enough: on a machine whose CPU other processes take, the server runs a small
+   * part of each second, so in the middle of a flood of connections its allocation rate fell
+   * below {@linkcode QUIET_BYTES_PER_SECOND}, and trims of 250-850 ms (a full collection is that
+   * slow when starved) stalled every member during condition 15 of the adversarial suite.
+   */
+  readonly activity?: () => number;
 }
 
 /**
@@ -67,6 +76,8 @@ export interface IdleGcOptions {
 export class IdleGc {
   #collect: () => void;
   #heap: () => HeapFigures;
+  #activity: () => number;
+  #lastActivity: number;
   #lastAt = -Infinity;
   #lastAllocated = 0;
   #quietSince = Infinity;
@@ -76,13 +87,15 @@ export class IdleGc {
   constructor(options: IdleGcOptions) {
     this.#collect = options.collect;
     this.#heap = options.heap ?? v8HeapFigures;
+    this.#activity = options.activity ?? (() => 0);
+    this.#lastActivity = this.#activity();
     const figures = this.#heap();
     this.#lastAllocated = figures.allocated;
     this.#baseline = figures.heapSize;
   }
 
   /**
-   * Trims if the heap has grown and allocation has been quiet for a moment.
+   * Trims if the heap has grown and allocation and activity have been quiet for a moment.
    *
    * @param now a monotonic time in milliseconds
    * @returns true when it trimmed
@@ -91,9 +104,12 @@ export class IdleGc {
     const figures = this.#heap();
     const elapsed = now - this.#lastAt;
     const rate = elapsed > 0 ? (figures.allocated - this.#lastAllocated) * 1000 / elapsed : 0;
+    const activity = this.#activity();
+    const active = activity !== this.#lastActivity;
     this.#lastAt = now;
     this.#lastAllocated = figures.allocated;
-    if (!(rate <= QUIET_BYTES_PER_SECOND) || !Number.isFinite(elapsed)) {
+    this.#lastActivity = activity;
+    if (active || !(rate <= QUIET_BYTES_PER_SECOND) || !Number.isFinite(elapsed)) {
       this.#quietSince = Infinity;
       return false;
     }

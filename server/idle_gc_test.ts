@@ -50,6 +50,32 @@ Deno.test("IdleGc leaves a heap that has not grown much alone, however quiet", (
   assert.equal(heap.trims.length, 1, "33 MB is");
 });
 
+Deno.test("IdleGc waits for the activity count to stand still, however little is allocated", () => {
+  let figures: HeapFigures = { allocated: 0, heapSize: 10 * MB };
+  let accepted = 0;
+  const trims: number[] = [];
+  const idle = new IdleGc({
+    collect: () => {
+      trims.push(accepted);
+      figures = { ...figures, heapSize: 10 * MB };
+    },
+    heap: () => figures,
+    activity: () => accepted,
+  });
+  idle.check(0);
+  figures = { allocated: 300 * MB, heapSize: 90 * MB }; // a burst
+  idle.check(100);
+  // A starved server in a flood: 1 MB/s of allocation, but connections keep arriving.
+  for (let t = 200; t <= 3000; t += 100) {
+    accepted += 20;
+    figures = { ...figures, allocated: figures.allocated + 0.1 * MB };
+    idle.check(t);
+  }
+  assert.deepEqual(trims, [], "never while connections arrive");
+  for (let t = 3100; t <= 3400; t += 100) idle.check(t);
+  assert.deepEqual(trims, [580], "once they have stopped for 200 ms");
+});
+
 Deno.test("IdleGc never trims without an allocation counter", () => {
   let size = 10 * MB;
   let trims = 0;

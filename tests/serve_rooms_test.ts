@@ -28,7 +28,7 @@ Deno.test("serve rooms: a JSON member moves; each room hears only its own", asyn
   const carol = await joinJson(server.port, "carol");
   try {
     assert.equal(alice.welcome.room, "#main");
-    assert.deepEqual(alice.welcome.features, ["rooms"]);
+    assert.ok((alice.welcome.features as string[]).includes("rooms"));
     await alice.client.waitForEvent((e) => e.type === "join" && e.name === "carol");
     await bob.client.waitForEvent((e) => e.type === "join" && e.name === "carol");
 
