@@ -87,6 +87,42 @@ export interface ServerParts {
 }
 
 /**
+ * Says whether something keyed by an address is due to be logged again: at most once per
+ * `intervalMs` per key, remembering at most `capacity` keys (the oldest forgotten first).
+ */
+export class LogOncePer {
+  #interval: number;
+  #capacity: number;
+  #last = new Map<string, number>();
+
+  /**
+   * @param intervalMs the least time between two log lines for one key
+   * @param capacity the most keys remembered
+   */
+  constructor(intervalMs: number, capacity: number) {
+    this.#interval = intervalMs;
+    this.#capacity = capacity;
+  }
+
+  /**
+   * @param key the address
+   * @param now the time in milliseconds
+   * @returns true when it should be logged now (and it is then counted as logged)
+   */
+  due(key: string, now = Date.now()): boolean {
+    const last = this.#last.get(key);
+    if (last !== undefined && now - last < this.#interval) return false;
+    this.#last.delete(key);
+    if (this.#last.size >= this.#capacity) {
+      const oldest = this.#last.keys().next().value;
+      if (oldest !== undefined) this.#last.delete(oldest);
+    }
+    this.#last.set(key, now);
+    return true;
+  }
+}
+
+/**
  * Normalises an IP address for per-address limits and display: IPv4-mapped IPv6 addresses
  * (`::ffff:1.2.3.4`, as a dual-stack listener reports IPv4 peers) become plain IPv4.
  *
@@ -138,6 +174,8 @@ export class ChatServer implements SessionHost {
   #listener: Deno.TcpListener;
   #tls: TlsEndpoint | undefined;
   #sessions = new Set<Session>();
+  /** When each banned address was last logged, so a retry loop does not flood the log. */
+  #bannedLog = new LogOncePer(60_000, 1024);
   #perIp = new Map<string, number>();
   #refusing = 0;
   /** Connections accepted so far; the memory trim counts growth as activity. */
@@ -365,11 +403,13 @@ export class ChatServer implements SessionHost {
     } else {
       this.#forgetIp(session.ip);
     }
-    this.log.info("disconnect", {
-      peer: session.peer,
-      reason: session.closeReason,
-      active: this.#sessions.size,
-    });
+    if (!session.quiet) {
+      this.log.info("disconnect", {
+        peer: session.peer,
+        reason: session.closeReason,
+        active: this.#sessions.size,
+      });
+    }
     if (this.#closing !== null && this.#sessions.size === 0) this.#allClosed?.();
   }
 
@@ -437,9 +477,19 @@ export class ChatServer implements SessionHost {
     this.#sessions.add(session);
     this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
     if (refusal !== undefined) {
-      session.refuse(refusal);
+      const banned = refusal.code === "banned";
+      session.refuse(refusal, banned);
       this.#refusing++;
-      this.log.info("refuse", { peer, reason: refusal.code, active: this.#sessions.size });
+      if (!banned || this.#bannedLog.due(ip)) {
+        this.log.info("refuse", {
+          peer,
+          reason: refusal.code,
+          active: this.#sessions.size,
+          ...(banned
+            ? { note: "further attempts from this address are logged once a minute" }
+            : {}),
+        });
+      }
       void session.run().finally(() => this.#refusing--);
       return;
     }

@@ -219,10 +219,16 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
    * told why as soon as its framing is known, then closed.
    *
    * @param error the refusal
+   * @param quietly true to log nothing of this connection (a banned address that keeps
+   *   retrying would otherwise write lines to the log as fast as it connects)
    */
-  refuse(error: ProtocolError): void {
+  refuse(error: ProtocolError, quietly = false): void {
     this.#refusal = error;
+    this.quiet = quietly;
   }
+
+  /** True when nothing of this connection is logged (see {@linkcode refuse}). */
+  quiet = false;
 
   /** Hands bytes to the connection's send queue (delivery's side of the bridge). */
   deliver(bytes: Uint8Array): void {
@@ -391,7 +397,7 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
 
   /** The framing is known (called by the inbound parser). */
   onFraming(framing: Framing): void {
-    this.#host.log.info("framing", { peer: this.peer, framing });
+    if (!this.quiet) this.#host.log.info("framing", { peer: this.peer, framing });
     // A text connection is told once it is known to be a line or a raw client (onTextMode).
     if (framing !== "line" && this.#refusal !== undefined) {
       this.#closeWithError(this.#refusal.code, this.#refusal.message, "error");
@@ -400,7 +406,7 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
 
   /** A text connection is known to be a line or a raw client (called by the inbound parser). */
   onTextMode(mode: TextMode): void {
-    this.#host.log.info("text_mode", { peer: this.peer, mode });
+    if (!this.quiet) this.#host.log.info("text_mode", { peer: this.peer, mode });
     if (mode === "raw") this.#connection.separateWrites(RAW_WRITE_GAP_MS);
     if (this.#refusal !== undefined) {
       this.#closeWithError(this.#refusal.code, this.#refusal.message, "error");
@@ -890,7 +896,7 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
   }
 
   #closeWithError(code: ProtocolError["code"], message: string, reason: LeaveReason): void {
-    this.#host.log.info("client_error", { peer: this.peer, code, closing: true });
+    if (!this.quiet) this.#host.log.info("client_error", { peer: this.peer, code, closing: true });
     this.close(reason, { notice: { type: "error", code, message } });
   }
 

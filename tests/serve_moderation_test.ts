@@ -346,6 +346,9 @@ Deno.test("moderation: a banned address retrying in a tight loop costs little an
     // millisecond of the server's CPU even on a loaded 2-core machine.
     assert.ok(perRefusal < 1, `${perRefusal} ms of server CPU per refusal`);
     assert.ok(!/ join .*name=bot/.test(serve.stderr), "no refused bot ever joined");
+    // The log says it once, not once per attempt.
+    const lines = serve.stderr.split("\n").filter((line) => line.includes(banned));
+    assert.ok(lines.length <= 2, `${lines.length} log lines about ${banned}:\n${lines.join("\n")}`);
   } finally {
     await bystanders[Symbol.asyncDispose]();
     await op.close();
