@@ -360,7 +360,9 @@ export class Renderer {
       case "mod": {
         const line = describeMod(event, myName).replace(/^\* /, "");
         const toMe = nameKey(event.target) === nameKey(myName) && event.by !== myName;
-        if (toMe && (event.action === "kick" || event.action === "ban")) return this.error(line);
+        if (toMe && (event.action === "kick" || event.action === "ban")) {
+          return this.error(line.charAt(0).toUpperCase() + line.slice(1));
+        }
         return this.#system(event.ts, line);
       }
       case "bans": {

@@ -181,7 +181,7 @@ Deno.test({
       await waitFor(() => server.chat.localMember("alice") !== undefined, "alice to join");
       op.send({ type: "mod", action: "kick", target: "alice", reason: "spamming the room" });
       await tmux.waitForScreen(
-        (s) => s.includes("you were kicked by op: spamming the room"),
+        (s) => s.includes("You were kicked by op: spamming the room"),
         "the reason on alice's screen",
       );
       const after = await tmux.waitForScreen((s) => /^exit status \d+$/m.test(s), "the exit");
