@@ -243,7 +243,8 @@ Options:
   --forget                  Forget the pinned certificate of HOST[:PORT] and exit
                             (default: off)
   --password TEXT           The server's password, if it has one; the CHAT_PASSWORD variable
-                            is better, since others can read a command line (default: none)
+                            is better, since others can read a command line (default: none;
+                            on a terminal you are asked for it when the server wants one)
   -h, --help                Show this help
 
 The chat is encrypted with TLS unless --plain is given. The server's certificate is pinned in

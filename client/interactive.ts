@@ -25,7 +25,13 @@ import { Pacer } from "./pacer.ts";
 import { makeColors, type Rendered, Renderer } from "./render.ts";
 import { Roster } from "./roster.ts";
 import { Screen } from "./screen.ts";
-import { ChatSession, NameRefusedError, sessionOptionsOf, type SessionStatus } from "./session.ts";
+import {
+  ChatSession,
+  JoinRefusedError,
+  NameRefusedError,
+  sessionOptionsOf,
+  type SessionStatus,
+} from "./session.ts";
 import type { Terminal } from "./terminal.ts";
 import { wrapLine } from "./wrap.ts";
 
@@ -81,7 +87,7 @@ export interface InteractiveOptions {
   readonly password?: string;
 }
 
-type _Mode = "name" | "joining" | "chat" | "leaving" | "done";
+type _Mode = "name" | "password" | "joining" | "chat" | "leaving" | "done";
 
 /**
  * Runs the interactive client until the user leaves or the connection is lost for good. The
@@ -112,6 +118,10 @@ export class InteractiveClient {
   #rooms: string[] = [];
   #chatEditor: LineEditor;
   #nameEditor = new LineEditor({ historyLimit: 0 });
+  /** The password being typed (never kept in a history; drawn as stars). */
+  #passwordEditor = new LineEditor({ historyLimit: 0 });
+  /** The name to join with once the password is typed. */
+  #passwordFor = "";
   #mode: _Mode = "name";
   #replyTo: string | undefined;
   #lines: string[] = [];
@@ -285,9 +295,32 @@ export class InteractiveClient {
         this.#askName(error.message);
         return;
       }
+      if (error instanceof JoinRefusedError && error.code === "bad_password") {
+        this.#askPassword(checked.name, error.message);
+        return;
+      }
       this.#show(this.#renderer.error(error instanceof Error ? error.message : String(error)));
       this.#end(1);
     });
+  }
+
+  /**
+   * Asks for the server's password, after the server refused the join without one or with a
+   * wrong one (its sentence is shown). What is typed is drawn as stars and kept nowhere but in
+   * the session, which sends it in `hello`; the server slows down repeated wrong ones.
+   */
+  #askPassword(name: string, message: string): void {
+    this.#mode = "password";
+    this.#passwordFor = name;
+    this.#show(this.#renderer.error(message));
+    this.#screen.setPrompt(`${this.#renderer.colors.bold("Password")}: `);
+    this.#scheduleFlush();
+  }
+
+  #submitPassword(text: string): void {
+    if (text === "") return this.#askPassword(this.#passwordFor, "The password cannot be empty");
+    this.#session.setPassword(text);
+    this.#join(this.#passwordFor);
   }
 
   #setChatPrompt(online: boolean): void {
@@ -311,6 +344,7 @@ export class InteractiveClient {
   // --- input --------------------------------------------------------------------------------
 
   get #editor(): LineEditor {
+    if (this.#mode === "password") return this.#passwordEditor;
     return this.#mode === "chat" || this.#mode === "leaving" ? this.#chatEditor : this.#nameEditor;
   }
 
@@ -368,6 +402,7 @@ export class InteractiveClient {
         return;
       case "submit":
         if (this.#mode === "name") this.#submitName(action.text);
+        else if (this.#mode === "password") this.#submitPassword(action.text);
         else if (this.#mode === "chat") this.#submitChat(action.text);
         return;
     }
@@ -668,7 +703,12 @@ export class InteractiveClient {
     this.#flushTimer = undefined;
     const editor = this.#editor;
     const leaving = this.#mode === "leaving" || this.#mode === "done";
-    const chars = leaving ? [] : editor.chars;
+    // A password is drawn as stars, one per character typed.
+    const chars = leaving
+      ? []
+      : this.#mode === "password"
+      ? editor.chars.map(() => "*")
+      : editor.chars;
     const cursor = leaving ? 0 : editor.cursor;
     if (this.#lines.length > 0 || this.#bell) {
       this.#term.write(this.#screen.print(this.#lines, this.#bell, chars, cursor));

@@ -226,6 +226,8 @@ export class ChatSession {
   #joined = false;
   #quitting = false;
   #name = "";
+  /** The password sent in `hello` (from the options, or typed at the prompt). */
+  #password: string | undefined;
   /** Operator status, from `welcome.op` and `mod` events. */
   #op = false;
   /** Why an operator removed this user (kicked, banned), once told, until the connection ends. */
@@ -254,6 +256,7 @@ export class ChatSession {
    * @param handlers what to do with events and connection changes
    */
   constructor(options: SessionOptions, handlers: SessionHandlers) {
+    this.#password = options.password;
     this.#options = options;
     this.#handlers = handlers;
     this.ended = new Promise((resolve) => this.#resolveEnded = resolve);
@@ -509,7 +512,7 @@ export class ChatSession {
         client: `chat-join/${VERSION}`,
         ...(identity === undefined ? {} : { key: identity.publicKey }),
         ...(this.#security?.askTls === true ? { tls: true } : {}),
-        ...(this.#options.password === undefined ? {} : { password: this.#options.password }),
+        ...(this.#password === undefined ? {} : { password: this.#password }),
       });
     });
   }
@@ -611,6 +614,16 @@ export class ChatSession {
     else if (event.action === "kick" || event.action === "ban") {
       this.#removed = describeMod(event, this.#name).replace(/^\* /, "");
     }
+  }
+
+  /**
+   * Sets the password the next `hello` sends (the interactive client asks for it after a
+   * `bad_password`).
+   *
+   * @param password the password
+   */
+  setPassword(password: string): void {
+    this.#password = password;
   }
 
   /** True while the server says this user is an operator (`welcome.op`, `mod` op/deop). */
