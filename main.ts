@@ -35,6 +35,10 @@ export interface CliOutput {
 export interface CliEnv {
   /** A non-empty value turns colours off in `chat join`. */
   readonly NO_COLOR?: string | undefined;
+  /** The Redis of `chat serve` when `--redis` is not given. */
+  readonly CHAT_REDIS_URL?: string | undefined;
+  /** The password of `chat serve` when `--password` is not given. */
+  readonly CHAT_PASSWORD?: string | undefined;
 }
 
 /** The usage line of `chat` itself. */
@@ -240,7 +244,7 @@ async function _run(
   let run: () => Promise<number>;
   try {
     if (command === "serve") {
-      const config = parseServeArgs(args);
+      const config = parseServeArgs(args, env);
       run = async () => (await import("./server/serve.ts")).runServe(config);
     } else {
       const config = parseJoinArgs(args, env);
@@ -335,7 +339,11 @@ function _usageFailure(
 /** Reads `NO_COLOR`, treating a missing permission as unset. */
 function _readEnv(): CliEnv {
   try {
-    return { NO_COLOR: Deno.env.get("NO_COLOR") };
+    return {
+      NO_COLOR: Deno.env.get("NO_COLOR"),
+      CHAT_REDIS_URL: Deno.env.get("CHAT_REDIS_URL"),
+      CHAT_PASSWORD: Deno.env.get("CHAT_PASSWORD"),
+    };
   } catch {
     return {};
   }

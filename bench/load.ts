@@ -37,6 +37,11 @@ export interface LoadOptions {
   readonly host: string;
   /** The server's port. */
   readonly port: number;
+  /**
+   * A second node of the same cluster (0 for none): the clients with an odd index join there,
+   * so half of every sender's deliveries cross from one node to the other.
+   */
+  readonly port2: number;
   /** Connections to open and join (named `user0`, `user1`, ...). */
   readonly clients: number;
   /** How many of them send (the first ones); 0 holds every client idle. */
@@ -80,6 +85,7 @@ export interface LoadOptions {
 export const DEFAULT_LOAD_OPTIONS: LoadOptions = Object.freeze({
   host: "127.0.0.1",
   port: 5050,
+  port2: 0,
   clients: 100,
   senders: 10,
   rate: 0,
@@ -137,6 +143,11 @@ export interface LoadResult {
    * there), for the latency chart. Absent from summaries written before it was added.
    */
   readonly latencyCurveUs?: readonly (readonly [number, number | null])[];
+  /**
+   * With two nodes: the latency of window deliveries whose sender joined the other node, µs,
+   * and the deliveries during the window to the clients of each node (`port`, then `port2`).
+   */
+  readonly crossNode?: { readonly latencyUs: LatencySummary; readonly deliveredByNode: number[] };
   /** Send to the sender's own echo of window messages, µs, and how many echoes came back. */
   readonly ackUs: LatencySummary;
   readonly echoes: number;
@@ -312,6 +323,8 @@ class _LoadRun {
   #deliveredDuringWindow = 0;
   #echoes = 0;
   readonly #latency = new LatencyHistogram();
+  readonly #crossLatency = new LatencyHistogram();
+  readonly #deliveredByNode = [0, 0];
   readonly #ack = new LatencyHistogram();
 
   // Closed loop: a ring of slots per sender.
@@ -472,11 +485,12 @@ class _LoadRun {
     client.connectAt = performance.now();
     let conn: Deno.TcpConn | Deno.TlsConn;
     try {
+      const port = this.#o.port2 > 0 && client.index % 2 === 1 ? this.#o.port2 : this.#o.port;
       conn = this.#caCert === undefined
-        ? await Deno.connect({ hostname: this.#o.host, port: this.#o.port, transport: "tcp" })
+        ? await Deno.connect({ hostname: this.#o.host, port, transport: "tcp" })
         : await Deno.connectTls({
           hostname: this.#o.host,
-          port: this.#o.port,
+          port,
           caCerts: [this.#caCert],
         });
     } catch {
@@ -701,10 +715,16 @@ class _LoadRun {
       return;
     }
     client.received++;
-    if (now >= this.#windowStartUs && now < this.#windowEndUs) this.#deliveredDuringWindow++;
+    if (now >= this.#windowStartUs && now < this.#windowEndUs) {
+      this.#deliveredDuringWindow++;
+      if (this.#o.port2 > 0) this.#deliveredByNode[client.index % 2]!++;
+    }
     if (inWindow) {
       this.#delivered++;
       this.#latency.record(now - stamp.sentUs);
+      if (this.#o.port2 > 0 && sender % 2 !== client.index % 2) {
+        this.#crossLatency.record(now - stamp.sentUs);
+      }
     }
     const seq = stamp.seq;
     const last = client.lastSeq[sender]!;
@@ -919,6 +939,14 @@ class _LoadRun {
       latencyUs: this.#latency.summary(),
       latencyInclUndeliveredUs: this.#latency.summary(undelivered),
       latencyCurveUs: this.#latency.curve(undefined, undelivered),
+      ...(o.port2 > 0
+        ? {
+          crossNode: {
+            latencyUs: this.#crossLatency.summary(),
+            deliveredByNode: [...this.#deliveredByNode],
+          },
+        }
+        : {}),
       ackUs: this.#ack.summary(Math.max(0, this.#sentInWindow - this.#echoes)),
       echoes: this.#echoes,
       drainMs: round(drainMs),
@@ -976,6 +1004,7 @@ function _sleep(ms: number): Promise<void> {
 const _FLAGS = {
   "host": { type: "string" },
   "port": { type: "string" },
+  "port2": { type: "string" },
   "clients": { type: "string" },
   "senders": { type: "string" },
   "rate": { type: "string" },
@@ -1007,6 +1036,7 @@ idle for --hold seconds when --senders is 0. Prints phase events and the result 
 Options (durations in seconds; defaults in brackets):
   --host HOST             server address [${DEFAULT_LOAD_OPTIONS.host}]
   --port PORT             server port (required)
+  --port2 PORT            a second node of the same cluster: odd clients join there [none]
   --clients N             connections [${DEFAULT_LOAD_OPTIONS.clients}]
   --senders N             senders among them, 0 for an idle run [${DEFAULT_LOAD_OPTIONS.senders}]
   --rate R                messages per second per sender, 0 for a closed loop [${DEFAULT_LOAD_OPTIONS.rate}]
@@ -1053,6 +1083,9 @@ export function parseLoadArgs(args: readonly string[]): LoadOptions | null {
   return {
     host: values.host ?? d.host,
     port: parseNumber("--port", values.port, { integer: true, min: 1, max: 65535 }),
+    port2: values.port2 === undefined
+      ? 0
+      : parseNumber("--port2", values.port2, { integer: true, min: 1, max: 65535 }),
     clients: whole("clients", values.clients, d.clients, 1),
     senders: whole("senders", values.senders, d.senders, 0),
     rate: values.rate === undefined

@@ -14,7 +14,7 @@ import { VERSION } from "../flags/version.ts";
 import { benchCharts, writeCharts } from "./charts.ts";
 import { canPin, effectiveNofile } from "./child.ts";
 import { clockTicksPerSecond } from "./proc.ts";
-import { renderTables, type RunRecord } from "./report.ts";
+import { clusterLines, renderTables, type RunRecord } from "./report.ts";
 import { type RunEnvironment, runScenario } from "./run.ts";
 import {
   BENCH_SERVER_FLAGS,
@@ -53,7 +53,7 @@ const _FLAGS = {
 
 /** The usage line of the benchmark. */
 export const BENCH_USAGE =
-  "Usage: deno task bench [--quick] [--scenarios a,b,r,m,c,j,c20k,tj] [--output FILE]";
+  "Usage: deno task bench [--quick] [--scenarios a,b,r,m,c,j,c20k,tj,cluster] [--output FILE]";
 
 /** The help of `deno task bench`. */
 export const BENCH_HELP = `chat benchmark: fan-out throughput, latency and memory of 'chat serve'
@@ -72,6 +72,8 @@ load process (bench/load.ts) pinned to core 1 that connects JSON clients over 12
   j  join storm: 10,000 connections, time until every welcome (and every join notice)
   c20k  20,000 connections, or as many as the open-file limit lets one process open
   tj 1000 clients joining over TLS, without and with an Ed25519 identity each (joins/s)
+  cluster  b's load on two 'serve --redis' nodes and a local redis-server (both nodes and
+     Redis on core 0), the clients split over them; compared with b (run too when not chosen)
 Scenario a also runs over TLS (a/tls), so plain and TLS server CPU per delivery sit side by side.
 
 Options:
@@ -194,6 +196,8 @@ export async function runBench(args: BenchArgs, log: (text: string) => void): Pr
   }
 
   log(`\nSummary\n\n${renderTables(records)}`);
+  const cluster = clusterLines(records);
+  if (cluster.length > 0) log(`\n${cluster.join("\n")}`);
   const summary = {
     meta: {
       date: new Date().toISOString(),

@@ -63,13 +63,21 @@ export interface RunRecord {
   readonly group: string;
   readonly title: string;
   readonly idle: boolean;
-  readonly loadOptions: Omit<LoadOptions, "host" | "port">;
+  readonly loadOptions: Omit<LoadOptions, "host" | "port" | "port2">;
   readonly server: ServerStats;
   readonly loadProcess: LoadProcessStats;
   readonly kernel: KernelStats | null;
   readonly result: LoadResult | null;
   /** Why the run failed or was skipped; null when it ran. */
   readonly error: string | null;
+  /**
+   * A cluster run: the CPU seconds of each node in the window (the `server` fields are the
+   * first node's), and of Redis.
+   */
+  readonly nodes?: {
+    readonly cpuSecondsWindow: readonly (number | null)[];
+    readonly redisCpuSecondsWindow: number | null;
+  };
 }
 
 /**
@@ -348,4 +356,52 @@ export function renderTables(records: readonly RunRecord[]): string {
   if (traffic.length > 0) parts.push(formatTable(TRAFFIC_HEADERS, traffic.map(trafficRow)));
   if (idle.length > 0) parts.push(formatTable(IDLE_HEADERS, idle.map(idleRow)));
   return parts.join("\n\n");
+}
+
+/**
+ * The cluster comparison: for each node of the cluster run, its CPU per delivery next to the
+ * single node's of scenario b in the same benchmark, with the cross-node latency.
+ *
+ * @param records every run of the benchmark
+ * @returns the lines, or none when there was no cluster run with a b run beside it
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { clusterLines } from "./report.ts";
+ * assert.deepEqual(clusterLines([]), []);
+ * ```
+ */
+export function clusterLines(records: readonly RunRecord[]): string[] {
+  const cluster = records.find((r) => r.nodes !== undefined && r.result !== null);
+  const single = records.find((r) => r.group === "b" && r.result !== null);
+  const result = cluster?.result;
+  if (cluster?.nodes === undefined || result === undefined || result === null) return [];
+  const micro = (seconds: number | null | undefined, deliveries: number | null | undefined) =>
+    seconds === null || seconds === undefined || !deliveries ? null : (1e6 * seconds) / deliveries;
+  const show = (us: number | null) => us === null ? "–" : `${us.toFixed(2)} µs`;
+  const singleUs = single === undefined || single.result === null ? null : micro(
+    single.server.cpuSecondsWindow,
+    single.result.deliveriesPerSec * single.result.options.duration,
+  );
+  const lines = ["Cluster (two nodes and Redis) next to one node (b), CPU per delivery:"];
+  lines.push(`  one node, no Redis: ${show(singleUs)}`);
+  const delivered = result.crossNode?.deliveredByNode ?? [];
+  cluster.nodes.cpuSecondsWindow.forEach((seconds, i) => {
+    const us = micro(seconds, delivered[i]);
+    const ratio = us === null || singleUs === null ? "" : ` (${(us / singleUs).toFixed(2)}x)`;
+    lines.push(
+      `  node ${i + 1}: ${show(us)}${ratio}, ${formatCount(delivered[i] ?? null)} deliveries`,
+    );
+  });
+  const redis = cluster.nodes.redisCpuSecondsWindow;
+  lines.push(`  Redis: ${redis === null ? "–" : `${redis} CPU s in the window`}`);
+  const cross = result.crossNode?.latencyUs;
+  const ms = (us: number | null | undefined) =>
+    us === null || us === undefined ? "–" : `${(us / 1000).toFixed(1)} ms`;
+  lines.push(
+    `  cross-node latency: p50 ${ms(cross?.p50)}, p99 ${ms(cross?.p99)} (${
+      formatCount(cross?.count ?? null)
+    } deliveries); loss ${result.lossPct ?? "–"}%`,
+  );
+  return lines;
 }

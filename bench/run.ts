@@ -52,6 +52,8 @@ function _sleep(ms: number): Promise<void> {
 interface _PhaseSample {
   readonly server: ProcSample | null;
   readonly load: ProcSample | null;
+  readonly second: ProcSample | null;
+  readonly redis: ProcSample | null;
 }
 
 /**
@@ -68,6 +70,7 @@ function _loadArgs(
   scenario: Scenario,
   port: number,
   tls: { port: number; fingerprint: string } | null,
+  port2 = 0,
 ): string[] {
   const l = scenario.load;
   if (scenario.tls === true && tls === null) {
@@ -76,6 +79,7 @@ function _loadArgs(
   return [
     "--port",
     String(scenario.tls === true && tls !== null ? tls.port : port),
+    ...(port2 > 0 ? ["--port2", String(port2)] : []),
     ...(scenario.tls === true && tls !== null ? ["--tls-fingerprint", tls.fingerprint] : []),
     ...(l.identity === true ? ["--identity"] : []),
     "--clients",
@@ -184,6 +188,17 @@ export async function runScenario(scenario: Scenario, env: RunEnvironment): Prom
   }
 
   let error: string | null = null;
+  let redis: LocalRedis | null = null;
+  if (scenario.cluster === true) {
+    try {
+      redis = await LocalRedis.start(env.serverCpu);
+    } catch (caught) {
+      return skipped(`Skipped: ${caught instanceof Error ? caught.message : String(caught)}`);
+    }
+  }
+  const cluster = redis === null
+    ? []
+    : ["--redis", redis.url, "--cluster", `bench${Date.now().toString(36)}`];
   let resolveFirstLine: (line: string) => void = () => {};
   const firstLine = new Promise<string>((resolve) => resolveFirstLine = resolve);
   // The banner is one write, so its second line (TLS) has arrived when the first has.
@@ -201,7 +216,7 @@ export async function runScenario(scenario: Scenario, env: RunEnvironment): Prom
         "-A",
         ...(env.server === "echo"
           ? [`${env.root}bench/echo_server.ts`, "--port", "0"]
-          : [`${env.root}main.ts`, ...benchServeArgs()]),
+          : [`${env.root}main.ts`, ...benchServeArgs(), ...cluster]),
       ],
       cpu: env.serverCpu,
       nofile: env.nofileAsked,
@@ -218,7 +233,44 @@ export async function runScenario(scenario: Scenario, env: RunEnvironment): Prom
       },
     });
   } catch (caught) {
+    await redis?.stop();
     return skipped(`Could not start the server: ${String(caught)}`);
+  }
+  // A cluster run has a second node of the same cluster; only its port is read from its banner.
+  let second: { process: BenchProcess; firstLine: Promise<string> } | null = null;
+  if (redis !== null) {
+    let resolveSecond: (line: string) => void = () => {};
+    const secondLine = new Promise<string>((resolve) => resolveSecond = resolve);
+    let sawSecond = false;
+    try {
+      second = {
+        process: BenchProcess.spawn({
+          argv: [
+            env.deno,
+            "run",
+            `--v8-flags=${V8_FLAGS.join(",")}`,
+            "-A",
+            `${env.root}main.ts`,
+            ...benchServeArgs(),
+            ...cluster,
+          ],
+          cpu: env.serverCpu,
+          nofile: env.nofileAsked,
+          cwd: env.root,
+          onLine: (line) => {
+            if (!sawSecond) {
+              sawSecond = true;
+              resolveSecond(line);
+            }
+          },
+        }),
+        firstLine: secondLine,
+      };
+    } catch (caught) {
+      await server.stop(_STOP_GRACE_MS);
+      await redis.stop();
+      return skipped(`Could not start the second node: ${String(caught)}`);
+    }
   }
 
   let startMs: number | null = null;
@@ -228,6 +280,7 @@ export async function runScenario(scenario: Scenario, env: RunEnvironment): Prom
   let slabBase: number | null = null;
   let slabJoined: number | null = null;
   const samples: ProcSample[] = [];
+  const secondSamples: ProcSample[] = [];
   const loadSamples: ProcSample[] = [];
   const phases = new Map<string, _PhaseSample>();
   let result: LoadResult | null = null;
@@ -242,6 +295,7 @@ export async function runScenario(scenario: Scenario, env: RunEnvironment): Prom
   };
   try {
     const port = await _portFrom(server, firstLine);
+    const port2 = second === null ? 0 : await _portFrom(second.process, second.firstLine);
     startMs = Math.round(performance.now() - spawnAt);
     await _sleep(_SETTLE_MS);
     base = keep(sampleProcess(server.pid), samples);
@@ -249,6 +303,7 @@ export async function runScenario(scenario: Scenario, env: RunEnvironment): Prom
     slabBase = readSlabKb();
     sampler = setInterval(() => {
       keep(sampleProcess(server.pid), samples);
+      if (second !== null) keep(sampleProcess(second.process.pid), secondSamples);
       if (load !== null && !load.exited) keep(sampleProcess(load.pid), loadSamples);
     }, _SAMPLE_MS);
 
@@ -267,6 +322,8 @@ export async function runScenario(scenario: Scenario, env: RunEnvironment): Prom
       phases.set(message.event, {
         server: keep(sampleProcess(server.pid), samples),
         load: _selfReported(message, env.clockTicks),
+        second: second === null ? null : keep(sampleProcess(second.process.pid), secondSamples),
+        redis: redis === null ? null : sampleProcess(redis.pid),
       });
       if (message.event === "hold_start") {
         joinedTimer = setTimeout(() => {
@@ -281,7 +338,7 @@ export async function runScenario(scenario: Scenario, env: RunEnvironment): Prom
         "run",
         "--allow-net=127.0.0.1",
         `${env.root}bench/load.ts`,
-        ..._loadArgs(scenario, port, tlsBanner),
+        ..._loadArgs(scenario, port, tlsBanner, port2),
       ],
       cpu: env.loadCpu,
       nofile: env.nofileAsked,
@@ -312,8 +369,13 @@ export async function runScenario(scenario: Scenario, env: RunEnvironment): Prom
       if (load !== null && !load.exited) await load.stop(1000);
       if (load !== null) await load.drained;
     } finally {
+      if (second !== null) {
+        await second.process.stop(_STOP_GRACE_MS);
+        await second.process.drained;
+      }
       stop = await server.stop(_STOP_GRACE_MS);
       await server.drained;
+      await redis?.stop();
     }
   }
   if (stop.killed) {
@@ -331,6 +393,21 @@ export async function runScenario(scenario: Scenario, env: RunEnvironment): Prom
     env.clockTicks,
   );
   const finalResult = result as LoadResult | null;
+  const nodes = second === null ? undefined : {
+    cpuSecondsWindow: [
+      window.seconds,
+      _cpu(
+        phases.get("measure_start")?.second,
+        phases.get("measure_end")?.second,
+        env.clockTicks,
+      ).seconds,
+    ],
+    redisCpuSecondsWindow: _cpu(
+      phases.get("measure_start")?.redis,
+      phases.get("measure_end")?.redis,
+      env.clockTicks,
+    ).seconds,
+  };
   const joined = finalResult?.joined ?? 0;
   const rssJoined = (joinedSample as ProcSample | null)?.rssKb ?? null;
   const serverStats: ServerStats = {
@@ -381,6 +458,7 @@ export async function runScenario(scenario: Scenario, env: RunEnvironment): Prom
     kernel,
     result: finalResult,
     error,
+    ...(nodes === undefined ? {} : { nodes }),
   };
 }
 
@@ -403,4 +481,83 @@ function _emptyServerStats(): ServerStats {
     killed: false,
     stderrTail: null,
   };
+}
+
+/** A `redis-server` of the benchmark's own: a free port, a temporary directory, no saving. */
+class LocalRedis {
+  readonly url: string;
+  readonly #child: Deno.ChildProcess;
+  readonly #dir: string;
+
+  private constructor(child: Deno.ChildProcess, port: number, dir: string) {
+    this.#child = child;
+    this.url = `redis://127.0.0.1:${port}`;
+    this.#dir = dir;
+  }
+
+  get pid(): number {
+    return this.#child.pid;
+  }
+
+  /**
+   * Starts one, pinned with the servers (it is part of the server side), and waits for it.
+   *
+   * @throws {Error} when `redis-server` is missing or does not answer
+   */
+  static async start(cpu: number | null): Promise<LocalRedis> {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (listener.addr as Deno.NetAddr).port;
+    listener.close();
+    const dir = await Deno.makeTempDir({ prefix: "chat-bench-redis-" });
+    const argv = [
+      "redis-server",
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--dir",
+      dir,
+    ];
+    let child: Deno.ChildProcess;
+    try {
+      child = new Deno.Command(cpu === null ? argv[0]! : "taskset", {
+        args: cpu === null ? argv.slice(1) : ["-c", String(cpu), ...argv],
+        stdin: "null",
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+    } catch {
+      await Deno.remove(dir, { recursive: true });
+      throw new Error("redis-server is not installed (apt-get install redis-server)");
+    }
+    const redis = new LocalRedis(child, port, dir);
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      try {
+        const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+        conn.close();
+        return redis;
+      } catch {
+        if (Date.now() > deadline) {
+          await redis.stop();
+          throw new Error(`redis-server did not listen on port ${port} within 10 s`);
+        }
+        await _sleep(20);
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    try {
+      this.#child.kill("SIGTERM");
+    } catch {
+      // Already gone.
+    }
+    await this.#child.status;
+    await Deno.remove(this.#dir, { recursive: true }).catch(() => {});
+  }
 }

@@ -147,7 +147,7 @@ Deno.test("benchServeArgs lifts exactly the documented limits on loopback", () =
 Deno.test("parseBenchArgs reads --quick, --scenarios, --output and --no-pin", () => {
   assert.deepEqual(parseBenchArgs([]), {
     quick: false,
-    groups: ["a", "b", "r", "m", "c", "j", "c20k", "tj"],
+    groups: ["a", "b", "r", "m", "c", "j", "c20k", "tj", "cluster"],
     output: null,
     pin: true,
     server: "chat",

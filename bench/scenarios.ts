@@ -10,7 +10,7 @@ import { DEFAULT_SERVE_CONFIG } from "../server/config.ts";
 import { DEFAULT_LOAD_OPTIONS, type LoadOptions } from "./load.ts";
 
 /** The load options a scenario sets; the rest come from the load process's defaults. */
-export type ScenarioLoad = Omit<LoadOptions, "host" | "port">;
+export type ScenarioLoad = Omit<LoadOptions, "host" | "port" | "port2">;
 
 /** One run of the benchmark: a fresh server and one load process. */
 export interface Scenario {
@@ -32,6 +32,11 @@ export interface Scenario {
    * are counted. Otherwise such a run is skipped.
    */
   readonly upToNofile: boolean;
+  /**
+   * Two `chat serve --redis` nodes of one cluster on a local `redis-server` instead of one
+   * server: the clients are split over them.
+   */
+  readonly cluster?: boolean;
 }
 
 /** The scenario selectors, in the order they run. */
@@ -44,11 +49,18 @@ export const SCENARIO_GROUPS: readonly string[] = Object.freeze([
   "j",
   "c20k",
   "tj",
+  "cluster",
 ]);
 
 /** What every scenario shares: the load defaults without an address, clients or senders. */
-const { host: _host, port: _port, clients: _clients, senders: _senders, ..._BASE } =
-  DEFAULT_LOAD_OPTIONS;
+const {
+  host: _host,
+  port: _port,
+  port2: _port2,
+  clients: _clients,
+  senders: _senders,
+  ..._BASE
+} = DEFAULT_LOAD_OPTIONS;
 
 function _idle(group: string, clients: number, hold: number, title: string): Scenario {
   return {
@@ -93,6 +105,8 @@ export function scenariosFor(groups: readonly string[], quick: boolean): Scenari
       throw new UsageError(`Scenarios are ${known}: "${group}"`);
     }
   }
+  // The cluster's CPU per delivery is compared with a single node's in the same run: b.
+  if (groups.includes("cluster") && !groups.includes("b")) groups = [...groups, "b"];
   const window = quick ? { warmup: 1, duration: 3, drain: 2 } : {};
   const runs: Scenario[] = [];
   for (const group of SCENARIO_GROUPS.filter((g) => groups.includes(g))) {
@@ -149,6 +163,16 @@ export function scenariosFor(groups: readonly string[], quick: boolean): Scenari
           ...window,
         },
         upToNofile: false,
+      });
+    } else if (group === "cluster") {
+      runs.push({
+        group,
+        label: "cluster",
+        title: "b on two nodes and Redis: 1000 clients split over them, 5 senders at 200 msg/s",
+        idle: false,
+        load: { ..._BASE, clients: 1000, senders: 5, rate: 200, drain: 5, ...window },
+        upToNofile: false,
+        cluster: true,
       });
     } else if (group === "c") {
       runs.push(_idle("c", quick ? 500 : 5000, quick ? 2 : 3, "idle joined connections"));

@@ -32,6 +32,11 @@ export interface JoinConfig {
   readonly forget: boolean;
   /** The server's password (`--password`; `CHAT_PASSWORD` is read when it is absent). */
   readonly password?: string;
+  /**
+   * Every server given (`HOST1,HOST2:PORT`), the first being `host` and `port`: the nodes of a
+   * cluster, tried in turn when the connection is lost. Absent when one server was given.
+   */
+  readonly servers?: readonly { readonly host: string; readonly port: number }[];
 }
 
 /** The defaults of `chat join`. */
@@ -163,7 +168,10 @@ export function parseJoinArgs(
   env: { NO_COLOR?: string | undefined },
 ): JoinConfig {
   const { values, positionals } = parseFlags(args, _FLAGS, 1);
-  const address = positionals[0] === undefined ? undefined : parseHostPort(positionals[0]);
+  const addresses = positionals[0] === undefined
+    ? []
+    : positionals[0].split(",").map((part) => parseHostPort(part.trim()));
+  const address = addresses[0];
   const flagPort = values.port === undefined
     ? undefined
     : parseNumber("--port", values.port, _PORT);
@@ -194,7 +202,10 @@ export function parseJoinArgs(
       throw new UsageError("--plain connects without TLS, so --fingerprint has nothing to check");
     }
   }
+  const port = address?.port ?? flagPort ?? DEFAULT_JOIN_CONFIG.port;
+  const servers = addresses.map((a) => ({ host: a.host, port: a.port ?? flagPort ?? port }));
   return {
+    ...(servers.length > 1 ? { servers } : {}),
     host: address?.host ?? DEFAULT_JOIN_CONFIG.host,
     port: address?.port ?? flagPort ?? DEFAULT_JOIN_CONFIG.port,
     ...(name === undefined ? {} : { name }),
@@ -224,7 +235,8 @@ ${JOIN_USAGE}
 
 HOST[:PORT] is the server (default: ${DEFAULT_JOIN_CONFIG.host}:${DEFAULT_JOIN_CONFIG.port}).
 Examples: example.org, 10.0.0.2:6000, [::1]:5050. A bare IPv6 address such as ::1 takes no port:
-write [::1]:6000 or use --port.
+write [::1]:6000 or use --port. For the servers of a cluster, give them all, separated by
+commas (node1,node2:6000): when one is lost the chat carries on at another, where it was.
 
 Options:
   -p, --port PORT           Server port, if the address has none (default: ${DEFAULT_JOIN_CONFIG.port})

@@ -150,3 +150,16 @@ Deno.test("JOIN_HELP lists every flag with its default", () => {
     assert.match(block, /\(default: [^)]+\)/, block);
   }
 });
+
+Deno.test("parseJoinArgs reads the servers of a cluster, each with its port or the common one", () => {
+  const config = parseJoinArgs(["node1,10.0.0.2:6000,[::1]", "-p", "5060"], {});
+  assert.equal(config.host, "node1");
+  assert.equal(config.port, 5060);
+  assert.deepEqual(config.servers, [
+    { host: "node1", port: 5060 },
+    { host: "10.0.0.2", port: 6000 },
+    { host: "::1", port: 5060 },
+  ]);
+  assert.equal(parseJoinArgs(["node1"], {}).servers, undefined, "one server: no list");
+  assert.throws(() => parseJoinArgs(["node1,,node2"], {}), UsageError);
+});

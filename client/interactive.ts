@@ -29,6 +29,7 @@ import {
   ChatSession,
   JoinRefusedError,
   NameRefusedError,
+  type ServerAddress,
   sessionOptionsOf,
   type SessionStatus,
 } from "./session.ts";
@@ -65,6 +66,8 @@ export interface InteractiveOptions {
   readonly host: string;
   /** The server's port. */
   readonly port: number;
+  /** Every server of a cluster, tried in turn (`chat join HOST1,HOST2`). */
+  readonly servers?: readonly ServerAddress[];
   /** The name to join with; without it the user is asked. */
   readonly name?: string;
   /** The name offered when asking (normally `$USER`); not offered if it is not a valid name. */

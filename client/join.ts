@@ -82,6 +82,7 @@ export async function runJoin(config: JoinConfig): Promise<number> {
       return await runInteractive({
         host: config.host,
         port: config.port,
+        ...(config.servers === undefined ? {} : { servers: config.servers }),
         ...(config.name === undefined ? {} : { name: config.name }),
         ...(user === undefined ? {} : { defaultName: user }),
         color: config.color,
@@ -109,6 +110,7 @@ export async function runJoin(config: JoinConfig): Promise<number> {
     return await runPiped({
       host: config.host,
       port: config.port,
+      ...(config.servers === undefined ? {} : { servers: config.servers }),
       name,
       json: config.json,
       reconnect: config.reconnect,

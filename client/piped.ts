@@ -21,6 +21,7 @@ import {
   ChatSession,
   JoinRefusedError,
   NameRefusedError,
+  type ServerAddress,
   sessionOptionsOf,
   type SessionStatus,
 } from "./session.ts";
@@ -46,6 +47,8 @@ export interface PipedOptions {
   readonly host: string;
   /** The server's port. */
   readonly port: number;
+  /** Every server of a cluster, tried in turn (`chat join HOST1,HOST2`). */
+  readonly servers?: readonly ServerAddress[];
   /** The name to join with. */
   readonly name: string;
   /** NDJSON in and out instead of text. */

@@ -10,7 +10,7 @@ import pc from "picocolors";
 import type { LeaveReason, MessageEvent, ServerEvent } from "../protocol/events.ts";
 import { nameKey } from "../protocol/names.ts";
 import { sanitizeLine, sanitizeText } from "../protocol/sanitize.ts";
-import { describeMod, renderTextLines } from "../protocol/text_render.ts";
+import { describeMod, gapText, renderTextLines } from "../protocol/text_render.ts";
 import { visibleWidth } from "./width.ts";
 
 /** A set of colour functions, as made by `picocolors`' `createColors`. */
@@ -88,6 +88,7 @@ const _LEAVE_WORDS: Readonly<Record<LeaveReason, readonly [string, string?]>> = 
   kicked: ["was kicked"],
   banned: ["was banned"],
   moved: ["went to another room"],
+  node_lost: ["left", "their server was lost"],
 };
 
 /**
@@ -373,6 +374,10 @@ export class Renderer {
         return this.error(event.message);
       case "shutdown":
         return this.error(`The server is shutting down: ${sanitizeLine(event.message)}`);
+      case "gap":
+        return this.#notice(gapText(event));
+      case "notice":
+        return this.#notice(sanitizeText(event.text));
       case "ping":
       case "pong":
       case "challenge":

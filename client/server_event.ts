@@ -128,6 +128,13 @@ export function checkServerEvent(value: unknown): ServerEvent | null {
     case "shutdown":
       ok = _str(o, "message");
       break;
+    case "gap":
+      ok = _str(o, "room") && _str(o, "reason") &&
+        (o["skipped"] === undefined || _num(o, "skipped"));
+      break;
+    case "notice":
+      ok = _str(o, "text");
+      break;
     case "ping":
     case "pong":
       ok = _optionalId(o);

@@ -11,6 +11,7 @@ import { VERSION } from "../flags/version.ts";
 import type {
   ClientEvent,
   ModNoticeEvent,
+  ResumePoint,
   ServerEvent,
   ServerLimits,
   WelcomeEvent,
@@ -91,6 +92,19 @@ export interface SessionOptions {
   readonly identity?: Identity;
   /** The server's password, sent in `hello`. */
   readonly password?: string;
+  /**
+   * Every server of a cluster to try, in order (`chat join HOST1,HOST2`); the first is `host`
+   * and `port`. A lost connection is taken up again on the next one that answers.
+   */
+  readonly servers?: readonly ServerAddress[];
+}
+
+/** One server of a cluster. */
+export interface ServerAddress {
+  /** Host name or IP address (IPv6 without brackets). */
+  readonly host: string;
+  /** TCP port. */
+  readonly port: number;
 }
 
 /**
@@ -102,13 +116,22 @@ export interface SessionOptions {
 export function sessionOptionsOf(
   options: Pick<
     SessionOptions,
-    "host" | "port" | "reconnect" | "dial" | "backoff" | "trust" | "identity" | "password"
+    | "host"
+    | "port"
+    | "reconnect"
+    | "dial"
+    | "backoff"
+    | "trust"
+    | "identity"
+    | "servers"
+    | "password"
   >,
 ): SessionOptions {
   return {
     host: options.host,
     port: options.port,
     reconnect: options.reconnect,
+    ...(options.servers === undefined ? {} : { servers: options.servers }),
     ...(options.dial === undefined ? {} : { dial: options.dial }),
     ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
     ...(options.trust === undefined ? {} : { trust: options.trust }),
@@ -240,6 +263,15 @@ export class ChatSession {
   #pingCount = 0;
   #sleep: { timer: ReturnType<typeof setTimeout>; resolve(): void; until: number } | null = null;
   #joinWaiters: ((joined: boolean) => void)[] = [];
+  /** Which of the servers answered last: reconnecting starts there. */
+  #server = 0;
+  /** The address and port being connected to (a `use_tls` moves to another port there). */
+  #host: string;
+  #port: number;
+  /** Where this member is, to resume there after a reconnection without a hole. */
+  #position: { room: string; epoch: string; after: number } | null = null;
+  /** Whether the server resumes (`welcome.features` has `resume`). */
+  #resumes = false;
   #ended = false;
   /** The name of the last `hello`, which the challenge answer signs. */
   #lastHelloName: string | undefined;
@@ -258,6 +290,8 @@ export class ChatSession {
   constructor(options: SessionOptions, handlers: SessionHandlers) {
     this.#password = options.password;
     this.#options = options;
+    this.#host = options.host;
+    this.#port = options.port;
     this.#handlers = handlers;
     this.ended = new Promise((resolve) => this.#resolveEnded = resolve);
   }
@@ -288,7 +322,30 @@ export class ChatSession {
    * @throws {ConnectError} when the server cannot be reached
    */
   async connect(): Promise<void> {
-    await this.#connectTo(this.#options.port, undefined);
+    // The servers of a cluster are tried in turn, from the one that answered last; a host name
+    // with several addresses is tried at each of them.
+    const servers = this.#options.servers ?? [this.#options];
+    let failure: unknown;
+    for (let i = 0; i < servers.length; i++) {
+      const index = (this.#server + i) % servers.length;
+      const server = servers[index]!;
+      const addresses = this.#options.servers === undefined
+        ? [server.host]
+        : await addressesOf(server.host);
+      for (const address of addresses) {
+        this.#host = address;
+        this.#port = server.port;
+        try {
+          await this.#connectTo(server.port, undefined);
+          this.#server = index;
+          return;
+        } catch (error) {
+          if (!(error instanceof ConnectError) || this.#quitting) throw error;
+          failure = error;
+        }
+      }
+    }
+    throw failure;
   }
 
   /** What the current connection is, once connected with trust settings. */
@@ -312,7 +369,7 @@ export class ChatSession {
       security = dialed.security;
       return dialed.transport;
     };
-    const connection = await openConnection(this.#options.host, port, {
+    const connection = await openConnection(this.#host, port, {
       ...(dial === undefined ? {} : { dial }),
       ...(this.#options.connectTimeoutMs === undefined
         ? {}
@@ -358,7 +415,7 @@ export class ChatSession {
           error.tlsPort !== undefined && !moved && this.#security?.askTls === true
         ) {
           moved = true;
-          await this.#connectTo(error.tlsPort, this.#options.port);
+          await this.#connectTo(error.tlsPort, this.#port);
           continue;
         }
         throw error;
@@ -504,12 +561,17 @@ export class ChatSession {
           reject(error);
         },
       };
+      const at = this.#position;
+      const resume: ResumePoint | undefined = this.#resumes && at !== null
+        ? { room: at.room, after: at.after, epoch: at.epoch }
+        : undefined;
       const identity = this.#options.identity;
       connection.send({
         type: "hello",
         name,
         protocol: PROTOCOL_VERSION,
         client: `chat-join/${VERSION}`,
+        ...(resume === undefined ? {} : { resume }),
         ...(identity === undefined ? {} : { key: identity.publicKey }),
         ...(this.#security?.askTls === true ? { tls: true } : {}),
         ...(this.#password === undefined ? {} : { password: this.#password }),
@@ -558,7 +620,10 @@ export class ChatSession {
       if (event.id.startsWith(OWN_PING_PREFIX)) return;
     }
     if (event.type === "message" || event.type === "dm") {
-      const key = `${event.id}|${event.ts}`;
+      // Ids are per room (a dm takes one from a room it does not name), so the same id and time
+      // can stand for two events of different rooms in one millisecond.
+      const where = event.type === "message" ? event.room ?? "" : `dm ${event.from} ${event.to}`;
+      const key = `${where}|${event.id}|${event.ts}`;
       if (this.#seen.has(key)) return;
       this.#seen.add(key);
       if (this.#seen.size > _SEEN_LIMIT) {
@@ -570,7 +635,25 @@ export class ChatSession {
       this.#name = event.to;
     }
     if (event.type === "moved") this.#room = event.room;
+    this.#track(event);
     shown.push(event);
+  }
+
+  /** Follows the room, its epoch and the last message id, for a resume. */
+  #track(event: ServerEvent): void {
+    if (event.type === "welcome" || event.type === "moved") {
+      const room = event.room;
+      this.#position = room === undefined || event.epoch === undefined ? null : {
+        room,
+        epoch: event.epoch,
+        after: this.#position?.room === room ? this.#position.after : 0,
+      };
+    } else if (
+      event.type === "message" && this.#position !== null && event.room === this.#position.room &&
+      event.id > this.#position.after
+    ) {
+      this.#position.after = event.id;
+    }
   }
 
   /** Signs a challenge with the identity and sends the answer. */
@@ -600,6 +683,8 @@ export class ChatSession {
     }
     this.#name = welcome.name;
     this.#room = welcome.room;
+    this.#resumes = welcome.features?.includes("resume") ?? false;
+    this.#track(welcome);
     this.#limits = { ...DEFAULT_LIMITS, ..._numbers(welcome.limits) };
     this.#joined = true;
     this.#startPing();
@@ -741,4 +826,25 @@ function _numbers(limits: ServerLimits): Partial<ServerLimits> {
     if (typeof value === "number" && Number.isFinite(value) && value > 0) out[key] = value;
   }
   return out as Partial<ServerLimits>;
+}
+
+/**
+ * The addresses to try for a host: an IP address as it is, a name at each of its IPv4 and IPv6
+ * addresses (a DNS name with several addresses is a cluster), or as it is when it does not
+ * resolve here (the connection attempt then says why).
+ *
+ * @param host a host name or IP address
+ * @returns the addresses, IPv4 first
+ */
+export async function addressesOf(host: string): Promise<string[]> {
+  if (/^[\d.]+$/.test(host) || host.includes(":") || host === "localhost") return [host];
+  const found: string[] = [];
+  for (const type of ["A", "AAAA"] as const) {
+    try {
+      found.push(...await Deno.resolveDns(host, type, { signal: AbortSignal.timeout(3000) }));
+    } catch {
+      // No such record here (or no DNS at all): the other type, or the name itself, is tried.
+    }
+  }
+  return found.length > 0 ? [...new Set(found)] : [host];
 }

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import type { Transport } from "./connection.ts";
 import { Recorder, startTestServer, waitFor } from "../tests/support/client_harness.ts";
-import { ChatSession, NameRefusedError } from "./session.ts";
+import { addressesOf, ChatSession, NameRefusedError } from "./session.ts";
+import { scriptedServer } from "../tests/support/scripted_server.ts";
 
 const HOST = "127.0.0.1";
 
@@ -282,6 +283,66 @@ Deno.test("ChatSession: a wrong password ends the session without retrying", asy
     const refused = await session.join("alice").catch((error: unknown) => error);
     assert.ok(refused instanceof Error);
     assert.equal((refused as { code?: string }).code, "bad_password");
+  } finally {
+    await session.quit();
+    await server.close();
+  }
+});
+
+Deno.test("addressesOf keeps IP addresses and localhost, and a name it cannot resolve", async () => {
+  assert.deepEqual(await addressesOf("127.0.0.1"), ["127.0.0.1"]);
+  assert.deepEqual(await addressesOf("::1"), ["::1"]);
+  assert.deepEqual(await addressesOf("localhost"), ["localhost"]);
+  // A reserved name (RFC 2606) never resolves: the connection attempt then says why.
+  assert.deepEqual(await addressesOf("nothing.invalid"), ["nothing.invalid"]);
+});
+
+Deno.test("ChatSession with several servers connects to the first that answers", async () => {
+  const server = await startTestServer();
+  const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const deadPort = (closed.addr as Deno.NetAddr).port;
+  closed.close();
+  const recorder = new Recorder();
+  const session = new ChatSession({
+    host: "127.0.0.1",
+    port: deadPort,
+    reconnect: false,
+    servers: [{ host: "127.0.0.1", port: deadPort }, { host: "127.0.0.1", port: server.port }],
+  }, recorder);
+  try {
+    await session.connect();
+    const welcome = await session.join("alice");
+    assert.equal(welcome.name, "alice");
+  } finally {
+    await session.quit();
+    await server.close();
+  }
+});
+
+Deno.test("session: messages of two rooms with the same id and time are both shown", async () => {
+  // Ids are per room: the first message of #ops and the first of #main may share id and time.
+  const ts = "2026-12-06T12:00:00.000Z";
+  const limits = {
+    maxMessageBytes: 4096,
+    rateBurst: 10,
+    ratePerSecond: 5,
+    pingIntervalSeconds: 30,
+    idleTimeoutSeconds: 75,
+  };
+  const server = scriptedServer([
+    { type: "welcome", name: "alice", server: "s", protocol: 1, users: ["alice"], limits },
+    { type: "message", id: 1, ts, from: "alice", text: "in ops", kind: "say", room: "#ops" },
+    { type: "moved", room: "#main", users: ["alice"] },
+    { type: "message", id: 1, ts, from: "alice", text: "in main", kind: "say", room: "#main" },
+    { type: "message", id: 1, ts, from: "alice", text: "in main", kind: "say", room: "#main" },
+  ]);
+  const seen = new Recorder();
+  const session = new ChatSession({ host: HOST, port: server.port, reconnect: false }, seen);
+  try {
+    await session.connect();
+    await session.join("alice");
+    await waitFor(() => seen.texts.length >= 2, "both messages");
+    assert.deepEqual(seen.texts, ["in ops", "in main"], "the repeat in one room is dropped");
   } finally {
     await session.quit();
     await server.close();

@@ -97,6 +97,37 @@ export interface Published {
    * client never gets its own chat lines back, a joiner never gets its own `join`.
    */
   readonly origin: MemberRef | null;
+  /**
+   * Where the event stands among every event of its room: it grows with each event published
+   * to the room (not by one on every broker), so a node can tell whether an event came before
+   * or after a {@linkcode RoomSnapshot} it read.
+   */
+  readonly position: number;
+}
+
+/**
+ * What a member entering a room needs, read at one instant: its recent history, who is there,
+ * the epoch of its history, and the position of the last event published before the read.
+ * Events with a greater {@linkcode Published.position} are not in it.
+ */
+export interface RoomSnapshot {
+  /** The messages asked for, oldest first (without `history: true`). */
+  readonly history: readonly MessageEvent[];
+  /** The members' names, as {@linkcode Broker.members} gives them. */
+  readonly users: readonly string[];
+  /**
+   * The epoch of the room's history: a random string that changes whenever that history was
+   * lost or started again (the room was forgotten, Redis lost its data). Empty for a room that
+   * does not exist.
+   */
+  readonly epoch: string;
+  /** The position of the last event published to the room before this read. */
+  readonly position: number;
+  /**
+   * Every message of the room with an id at most this one is no longer kept (0 while nothing
+   * was dropped): a resume after an older id has a gap.
+   */
+  readonly trimmedThrough: number;
 }
 
 /** A private message as the broker delivers it to the recipient's node. */
@@ -153,6 +184,12 @@ export interface HistoryQuery {
 export interface Broker {
   /** This node's id, used in every {@linkcode MemberRef} the node makes. */
   readonly node: string;
+
+  /**
+   * True when other nodes share this state: a node that lets its members go must then tell
+   * their rooms even when its own members are told otherwise (at shutdown).
+   */
+  readonly shared: boolean;
 
   // ---- the name directory ----
 
@@ -296,6 +333,16 @@ export interface Broker {
    * @returns the messages, as published (without `history: true`; the caller marks replays)
    */
   history(room: string, query: HistoryQuery): Promise<readonly MessageEvent[]>;
+
+  /**
+   * The history, members, epoch and position of a room at one instant, for a member entering
+   * it: events published after it carry a greater position.
+   *
+   * @param room the room
+   * @param query how many messages, and after which id
+   * @returns the snapshot
+   */
+  snapshot(room: string, query: HistoryQuery): Promise<RoomSnapshot>;
 
   /**
    * Subscribes this node to a room: every event published to it from now on is handed to

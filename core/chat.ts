@@ -9,9 +9,11 @@
 
 import { ProtocolError } from "../protocol/errors.ts";
 import type {
+  ClusterStatus,
   DirectMessageEvent,
   LeaveReason,
   MessageEvent,
+  ResumePoint,
   ServerEvent,
   ServerLimits,
   WelcomeEvent,
@@ -25,11 +27,21 @@ import {
   type MemberRef,
   type Published,
   type PublishedDirect,
+  type RoomSnapshot,
   type Subscription,
 } from "./broker.ts";
 
-/** The features this core offers, listed in `welcome.features`. */
+/** The features this core offers, listed in `welcome.features` unless the server says more. */
 export const FEATURES: readonly string[] = Object.freeze(["rooms"]);
+
+/** What the core itself adds to the features: `hello.resume`, epochs and `gap`. */
+const CORE_FEATURES: readonly string[] = ["resume"];
+
+/**
+ * The most messages a `hello.resume` is replayed; when more were said since, the latest this
+ * many follow a `gap` of reason `too_many`.
+ */
+export const RESUME_LIMIT = 1000;
 
 /** What the core needs of a member connected to this node. */
 export interface ChatMember {
@@ -62,6 +74,11 @@ export interface Delivery<M extends ChatMember> {
    * @param origin the member whose action it is, when it is connected here
    */
   publish(published: Published, origin: M | undefined): void;
+  /**
+   * Hands one event published to a room to one member only (with the same per-style rules as
+   * {@linkcode Delivery.publish}): an event that arrived while the member was entering.
+   */
+  publishTo(member: M, published: Published, origin: M | undefined): void;
   /** Sends one event to one member, after everything its room was sent before. */
   send(member: M, event: ServerEvent): void;
   /** Sends `welcome` (its `users` list may be shared with other joiners: never change it). */
@@ -84,6 +101,8 @@ export interface ChatOptions {
   readonly limits: ServerLimits;
   /** The message of the day, if any. */
   readonly motd?: string | undefined;
+  /** For a node of a cluster: what `welcome.cluster` says now. */
+  readonly cluster?: (() => ClusterStatus) | undefined;
   /** What `welcome.features` lists; {@linkcode FEATURES} by default. */
   readonly features?: readonly string[];
   /** The TLS certificate's fingerprint, sent in `welcome.tls`. */
@@ -122,6 +141,13 @@ export class Chat<M extends ChatMember> {
   readonly #rooms = new Map<string, RoomSubscription>();
   #direct: Promise<Subscription> | null = null;
   #nextId = 1;
+  /**
+   * Room to the members entering it, each with the events of the room that arrived since its
+   * snapshot was asked for: they are handed over after the snapshot, unless it had them.
+   */
+  readonly #entering = new Map<string, Map<M, Published[]>>();
+  /** `welcome.features`: the server's, and what the core and a cluster add. */
+  readonly #features: readonly string[];
 
   /**
    * @param options the broker, history size, room limit and what `welcome` says
@@ -131,6 +157,13 @@ export class Chat<M extends ChatMember> {
     this.#options = options;
     this.#broker = options.broker;
     this.#delivery = delivery;
+    this.#features = Object.freeze([
+      ...new Set([
+        ...(options.features ?? FEATURES),
+        ...CORE_FEATURES,
+        ...(options.cluster === undefined ? [] : ["cluster"]),
+      ]),
+    ]);
   }
 
   /**
@@ -202,36 +235,52 @@ export class Chat<M extends ChatMember> {
   }
 
   /**
-   * Joins a member under a validated name: it lands in `#main` and is sent `welcome`, then the
-   * room's history; the others are told.
+   * Joins a member under a validated name: it lands in `#main` (or, resuming, in the room it
+   * was in) and is sent `welcome`, then the room's history (or what it missed, see
+   * {@linkcode ResumePoint}); the others are told.
    *
    * @param member the member
    * @param name a valid name
-   * @returns `name_taken`, or how many are in `#main` once joined (0 when the member's
-   *   connection closed meanwhile and the join was undone)
+   * @param resume where a reconnecting client was
+   * @returns `name_taken`, or how many are in the member's room once joined (0 when the
+   *   member's connection closed meanwhile and the join was undone)
    */
-  async join(member: M, name: string): Promise<ProtocolError | { readonly online: number }> {
+  async join(
+    member: M,
+    name: string,
+    resume?: ResumePoint,
+  ): Promise<ProtocolError | { readonly online: number }> {
     const broker = this.#broker;
     await this.start();
     if (!(await broker.claimName(name, member.ref))) return nameTaken(name);
-    const entered = await broker.enter(MAIN_ROOM, member.ref, this.#options.maxRooms);
-    // #main always exists, so it is never refused.
+    let room = MAIN_ROOM;
+    const back = resume === undefined ? undefined : normaliseRoomName(resume.room);
+    if (back?.ok === true) room = back.room;
+    let entered = await broker.enter(room, member.ref, this.#options.maxRooms);
+    if (!entered.ok) {
+      // The room it was in is gone and no new one may be made: #main always has a place.
+      room = MAIN_ROOM;
+      entered = await broker.enter(room, member.ref, this.#options.maxRooms);
+    }
     const online = entered.ok ? entered.online : 0;
-    await this.#subscribe(MAIN_ROOM);
-    const [history, users] = await Promise.all([
-      this.#history(MAIN_ROOM),
-      broker.members(MAIN_ROOM),
-    ]);
+    await this.#subscribe(room);
+    this.#hold(room, member);
+    const resuming = back?.ok === true && back.room === room ? resume : undefined;
+    const snapshot = await broker.snapshot(room, {
+      limit: resuming === undefined ? this.#options.historySize : RESUME_LIMIT + 1,
+    });
     if (!member.active) {
-      await broker.leave(MAIN_ROOM, member.ref);
+      this.#release(room, member, undefined);
+      await broker.leave(room, member.ref);
       await broker.releaseName(name, member.ref);
-      await this.#unsubscribe(MAIN_ROOM);
+      await this.#unsubscribe(room);
       return { online: 0 };
     }
-    this.#local.set(member.ref.id, { member, name, room: MAIN_ROOM });
-    this.#delivery.add(MAIN_ROOM, member);
+    this.#local.set(member.ref.id, { member, name, room });
+    this.#delivery.add(room, member);
     const { motd, tls } = this.#options;
     const fingerprint = member.fingerprint;
+    const cluster = this.#options.cluster?.();
     this.#delivery.welcome(member, {
       type: "welcome",
       name,
@@ -239,15 +288,18 @@ export class Chat<M extends ChatMember> {
       protocol: PROTOCOL_VERSION,
       ...(fingerprint === undefined ? {} : { fingerprint }),
       ...(member.isOp === true ? { op: true as const } : {}),
-      users,
+      users: snapshot.users,
       limits: this.#options.limits,
       ...(motd === undefined ? {} : { motd }),
-      room: MAIN_ROOM,
-      features: this.#options.features ?? FEATURES,
+      room,
+      features: this.#features,
       ...(tls === undefined ? {} : { tls }),
+      epoch: snapshot.epoch,
+      ...(cluster === undefined ? {} : { cluster }),
     });
-    this.#delivery.replay(member, history);
-    await broker.publish(MAIN_ROOM, { type: "join", name, online }, member.ref);
+    this.#replay(member, room, snapshot, resuming);
+    this.#release(room, member, snapshot);
+    await broker.publish(room, { type: "join", name, online }, member.ref);
     return { online };
   }
 
@@ -266,7 +318,8 @@ export class Chat<M extends ChatMember> {
     this.#local.delete(member.ref.id);
     this.#delivery.remove(local.room, member, reason !== "closed" && reason !== "slow");
     const online = await this.#broker.leave(local.room, member.ref);
-    if (announce) {
+    // The members of other nodes are not told by this node's shutdown notice: tell them.
+    if (announce || this.#broker.shared) {
       await this.#broker.publish(
         local.room,
         { type: "leave", name: local.name, online, reason },
@@ -412,9 +465,14 @@ export class Chat<M extends ChatMember> {
     if (local === undefined) return undefined;
     const broker = this.#broker;
     if (local.room === room) {
-      const users = await broker.members(room);
+      const snapshot = await broker.snapshot(room, { limit: 0 });
       if (this.#local.has(member.ref.id)) {
-        this.#delivery.send(member, { type: "moved", room, users });
+        this.#delivery.send(member, {
+          type: "moved",
+          room,
+          users: snapshot.users,
+          epoch: snapshot.epoch,
+        });
       }
       return undefined;
     }
@@ -437,17 +495,44 @@ export class Chat<M extends ChatMember> {
       );
     }
     await this.#unsubscribe(old);
-    const [history, users] = await Promise.all([this.#history(room), broker.members(room)]);
-    if (!member.active || this.#local.get(member.ref.id) !== local) return undefined;
+    this.#hold(room, member);
+    const snapshot = await broker.snapshot(room, { limit: this.#options.historySize });
+    if (!member.active || this.#local.get(member.ref.id) !== local) {
+      this.#release(room, member, undefined);
+      return undefined;
+    }
     this.#delivery.add(room, member);
-    this.#delivery.send(member, { type: "moved", room, users });
-    this.#delivery.replay(member, history);
+    this.#delivery.send(member, {
+      type: "moved",
+      room,
+      users: snapshot.users,
+      epoch: snapshot.epoch,
+    });
+    this.#delivery.replay(member, snapshot.history);
+    this.#release(room, member, snapshot);
     await broker.publish(
       room,
       { type: "join", name: local.name, online: entered.online },
       member.ref,
     );
     return undefined;
+  }
+
+  /**
+   * Forgets every member of this node without telling anyone, when the shared state no longer
+   * has them (the cluster took this node for lost and its members have left there already).
+   *
+   * @returns the members forgotten, whose connections the server then closes
+   */
+  forgetAll(): M[] {
+    const members: M[] = [];
+    for (const [id, local] of [...this.#local]) {
+      this.#local.delete(id);
+      this.#delivery.remove(local.room, local.member, true);
+      void this.#unsubscribe(local.room);
+      members.push(local.member);
+    }
+    return members;
   }
 
   /** Lets go of the broker's subscriptions and this node's state there. */
@@ -458,9 +543,69 @@ export class Chat<M extends ChatMember> {
     await this.#broker.close();
   }
 
-  #history(room: string): Promise<readonly MessageEvent[]> {
-    const limit = this.#options.historySize;
-    return limit > 0 ? this.#broker.history(room, { limit }) : Promise.resolve([]);
+  /**
+   * Replays a snapshot to a member: the recent history, or for a resuming member the messages
+   * after its resume point, with a `gap` first when they are not all there.
+   */
+  #replay(
+    member: M,
+    room: string,
+    snapshot: RoomSnapshot,
+    resume: ResumePoint | undefined,
+  ): void {
+    const history = snapshot.history;
+    if (resume === undefined) return this.#delivery.replay(member, history);
+    const recent = () => history.slice(Math.max(0, history.length - this.#options.historySize));
+    if (resume.epoch !== snapshot.epoch) {
+      this.#delivery.send(member, { type: "gap", room, reason: "epoch" });
+      return this.#delivery.replay(member, recent());
+    }
+    const missed = history.filter((message) => message.id > resume.after);
+    if (missed.length > RESUME_LIMIT) {
+      this.#delivery.send(member, { type: "gap", room, reason: "too_many" });
+      return this.#delivery.replay(member, missed.slice(missed.length - RESUME_LIMIT));
+    }
+    if (snapshot.trimmedThrough > resume.after) {
+      this.#delivery.send(member, { type: "gap", room, reason: "trimmed" });
+    }
+    this.#delivery.replay(member, missed);
+  }
+
+  /** Starts keeping the events of a room that arrive for a member while it enters. */
+  #hold(room: string, member: M): void {
+    let waiting = this.#entering.get(room);
+    if (waiting === undefined) this.#entering.set(room, waiting = new Map());
+    waiting.set(member, []);
+  }
+
+  /**
+   * Stops keeping them and hands the member those after its snapshot (none when `snapshot` is
+   * undefined: the member did not enter after all). A member enters a room before its `join`
+   * is published, so a `join` of someone the snapshot already lists, or a `leave` of someone it
+   * does not, is news the member already has, and is left out.
+   */
+  #release(room: string, member: M, snapshot: RoomSnapshot | undefined): void {
+    const waiting = this.#entering.get(room);
+    const held = waiting?.get(member);
+    if (waiting === undefined || held === undefined) return;
+    waiting.delete(member);
+    if (waiting.size === 0) this.#entering.delete(room);
+    if (snapshot === undefined || held.length === 0) return;
+    const listed = new Set(snapshot.users);
+    for (const published of held) {
+      if (published.position <= snapshot.position) continue;
+      const event = published.event;
+      if (event.type === "join" && listed.has(event.name)) continue;
+      if (event.type === "leave" && !listed.has(event.name)) continue;
+      this.#delivery.publishTo(member, published, this.#originOf(published));
+    }
+  }
+
+  #originOf(published: Published): M | undefined {
+    const origin = published.origin;
+    return origin !== null && origin.node === this.#broker.node
+      ? this.#local.get(origin.id)?.member
+      : undefined;
   }
 
   /** Counts one more member of this node in a room, subscribing for the first. */
@@ -486,11 +631,9 @@ export class Chat<M extends ChatMember> {
   }
 
   #onPublished(published: Published): void {
-    const origin = published.origin;
-    const member = origin !== null && origin.node === this.#broker.node
-      ? this.#local.get(origin.id)?.member
-      : undefined;
-    this.#delivery.publish(published, member);
+    this.#delivery.publish(published, this.#originOf(published));
+    const waiting = this.#entering.get(published.room);
+    if (waiting !== undefined) { for (const held of waiting.values()) held.push(published); }
   }
 
   #onDirect(published: PublishedDirect): void {

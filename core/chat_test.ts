@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import type { MessageEvent, ServerEvent, WelcomeEvent } from "../protocol/events.ts";
-import type { Published } from "./broker.ts";
+import type { HistoryQuery, Published, RoomSnapshot } from "./broker.ts";
 import { Chat, type ChatMember, type Delivery } from "./chat.ts";
-import { InProcessBroker } from "./in_process_broker.ts";
+import { InProcessBroker, InProcessHub } from "./in_process_broker.ts";
 
 const TS = "2030-01-02T03:04:05.678Z";
 
@@ -33,6 +33,10 @@ class RecordingDelivery implements Delivery<ChatMember> {
       if (published.event.type === "join" && m === origin) continue;
       this.#of(m).push(published.event);
     }
+  }
+  publishTo(m: ChatMember, published: Published, origin: ChatMember | undefined): void {
+    if (published.event.type === "join" && m === origin) return;
+    this.#of(m).push(published.event);
   }
   send(m: ChatMember, event: ServerEvent): void {
     this.#of(m).push(event);
@@ -108,4 +112,51 @@ Deno.test("Chat.leave with announce false tells nobody, and frees the name", asy
   await chat.leave(b, "shutdown", false);
   assert.deepEqual(delivery.types(a), ["welcome", "join"]);
   assert.equal(await broker.lookupName("bob"), undefined);
+});
+
+/** An in-process broker whose snapshots wait until the test lets them go. */
+class SlowSnapshotBroker extends InProcessBroker {
+  gate: Promise<void> | null = null;
+  override async snapshot(room: string, query: HistoryQuery): Promise<RoomSnapshot> {
+    const taken = await super.snapshot(room, query);
+    if (this.gate !== null) await this.gate;
+    return taken;
+  }
+}
+
+Deno.test("Chat hands a joiner the events that crossed its snapshot, once each", async () => {
+  const delivery = new RecordingDelivery();
+  const broker = new SlowSnapshotBroker(new InProcessHub({ keepMessages: 10 }));
+  const chat = new Chat<ChatMember>({
+    broker,
+    historySize: 10,
+    maxRooms: 10,
+    serverName: "core",
+    limits: {
+      maxMessageBytes: 4096,
+      rateBurst: 10,
+      ratePerSecond: 5,
+      pingIntervalSeconds: 30,
+      idleTimeoutSeconds: 75,
+    },
+  }, delivery);
+  const [a, b] = [member(1), member(2)];
+  await chat.join(a, "alice");
+  await chat.say(a, "before", "say");
+  let open!: () => void;
+  broker.gate = new Promise((resolve) => open = resolve);
+  // Bob's snapshot is read, then held up while alice speaks: as with a broker over a network.
+  const joining = chat.join(b, "bob");
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  await chat.say(a, "during", "say");
+  broker.gate = null;
+  open();
+  await joining;
+  await chat.say(a, "after", "say");
+  assert.deepEqual(delivery.types(b), [
+    "welcome",
+    "message:before", // the history of the snapshot
+    "message:during", // held while bob entered, handed over after the snapshot
+    "message:after",
+  ]);
 });

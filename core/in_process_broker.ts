@@ -22,6 +22,7 @@ import {
   type RoomEvent,
   type RoomEventDraft,
   type RoomInfo,
+  type RoomSnapshot,
   type Subscription,
 } from "./broker.ts";
 
@@ -45,6 +46,10 @@ interface RoomState {
   names: string[] | null;
   lastId: number;
   readonly history: MessageEvent[];
+  /** The epoch of its history, new with each life of the room. */
+  readonly epoch: string;
+  /** The id of the last message dropped from its history, 0 while none was. */
+  trimmed: number;
 }
 
 function memberKey(member: MemberRef): string {
@@ -72,6 +77,8 @@ export class InProcessHub {
   readonly #subscribers = new Map<string, Set<(published: Published) => void>>();
   /** Node to the listeners of its members' private messages. */
   readonly #direct = new Map<string, Set<(published: PublishedDirect) => void>>();
+  /** The position of the last event published, on any room: it only grows. */
+  #position = 0;
 
   /** @param options how much history to keep, and the clock */
   constructor(options: InProcessOptions = {}) {
@@ -87,7 +94,7 @@ export class InProcessHub {
    * @returns the node's broker
    */
   node(node: string): InProcessBroker {
-    return new InProcessBroker(this, node);
+    return new InProcessBroker(this, node, true);
   }
 
   /** @internal */
@@ -226,7 +233,7 @@ export class InProcessHub {
       };
       if (this.#keep > 0) {
         state.history.push(message);
-        if (state.history.length > this.#keep) state.history.shift();
+        if (state.history.length > this.#keep) state.trimmed = state.history.shift()!.id;
       }
       event = message;
     } else if (draft.type === "nick") {
@@ -237,7 +244,7 @@ export class InProcessHub {
       const { name, online, reason } = draft;
       event = { type: "leave", name, ts, online, reason, room };
     }
-    const published: Published = { room, event, origin };
+    const published: Published = { room, event, origin, position: ++this.#position };
     const listeners = this.#subscribers.get(room);
     if (listeners !== undefined) { for (const listener of listeners) listener(published); }
     return published;
@@ -267,6 +274,18 @@ export class InProcessHub {
     let start = state.history.length;
     while (start > 0 && state.history[start - 1]!.id > after) start--;
     return state.history.slice(Math.max(start, state.history.length - query.limit));
+  }
+
+  /** @internal */
+  snapshot(room: string, query: HistoryQuery): RoomSnapshot {
+    const state = this.#rooms.get(room);
+    return {
+      history: this.history(room, query),
+      users: this.members(room),
+      epoch: state?.epoch ?? "",
+      position: this.#position,
+      trimmedThrough: state?.trimmed ?? 0,
+    };
   }
 
   /** @internal */
@@ -329,7 +348,14 @@ export class InProcessHub {
 }
 
 function newRoom(): RoomState {
-  return { members: new Map(), names: null, lastId: 0, history: [] };
+  return {
+    members: new Map(),
+    names: null,
+    lastId: 0,
+    history: [],
+    epoch: crypto.randomUUID().slice(0, 8),
+    trimmed: 0,
+  };
 }
 
 /** A subscription that ends once, however often it is ended. */
@@ -371,6 +397,8 @@ function sameMember(a: MemberRef, b: MemberRef): boolean {
 export class InProcessBroker implements Broker {
   /** This node's id. */
   readonly node: string;
+  /** True for the nodes of a hub that several nodes share ({@linkcode InProcessHub.node}). */
+  readonly shared: boolean;
   readonly #hub: InProcessHub;
   readonly #subscriptions = new Set<Subscription>();
   #closed = false;
@@ -378,10 +406,12 @@ export class InProcessBroker implements Broker {
   /**
    * @param hub the shared state (a new one by default)
    * @param node this node's id
+   * @param shared whether other nodes share the hub
    */
-  constructor(hub: InProcessHub = new InProcessHub(), node = "local") {
+  constructor(hub: InProcessHub = new InProcessHub(), node = "local", shared = false) {
     this.#hub = hub;
     this.node = node;
+    this.shared = shared;
   }
 
   /** Makes a broker on a hub of its own, with options. */
@@ -445,6 +475,10 @@ export class InProcessBroker implements Broker {
 
   history(room: string, query: HistoryQuery): Promise<readonly MessageEvent[]> {
     return Promise.resolve(this.#hub.history(room, query));
+  }
+
+  snapshot(room: string, query: HistoryQuery): Promise<RoomSnapshot> {
+    return Promise.resolve(this.#hub.snapshot(room, query));
   }
 
   subscribe(room: string, listener: (published: Published) => void): Promise<Subscription> {

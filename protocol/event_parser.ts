@@ -6,7 +6,7 @@
  */
 
 import { ProtocolError } from "./errors.ts";
-import type { ClientEvent, ModAction, ServerEvent } from "./events.ts";
+import type { ClientEvent, ModAction, ResumePoint, ServerEvent } from "./events.ts";
 import { MOD_ACTIONS, PROTOCOL_VERSION } from "./events.ts";
 import { MAX_NAME_CHARS } from "./names.ts";
 import { quote } from "./sanitize.ts";
@@ -143,6 +143,7 @@ function _hello(object: Record<string, unknown>): ClientEvent {
       `Unsupported protocol version ${quote(String(protocol))}: ${speaks}`,
     );
   }
+  const resume = _resume(_own(object, "resume"));
   const client = _optionalShort(object, "client");
   const key = _optionalShort(object, "key");
   const password = _optionalShort(object, "password", MAX_PASSWORD_CHARS);
@@ -158,6 +159,7 @@ function _hello(object: Record<string, unknown>): ClientEvent {
     ...(key === undefined ? {} : { key }),
     ...(tls === true ? { tls } : {}),
     ...(password === undefined ? {} : { password }),
+    ...(resume === undefined ? {} : { resume }),
   };
 }
 
@@ -216,6 +218,24 @@ function _signature(object: Record<string, unknown>): string {
     );
   }
   return signature;
+}
+
+/** Reads `hello.resume` {room, after, epoch}; absent or null is no resume. */
+function _resume(value: unknown): ResumePoint | undefined {
+  if (value === undefined || value === null) return undefined;
+  const shape = `Field "resume" must be {"room": "#name", "after": id, "epoch": "..."}`;
+  if (typeof value !== "object" || Array.isArray(value)) throw new _FieldError("bad_event", shape);
+  const resume = value as Record<string, unknown>;
+  const room = _own(resume, "room");
+  const after = _own(resume, "after");
+  const epoch = _own(resume, "epoch");
+  if (
+    typeof room !== "string" || room.length > 64 || typeof epoch !== "string" ||
+    epoch.length > 64 || typeof after !== "number" || !Number.isSafeInteger(after) || after < 0
+  ) {
+    throw new _FieldError("bad_event", shape);
+  }
+  return { room, after, epoch };
 }
 
 function _event(type: string, object: Record<string, unknown>, limits: ParseLimits): ClientEvent {

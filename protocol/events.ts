@@ -13,12 +13,24 @@ export const PROTOCOL_VERSION = 1;
 /** The default TCP port of `chat serve` and `chat join`. */
 export const DEFAULT_PORT = 5050;
 
+/** Where a reconnecting client was: the room, the last message id it got, and the epoch. */
+export interface ResumePoint {
+  /** The room it was in. */
+  readonly room: string;
+  /** The id of the last message it received in that room. */
+  readonly after: number;
+  /** The epoch of that room's history, from `welcome` or `moved`. */
+  readonly epoch: string;
+}
+
 /** `hello`: must be the first event of a JSON connection. */
 export interface HelloEvent {
   readonly type: "hello";
   readonly name: string;
   readonly protocol: number;
   readonly client?: string;
+  /** Present when the client reconnects: it is put back in that room, sent what it missed. */
+  readonly resume?: ResumePoint;
   /** base64url of the client's raw Ed25519 public key: the server answers `challenge`. */
   readonly key?: string;
   /** True from a client that can do TLS: a server with TLS answers `use_tls` on its plain port. */
@@ -156,10 +168,22 @@ export interface WelcomeEvent {
   readonly fingerprint?: string;
   /** What the server offers beyond version 1 (`identity`, `tls`, ...). */
   readonly features?: readonly string[];
+  /** The epoch of the room's history (see `gap`). */
+  readonly epoch?: string;
+  /** When the server is a node of a cluster: its name, how many nodes are up, and whether
+   * it is cut off from the others for now. */
+  readonly cluster?: ClusterStatus;
   /** The TLS certificate's fingerprint, when the server listens for TLS. */
   readonly tls?: string;
   /** True when the member is an operator (its identity is one): op commands are open to it. */
   readonly op?: true;
+}
+
+/** What a node of a cluster says of it in `welcome`. */
+export interface ClusterStatus {
+  readonly name: string;
+  readonly nodes: number;
+  readonly degraded: boolean;
 }
 /** `challenge`: the answer to a `hello` with a `key`; the client signs the nonce in `auth`. */
 export interface ChallengeEvent {
@@ -213,7 +237,8 @@ export type LeaveReason =
   | "shutdown"
   | "kicked"
   | "banned"
-  | "moved";
+  | "moved"
+  | "node_lost";
 /** `leave`: someone left. */
 export interface LeaveEvent {
   readonly type: "leave";
@@ -244,6 +269,25 @@ export interface MovedEvent {
   readonly room: string;
   readonly users: readonly string[];
   readonly topic?: string;
+  /** The epoch of the room's history (see `gap`). */
+  readonly epoch?: string;
+}
+/**
+ * `gap`: the replay that follows is not everything after the client's resume point: the
+ * history it asked for is gone (another epoch, or trimmed) or too long to replay.
+ */
+export interface GapEvent {
+  readonly type: "gap";
+  readonly room: string;
+  /** Why: `epoch` (the history was lost or reset), `trimmed` or `too_many`. */
+  readonly reason: "epoch" | "trimmed" | "too_many";
+  /** How many messages were skipped, when that is known. */
+  readonly skipped?: number;
+}
+/** `notice`: something the server says to everyone (the cluster is degraded, and back). */
+export interface NoticeEvent {
+  readonly type: "notice";
+  readonly text: string;
 }
 /** One room in a {@linkcode RoomListEvent}. */
 export interface RoomListEntry {
@@ -323,7 +367,9 @@ export type ServerEvent =
   | PongEvent
   | ModNoticeEvent
   | BanListEvent
-  | ShutdownEvent;
+  | ShutdownEvent
+  | GapEvent
+  | NoticeEvent;
 
 /** The `type` of a server event. */
 export type ServerEventType = ServerEvent["type"];

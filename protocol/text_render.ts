@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ModAction, ModNoticeEvent, ServerEvent } from "./events.ts";
+import type { GapEvent, ModAction, ModNoticeEvent, ServerEvent } from "./events.ts";
 import { nameKey } from "./names.ts";
 import { sanitizeLine, sanitizeText } from "./sanitize.ts";
 
@@ -149,6 +149,10 @@ export function renderTextLines(event: ServerEvent, viewerName?: string): string
           }${ban.reason === undefined ? "" : `: ${sanitizeLine(ban.reason)}`}`
         ),
       ];
+    case "gap":
+      return [`* ${gapText(event)}`];
+    case "notice":
+      return _prefixed("* ", event.text);
     case "ping":
     case "pong":
     case "challenge":
@@ -203,4 +207,23 @@ export function describeMod(event: ModNoticeEvent, viewerName?: string): string 
     }
   }
   return `* ${by} ${_MOD_PAST[event.action]} ${target}${span}${reason}`;
+}
+
+/**
+ * What a person is told of a `gap`: that the history replayed is not all they missed.
+ *
+ * @param event the gap
+ * @returns one sentence
+ */
+export function gapText(event: GapEvent): string {
+  const room = sanitizeLine(event.room);
+  const skipped = event.skipped === undefined ? "" : ` (${event.skipped} skipped)`;
+  switch (event.reason) {
+    case "epoch":
+      return `the history of ${room} was reset while you were away: older messages are gone`;
+    case "trimmed":
+      return `some messages of ${room} from while you were away are no longer kept${skipped}`;
+    case "too_many":
+      return `too much was said in ${room} while you were away: only the latest follows${skipped}`;
+  }
 }

@@ -15,6 +15,15 @@ const LIMITS: ServerLimits = {
   idleTimeoutSeconds: 75,
 };
 const TS = "2030-01-02T03:04:05.678Z";
+/** Epochs are random: the tests compare events with their epoch replaced by this. */
+const EPOCH = "epoch";
+
+/** An event with its epoch (random) replaced by {@linkcode EPOCH}, when it has one. */
+function fixEpoch(event: ServerEvent | undefined): ServerEvent | undefined {
+  if (event === undefined || !("epoch" in event)) return event;
+  assert.match(String(event.epoch), /^\S+$/, "an epoch is a non-empty word");
+  return { ...event, epoch: EPOCH } as ServerEvent;
+}
 const decoder = new TextDecoder();
 let nextMemberId = 1;
 /** The chat of the test under way, for the members' names. */
@@ -63,11 +72,13 @@ class FakeMember implements DeliveryMember {
  * The chat core with the in-process broker and this node's delivery, whose ticks run only when
  * the test says so. `room` is the core seen from one member's side, as the session uses it.
  */
-function makeRoom(options: { historySize?: number; motd?: string; maxRooms?: number } = {}) {
+function makeRoom(
+  options: { historySize?: number; keepMessages?: number; motd?: string; maxRooms?: number } = {},
+) {
   const scheduled: (() => void)[] = [];
   const delivery = new NodeDelivery({ schedule: (flush) => scheduled.push(flush) });
   const broker = InProcessBroker.create({
-    keepMessages: options.historySize ?? 50,
+    keepMessages: options.keepMessages ?? options.historySize ?? 50,
     now: () => new Date(TS),
   });
   const chat = new Chat<FakeMember>({
@@ -121,7 +132,7 @@ Deno.test("Chat.join sends welcome, then history, and tells only the others", as
   assert.deepEqual(await room.join(bob, "bob"), { online: 2 });
   runScheduled();
   const [welcome, h1, h2, ...rest] = bob.events();
-  assert.deepEqual(welcome, {
+  assert.deepEqual(fixEpoch(welcome), {
     type: "welcome",
     name: "bob",
     server: "unit",
@@ -130,7 +141,8 @@ Deno.test("Chat.join sends welcome, then history, and tells only the others", as
     limits: LIMITS,
     motd: "hi",
     room: "#main",
-    features: ["rooms"],
+    features: ["rooms", "resume"],
+    epoch: EPOCH,
   });
   assert.deepEqual(h1, {
     type: "message",
@@ -479,7 +491,7 @@ Deno.test("Chat's welcome lists the members as they are after leaves and renames
   await room.join(c, "c");
   const d = new FakeMember("json");
   await room.join(d, "d");
-  assert.deepEqual(c.events()[0], {
+  assert.deepEqual(fixEpoch(c.events()[0]), {
     type: "welcome",
     name: "c",
     server: "unit",
@@ -488,7 +500,8 @@ Deno.test("Chat's welcome lists the members as they are after leaves and renames
     limits: LIMITS,
     motd: "hi",
     room: "#main",
-    features: ["rooms"],
+    features: ["rooms", "resume"],
+    epoch: EPOCH,
   });
   const welcome = d.events()[0];
   assert.deepEqual(welcome?.type === "welcome" && welcome.users, ["z", "c", "d"]);
@@ -510,8 +523,8 @@ Deno.test("Chat.move takes a member to a room: leave moved, moved, its history, 
   ]);
   assert.deepEqual(carol.items(), ["* bob went to another room (2 online)"]);
   carol.clear();
-  assert.deepEqual(bob.events(), [
-    { type: "moved", room: "#rust", users: ["bob"] },
+  assert.deepEqual(bob.events().map(fixEpoch), [
+    { type: "moved", room: "#rust", users: ["bob"], epoch: EPOCH },
     { type: "message", id: 1, ts: TS, from: "bob", text: "in rust", kind: "say", room: "#rust" },
   ]);
   bob.clear();
@@ -616,4 +629,49 @@ Deno.test("Chat.rooms lists every room with its count; who lists one's own room"
     rooms: [{ name: "#b", online: 2 }, { name: "#main", online: 1 }],
   }]);
   assert.deepEqual(c.events(), [{ type: "who", users: ["b", "c"] }]);
+});
+
+Deno.test("Chat.join with resume replays what was missed in that room, or says there is a gap", async () => {
+  const { chat, room, runScheduled, joinAll } = makeRoom({ historySize: 2, keepMessages: 4 });
+  const [alice, bob] = [new FakeMember("json"), new FakeMember("json")];
+  await joinAll([alice, "alice"]);
+  await room.move(alice, "#ops");
+  for (let i = 1; i <= 5; i++) await room.say(alice, `m${i}`, "say");
+  runScheduled();
+  const moved = alice.events().find((e) => e.type === "moved");
+  assert.ok(moved?.type === "moved" && moved.epoch !== undefined);
+  const ids = alice.events().flatMap((e) => e.type === "message" ? [e.id] : []);
+
+  // Bob was in #ops and got m1 and m2: he comes back in #ops and gets m3 to m5, no gap.
+  await chat.join(bob, "bob", { room: "#ops", after: ids[1]!, epoch: moved.epoch });
+  runScheduled();
+  const got = bob.events();
+  assert.ok(got[0]?.type === "welcome" && got[0].room === "#ops");
+  assert.equal(got[0].epoch, moved.epoch);
+  assert.deepEqual(
+    got.slice(1).map((e) => e.type === "message" ? `${e.text}:${e.history}` : e.type),
+    ["m3:true", "m4:true", "m5:true"],
+  );
+
+  // Another epoch: a gap, then the recent history (--history 2).
+  const carol = new FakeMember("json");
+  await chat.join(carol, "carol", { room: "#ops", after: ids[1]!, epoch: "old" });
+  runScheduled();
+  assert.deepEqual(
+    carol.events().slice(1).map((e) =>
+      e.type === "message" ? e.text : e.type === "gap" ? `gap:${e.reason}` : e.type
+    ),
+    ["gap:epoch", "m4", "m5"],
+  );
+
+  // Resuming after a message no longer kept: a gap, then everything that is.
+  const dave = new FakeMember("json");
+  await chat.join(dave, "dave", { room: "#ops", after: 0, epoch: moved.epoch });
+  runScheduled();
+  assert.deepEqual(
+    dave.events().slice(1).map((e) =>
+      e.type === "message" ? e.text : e.type === "gap" ? `gap:${e.reason}` : e.type
+    ),
+    ["gap:trimmed", "m2", "m3", "m4", "m5"],
+  );
 });

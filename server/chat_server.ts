@@ -6,7 +6,7 @@
  */
 
 import { ProtocolError } from "../protocol/errors.ts";
-import type { ServerLimits } from "../protocol/events.ts";
+import type { ClusterStatus, ServerEvent, ServerLimits } from "../protocol/events.ts";
 import type { ServeConfig } from "./config.ts";
 import { type Logger, SILENT_LOGGER } from "./log.ts";
 import { IDLE_GC_CHECK_MS, IdleGc, memoryReducingGc } from "./idle_gc.ts";
@@ -64,6 +64,8 @@ export interface StartOptions {
   readonly idleGc?: boolean;
   /** Where the chat's shared state lives; an in-process broker by default. */
   readonly broker?: Broker;
+  /** For a node of a cluster: what `welcome.cluster` says now. */
+  readonly cluster?: () => ClusterStatus;
 }
 
 /** The TLS side of a server: its listener and the certificate it serves. */
@@ -84,6 +86,8 @@ export interface ServerParts {
   readonly broker?: Broker;
   /** The allowlist (`--allow`), already read; the server watches and closes it. */
   readonly allow?: AllowList;
+  /** For a node of a cluster: what `welcome.cluster` says now. */
+  readonly cluster?: (() => ClusterStatus) | undefined;
 }
 
 /**
@@ -242,6 +246,7 @@ export class ChatServer implements SessionHost {
       motd: config.motd,
       features: parts.tls === undefined ? ["rooms", "identity"] : ["rooms", "identity", "tls"],
       ...(parts.tls === undefined ? {} : { tls: parts.tls.certificate.fingerprint }),
+      cluster: parts.cluster,
     }, this.delivery);
     const shortest = Math.min(
       this.limits.handshakeTimeoutMs,
@@ -386,6 +391,31 @@ export class ChatServer implements SessionHost {
     await this.chat.close();
     this.database.close();
     this.log.info("stopped", { connections: this.#sessions.size });
+  }
+
+  /**
+   * Lets every member go without telling the rooms, because the cluster has already told them
+   * (this node was taken for lost): each is sent `notice` and the connection is closed, so a
+   * client reconnects and resumes.
+   *
+   * @param notice what the members are told
+   */
+  dropMembers(notice: ServerEvent): void {
+    for (const session of this.chat.forgetAll()) {
+      session.close("shutdown", { notice, announce: false });
+    }
+  }
+
+  /**
+   * Sends one event to every member of this node (a notice that the cluster is degraded, or
+   * whole again), after everything each was sent before.
+   *
+   * @param event the event
+   */
+  notifyAll(event: ServerEvent): void {
+    for (const session of this.#sessions) {
+      if (this.chat.nameOf(session) !== undefined) this.delivery.send(session, event);
+    }
   }
 
   /** Called by a session once its socket is released. */
@@ -582,6 +612,7 @@ export async function startServer(
         database,
         ...(options.broker === undefined ? {} : { broker: options.broker }),
         ...(allow === undefined ? {} : { allow }),
+        ...(options.cluster === undefined ? {} : { cluster: options.cluster }),
       },
     );
     await server.chat.start();

@@ -80,6 +80,12 @@ export interface ServeConfig {
   readonly rawPause: number;
   /** Seconds of silence from a new connection before it is greeted; 0 never greets. */
   readonly greetAfter: number;
+  /** `redis://HOST:PORT[/DB]` to be a node of a cluster; absent for a server on its own. */
+  readonly redis?: string;
+  /** The cluster's name (the prefix of its Redis keys). */
+  readonly cluster: string;
+  /** Seconds of silence after which a node counts as lost and its members leave. */
+  readonly nodeTimeout: number;
 }
 
 /**
@@ -119,6 +125,8 @@ export const DEFAULT_SERVE_CONFIG: ServeConfig = Object.freeze({
   nameDays: 90,
   rawPause: 0.3,
   greetAfter: 2,
+  cluster: "chat",
+  nodeTimeout: 10,
 });
 
 /** The longest duration a flag accepts, in seconds: timers cannot wait much beyond 24 days. */
@@ -164,6 +172,7 @@ const _NUMBER_FLAGS: Readonly<Record<string, readonly [_NumberField, NumberRule]
     "greetAfter",
     { ..._SECONDS, aboveMin: false, zeroMeans: "never greets" },
   ],
+  "node-timeout": ["nodeTimeout", { ..._SECONDS, min: 0.5, aboveMin: false }],
 };
 
 const _FLAGS = {
@@ -198,6 +207,9 @@ const _FLAGS = {
   "password": { type: "string" },
   "allow": { type: "string" },
   "op": { type: "string" },
+  "redis": { type: "string" },
+  "cluster": { type: "string" },
+  "node-timeout": { type: "string" },
 } as const satisfies FlagSpecs;
 
 /**
@@ -253,7 +265,10 @@ export function defaultServerName(): string {
  */
 export function parseServeArgs(
   args: readonly string[],
-  env: (key: string) => string | undefined = _env,
+  env: {
+    readonly CHAT_REDIS_URL?: string | undefined;
+    readonly CHAT_PASSWORD?: string | undefined;
+  } = {},
 ): ServeConfig {
   const { values } = parseFlags(args, _FLAGS, 0);
   const numbers: Partial<Record<_NumberField, number>> = {};
@@ -276,6 +291,10 @@ export function parseServeArgs(
     ...(values.motd === undefined || values.motd.trim() === "" ? {} : { motd: values.motd }),
     tls: !(values["no-tls"] ?? false),
     data: "",
+    ..._redis(values.redis, env.CHAT_REDIS_URL),
+    cluster: values.cluster === undefined
+      ? DEFAULT_SERVE_CONFIG.cluster
+      : _parseCluster(values.cluster),
   };
   if (config.idleTimeout <= config.pingInterval) {
     throw new UsageError(
@@ -293,22 +312,14 @@ export function parseServeArgs(
   };
 }
 
-function _env(key: string): string | undefined {
-  try {
-    return Deno.env.get(key);
-  } catch {
-    return undefined;
-  }
-}
-
 /** Reads `--password` (or `CHAT_PASSWORD`), `--allow` and every `--op`. */
 function _parseTrust(
   args: readonly string[],
   values: { password?: string; allow?: string },
-  env: (key: string) => string | undefined,
+  env: { readonly CHAT_PASSWORD?: string | undefined },
 ): Pick<ServeConfig, "password" | "allow" | "ops"> {
   const result: { password?: string; allow?: string; ops?: readonly string[] } = {};
-  const password = values.password ?? env("CHAT_PASSWORD");
+  const password = values.password ?? env.CHAT_PASSWORD;
   if (password !== undefined) {
     if (password.trim() === "") {
       throw new UsageError(
@@ -418,6 +429,42 @@ function _parseListenHost(text: string): string {
   return host;
 }
 
+/** Reads `--redis` (or `CHAT_REDIS_URL` when the flag is absent; empty means none). */
+function _redis(flag: string | undefined, env: string | undefined): { redis?: string } {
+  const text = flag ?? (env === undefined || env.trim() === "" ? undefined : env.trim());
+  if (text === undefined) return {};
+  const from = flag === undefined ? "CHAT_REDIS_URL" : "--redis";
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  const db = url?.pathname.replace(/^\//, "") ?? "";
+  if (
+    url === undefined || url.protocol !== "redis:" || url.hostname === "" || !/^\d{0,2}$/.test(db)
+  ) {
+    throw new UsageError(
+      `The ${from} value must look like redis://HOST:PORT or redis://HOST:PORT/DB: ${
+        JSON.stringify(text)
+      }`,
+    );
+  }
+  return { redis: text };
+}
+
+/** Reads `--cluster`: letters, digits, `_`, `-` and `.`, as it prefixes Redis keys. */
+function _parseCluster(text: string): string {
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(text)) {
+    throw new UsageError(
+      `The --cluster value must be 1 to 64 letters, digits, "_", "-" or ".": ${
+        JSON.stringify(text)
+      }`,
+    );
+  }
+  return text;
+}
+
 /** Reads `--server-name`: anything but blank. */
 function _parseServerName(text: string): string {
   const name = text.trim();
@@ -482,6 +529,14 @@ Names and data:
                             ":memory:" keeps nothing (default: $XDG_DATA_HOME/chat/PORT)
   --name-days N             Days a name stays owned by its identity while unused
                             (default: ${_D.nameDays})
+
+Cluster (several servers, one chat):
+  --redis URL               Share rooms, names and history with every server on this Redis,
+                            redis://HOST:PORT[/DB] (default: $CHAT_REDIS_URL, else none)
+  --cluster NAME            Name of the chat on that Redis; servers with another name are
+                            another chat (default: ${_D.cluster})
+  --node-timeout S          Silence after which a server counts as lost and its members leave
+                            (reason node_lost), in seconds (default: ${_D.nodeTimeout})
 
 Log:
   --log FORMAT              Log format: text or json (default: ${_D.log})

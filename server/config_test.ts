@@ -103,6 +103,12 @@ Deno.test("parseServeArgs reads every flag", () => {
     "0.25",
     "--greet-after",
     "0",
+    "--redis",
+    "redis://10.0.0.5:6380/2",
+    "--cluster",
+    "team.chat",
+    "--node-timeout",
+    "2.5",
   ]);
   assert.deepEqual(config, {
     host: "127.0.0.1",
@@ -133,7 +139,25 @@ Deno.test("parseServeArgs reads every flag", () => {
     tlsCert: "c.pem",
     tlsKey: "k.pem",
     nameDays: 7,
+    redis: "redis://10.0.0.5:6380/2",
+    cluster: "team.chat",
+    nodeTimeout: 2.5,
   });
+});
+
+Deno.test("parseServeArgs takes CHAT_REDIS_URL when --redis is absent, and checks both", () => {
+  assert.equal(parseServeArgs([], { CHAT_REDIS_URL: "redis://h:1" }).redis, "redis://h:1");
+  assert.equal(
+    parseServeArgs(["--redis", "redis://a:1"], { CHAT_REDIS_URL: "redis://b:2" }).redis,
+    "redis://a:1",
+  );
+  assert.ok(!("redis" in parseServeArgs([], { CHAT_REDIS_URL: "" })));
+  assert.throws(
+    () => parseServeArgs([], { CHAT_REDIS_URL: "h:1" }),
+    /The CHAT_REDIS_URL value must look like redis:\/\/HOST:PORT/,
+  );
+  assert.throws(() => parseServeArgs(["--cluster", "a b"]), /--cluster value must be/);
+  assert.throws(() => parseServeArgs(["--node-timeout", "0.1"]), /--node-timeout/);
 });
 
 Deno.test("parseServeArgs keeps one data dir per port under XDG_DATA_HOME", () => {

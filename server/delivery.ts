@@ -30,6 +30,8 @@ class RoomDelivery {
   encoded = 0;
   readonly userJson = new UserListJson();
   tail: Uint8Array | null = null;
+  /** What the tail was made from: the epoch and cluster status change now and then. */
+  tailKey = "";
 
   constructor(options: FanOutOptions) {
     this.fanOut = new FanOut(options);
@@ -82,7 +84,7 @@ function isPrefix(prefix: readonly string[], count: number, list: readonly strin
  * delivery.add("#main", b);
  * delivery.add("#rust", c);
  * const event = { type: "message", id: 1, ts: "2030-01-01T00:00:00.000Z", from: "m1", text: "hi", kind: "say", room: "#main" } as const;
- * delivery.publish({ room: "#main", event, origin: a.ref }, a);
+ * delivery.publish({ room: "#main", event, origin: a.ref, position: 1 }, a);
  * delivery.flush();
  * assert.deepEqual(got, ["m2:m1: hi\n"]);
  * ```
@@ -130,6 +132,19 @@ export class NodeDelivery implements Delivery<DeliveryMember> {
     delivery.fanOut.broadcast(new Outgoing(event), except);
   }
 
+  publishTo(
+    member: DeliveryMember,
+    published: Published,
+    origin: DeliveryMember | undefined,
+  ): void {
+    const event = published.event;
+    if (origin === member) {
+      if (event.type === "join") return;
+      if (event.type === "message" && member.style !== "json") return;
+    }
+    this.send(member, event);
+  }
+
   send(member: DeliveryMember, event: ServerEvent): void {
     this.sendBytes(member, encodeFor(event, member.style, member.name));
   }
@@ -152,7 +167,12 @@ export class NodeDelivery implements Delivery<DeliveryMember> {
     // The users list is shared, not copied for each newcomer: in a room of thousands it is most
     // of the frame, and a join storm would otherwise encode it once per join.
     const users = delivery.usersJson(welcome.users);
-    const tail = delivery.tail ??= welcomeTail(welcome);
+    const key = `${welcome.epoch}|${JSON.stringify(welcome.cluster)}`;
+    if (delivery.tail === null || delivery.tailKey !== key) {
+      delivery.tail = welcomeTail(welcome);
+      delivery.tailKey = key;
+    }
+    const tail = delivery.tail;
     for (const part of encodeJsonWelcome(welcome, users, tail)) this.sendBytes(member, part);
   }
 

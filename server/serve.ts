@@ -6,10 +6,12 @@
  */
 
 import { VERSION } from "../flags/version.ts";
+import type { Broker } from "../core/broker.ts";
+import type { ClusterStatus } from "../protocol/events.ts";
 import { bannerLines, joinAddresses } from "./banner.ts";
-import { startServer } from "./chat_server.ts";
+import { type ChatServer, startServer } from "./chat_server.ts";
 import type { ServeConfig } from "./config.ts";
-import { createLogger } from "./log.ts";
+import { createLogger, type Logger } from "./log.ts";
 import { DatabaseOpenError } from "../store/database.ts";
 import { AllowListError } from "./allow_list.ts";
 
@@ -27,10 +29,26 @@ export async function runServe(config: ServeConfig): Promise<number> {
     quiet: config.quiet,
     logMessages: config.logMessages,
   });
-  let server;
+  let node: ClusterNode | undefined;
+  if (config.redis !== undefined) {
+    try {
+      node = await joinCluster(config, log);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      Deno.stderr.writeSync(encoder.encode(`chat serve: ${reason}\n`));
+      return 1;
+    }
+  }
+  let server: ChatServer;
   try {
-    server = await startServer(config, { log, idleGc: true });
+    server = await startServer(config, {
+      log,
+      idleGc: true,
+      ...(node === undefined ? {} : { broker: node.broker, cluster: node.status }),
+    });
+    node?.attach(server);
   } catch (error) {
+    await node?.broker.close();
     const where = `${config.host === "::" ? "" : config.host}:${config.port}`;
     const reason = error instanceof DatabaseOpenError || error instanceof AllowListError
       ? error.message
@@ -63,6 +81,16 @@ export async function runServe(config: ServeConfig): Promise<number> {
       ? undefined
       : { port: tlsPort, fingerprint: certificate.fingerprint },
   );
+  if (node !== undefined) {
+    const { name, nodes } = node.status();
+    banner.splice(
+      banner.length - 1,
+      0,
+      `Cluster "${name}" on ${config.redis}: ${nodes} ${
+        nodes === 1 ? "node" : "nodes"
+      } up, this one included`,
+    );
+  }
   Deno.stdout.writeSync(encoder.encode(banner.join("\n") + "\n"));
   log.info("listening", {
     host: config.host,
@@ -72,6 +100,7 @@ export async function runServe(config: ServeConfig): Promise<number> {
       ? {}
       : { certificate: certificate.fingerprint, certificate_source: certificate.source }),
     data: server.database.path,
+    ...(node === undefined ? {} : { cluster: config.cluster, nodes: node.status().nodes }),
   });
 
   const requests = new StopRequests();
@@ -103,6 +132,58 @@ export async function runServe(config: ServeConfig): Promise<number> {
   for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
   if (config.allow !== undefined) Deno.removeSignalListener("SIGHUP", onHangUp);
   return 0;
+}
+
+/** This server as a node of a cluster: its Redis broker, and what it does when Redis falters. */
+interface ClusterNode {
+  readonly broker: Broker;
+  /** What `welcome.cluster` says now. */
+  readonly status: () => ClusterStatus;
+  /** Connects the broker's news to the running server. */
+  attach(server: ChatServer): void;
+}
+
+/**
+ * Connects to the cluster's Redis. The Redis module (and `npm:ioredis`) is loaded only here,
+ * so a server on its own needs nothing but Deno.
+ */
+async function joinCluster(config: ServeConfig, log: Logger): Promise<ClusterNode> {
+  const { RedisBroker } = await import("../core/redis_broker.ts");
+  let server: ChatServer | undefined;
+  const broker = await RedisBroker.connect({
+    url: config.redis!,
+    cluster: config.cluster,
+    nodeTimeoutMs: config.nodeTimeout * 1000,
+    onLost: () => {
+      log.error("cluster_lost", {
+        cluster: config.cluster,
+        members: server?.chat.size ?? 0,
+      });
+      server?.dropMembers({
+        type: "shutdown",
+        message: "This server was cut off from the cluster and its members were taken for " +
+          "lost: reconnect (chat join does so itself) to carry on where you were",
+      });
+    },
+    onDegraded: (degraded) => {
+      log[degraded ? "error" : "info"](degraded ? "cluster_degraded" : "cluster_restored", {
+        cluster: config.cluster,
+      });
+      server?.notifyAll({
+        type: "notice",
+        text: degraded
+          ? "The cluster is degraded: this server cannot reach Redis. Messages wait here " +
+            "until it is back; none you were sent back is lost"
+          : "The cluster is whole again: messages flow between servers",
+      });
+    },
+    onError: (message) => log.error("redis", { error: message }),
+  });
+  return {
+    broker,
+    status: () => ({ name: config.cluster, nodes: broker.nodes, degraded: broker.degraded }),
+    attach: (running) => server = running,
+  };
 }
 
 /**

@@ -19,7 +19,7 @@ import type { Chat } from "../core/chat.ts";
 import type { MemberRef } from "../core/broker.ts";
 import type { Framing } from "../protocol/detect.ts";
 import { FramingError, ProtocolError } from "../protocol/errors.ts";
-import type { LeaveReason, ModNoticeEvent, ServerEvent } from "../protocol/events.ts";
+import type { LeaveReason, ModNoticeEvent, ResumePoint, ServerEvent } from "../protocol/events.ts";
 import { validateName } from "../protocol/names.ts";
 import { isBlank, sanitizeText } from "../protocol/sanitize.ts";
 import { Connection, type ConnectionHandler, type ConnectionSocket } from "./connection.ts";
@@ -116,6 +116,8 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
   fingerprint: string | undefined;
   /** The `hello`-to-join steps (made on the first JSON `hello`). */
   #gate: HelloGate | null = null;
+  /** Where the client of the last `hello` was (`hello.resume`), for the join that follows. */
+  #resume: ResumePoint | undefined;
   /** The join the hello gate started during the current item, for the item to wait on. */
   #gateJoin: Promise<void> | null = null;
   readonly #host: SessionHost;
@@ -480,6 +482,8 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
           );
         }
         this.#gate ??= new HelloGate(this.#host.trust, this.#gateSession());
+        // A reconnecting client says where it was; the join the gate lets through resumes there.
+        if (item.event.type === "hello") this.#resume = item.event.resume;
         this.#gate.handle(item.event);
         // A hello without a key joins at once: what follows it waits for that join.
         const joining = this.#gateJoin;
@@ -611,8 +615,14 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
    *
    * @param name the name
    * @param quietly true for a guest name: a taken one is tried again with the next, unannounced
+   * @param resume where a reconnecting client was (`hello.resume`)
    */
-  async #join(name: string, quietly = false, fingerprint?: string): Promise<void> {
+  async #join(
+    name: string,
+    quietly = false,
+    fingerprint?: string,
+    resume?: ResumePoint,
+  ): Promise<void> {
     const owners = this.#host.trust.owners;
     const admission = this.#admission(fingerprint);
     if (admission !== undefined) {
@@ -628,7 +638,7 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
     this.#joining = true;
     this.#inbound.setJoined(true);
     const chat = this.#host.chat;
-    const joined = await chat.join(this, name);
+    const joined = await chat.join(this, name, resume);
     this.#joining = false;
     if (joined instanceof ProtocolError || this.#closed || chat.nameOf(this) === undefined) {
       this.fingerprint = undefined;
@@ -823,7 +833,7 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
       refuseName: (error) => this.#refuseName(error),
       closeWithError: (code, message) => this.#closeWithError(code, message, "error"),
       join: (name, fingerprint) => {
-        this.#gateJoin = this.#join(name, false, fingerprint);
+        this.#gateJoin = this.#join(name, false, fingerprint, this.#resume);
       },
       checkPassword: (given, then) => this.checkPassword(given, then),
     };

@@ -116,14 +116,17 @@ export function encodeJsonWelcome(
 
 /**
  * The bytes after the users list of a `welcome` frame: they depend only on the server's limits
- * and message of the day (and the room and features, when given), so they are made once per
+ * and message of the day (and the room, features, epoch and cluster status, when given), so they are made once per
  * room.
  *
- * @param welcome the event (its `limits`, `motd`, `room` and `features` are used)
+ * @param welcome the event (its `limits`, `motd`, `room`, `features`, `epoch` and `cluster` are used)
  * @returns the bytes
  */
 export function welcomeTail(
-  welcome: Pick<WelcomeEvent, "limits" | "motd" | "room" | "features" | "tls">,
+  welcome: Pick<
+    WelcomeEvent,
+    "limits" | "motd" | "room" | "features" | "tls" | "epoch" | "cluster"
+  >,
 ): Uint8Array {
   const rest = JSON.stringify({
     limits: welcome.limits,
@@ -131,6 +134,8 @@ export function welcomeTail(
     ...(welcome.room === undefined ? {} : { room: welcome.room }),
     ...(welcome.features === undefined ? {} : { features: welcome.features }),
     ...(welcome.tls === undefined ? {} : { tls: welcome.tls }),
+    ...(welcome.epoch === undefined ? {} : { epoch: welcome.epoch }),
+    ...(welcome.cluster === undefined ? {} : { cluster: welcome.cluster }),
   });
   return encodeUtf8("]," + rest.slice(1));
 }

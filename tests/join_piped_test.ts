@@ -363,11 +363,9 @@ Deno.test("piped --json: room events in, moved and rooms out", async () => {
     assert.equal(run.code, 0, run.stderr);
     const events = run.stdout.trimEnd().split("\n").map((line) => JSON.parse(line));
     assert.equal(events[0].room, "#main");
-    assert.deepEqual(events.find((e) => e.type === "moved"), {
-      type: "moved",
-      room: "#bots",
-      users: ["bot"],
-    });
+    const moved = events.find((e) => e.type === "moved");
+    assert.deepEqual(moved, { type: "moved", room: "#bots", users: ["bot"], epoch: moved.epoch });
+    assert.match(String(moved.epoch), /^\S+$/, "the room's history has an epoch");
     const message = events.find((e) => e.type === "message");
     assert.deepEqual([message.text, message.room], ["beep", "#bots"]);
     assert.deepEqual(events.find((e) => e.type === "rooms").rooms, [

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { Recorder, startTestServer, waitFor } from "./support/client_harness.ts";
 import { TEST_XDG_ENV } from "./support/net.ts";
 import { ChatSession } from "../client/session.ts";
-import { encodeTextFrame } from "../protocol/frame64.ts";
+import { scriptedServer } from "./support/scripted_server.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const HOST = "127.0.0.1";
@@ -401,57 +401,6 @@ Deno.test({
     }
   },
 });
-
-/**
- * A scripted stand-in for a chat server: to each connection, once its first bytes (the hello)
- * arrive, it sends the given events as frame64 JSON, then reads until the client hangs up.
- */
-function scriptedServer(events: readonly object[]): { port: number; close(): Promise<void> } {
-  const listener = Deno.listen({ hostname: HOST, port: 0 });
-  const conns: Deno.Conn[] = [];
-  const served = (async () => {
-    for await (const conn of listener) {
-      conns.push(conn);
-      void (async () => {
-        const reader = conn.readable.getReader();
-        try {
-          await reader.read();
-          const frames = events.map((event) => encodeTextFrame(JSON.stringify(event)));
-          await conn.write(concatBytes(frames));
-          while (!(await reader.read()).done) {
-            // The client's pings and its goodbye need no answer here.
-          }
-        } catch {
-          // The client went away.
-        }
-      })();
-    }
-  })().catch(() => {});
-  return {
-    port: listener.addr.port,
-    async close() {
-      listener.close();
-      for (const conn of conns) {
-        try {
-          conn.close();
-        } catch {
-          // Already closed.
-        }
-      }
-      await served;
-    },
-  };
-}
-
-function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
 
 Deno.test({
   name: "tty: replayed history is dimmed, dated when not today, and ends with a marker",

@@ -99,9 +99,11 @@ Deno.test("serve: hello gets welcome with the user list, limits and server name"
         idleTimeoutSeconds: 50,
       },
       room: "#main",
-      features: ["rooms", "identity", "tls"],
+      features: ["rooms", "identity", "tls", "resume"],
       tls: server.server.certificate?.fingerprint,
+      epoch: first.welcome.epoch,
     });
+    assert.match(String(first.welcome.epoch), /^\S+$/, "an epoch is a non-empty word");
     assert.deepEqual(second.welcome.users, ["alice", "Bob"]);
     assert.equal(second.welcome.name, "Bob");
     assert.equal("motd" in second.welcome, false);

@@ -29,12 +29,14 @@ Deno.test("serve rooms: a JSON member moves; each room hears only its own", asyn
   try {
     assert.equal(alice.welcome.room, "#main");
     assert.ok((alice.welcome.features as string[]).includes("rooms"));
+    assert.ok((alice.welcome.features as string[]).includes("resume"));
     await alice.client.waitForEvent((e) => e.type === "join" && e.name === "carol");
     await bob.client.waitForEvent((e) => e.type === "join" && e.name === "carol");
 
     await bob.client.sendJson({ type: "room", name: "#Rust" });
     const moved = await bob.client.nextEvent();
-    assert.deepEqual(moved, { type: "moved", room: "#rust", users: ["bob"] });
+    assert.deepEqual(moved, { type: "moved", room: "#rust", users: ["bob"], epoch: moved.epoch });
+    assert.match(String(moved.epoch), /^\S+$/);
     const left = await alice.client.nextEvent();
     assert.deepEqual({ ...left, ts: "" }, {
       type: "leave",

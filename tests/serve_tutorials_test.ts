@@ -2,6 +2,10 @@
  * Every seed tutorial's client (`tests/tutorials/*.py`, each written in its tutorial's own
  * shape) against `main.ts serve` as a process, with a `chat join --json` member in the same room
  * that sees them and answers. Ignored, with the reason printed, where python3 is missing.
+ *
+ * What a raw client prints is matched anywhere in its output, not as whole lines: the server sends
+ * each event in a write of its own, a little apart, but a loaded machine may still hand two of
+ * them to one `recv`, and that is the kernel's doing, not a lost or changed event.
  */
 
 import assert from "node:assert/strict";
@@ -100,7 +104,7 @@ Deno.test({
       assert.deepEqual(textsFrom(bob, guest), ["neo: hello from neo"]);
       await bob.say("hi neo");
       // One recv(2048) per event: the answer is a whole line of its own.
-      await client.waitForStdout(/^bob~hi neo$/m);
+      await client.waitForStdout(/bob~hi neo/);
       await client.type("bye");
       await waitForCount(bob, guest, 2);
       // Nothing it can type ends it (every line gets "neo: " in front): its person closes it.
@@ -108,7 +112,7 @@ Deno.test({
       await client.finish();
       const leave = await bob.waitForEvent(leaveOf(guest), "the guest to leave");
       assert.equal(leave.reason, "closed");
-      assert.match(client.stdout, new RegExp(`^SERVER~you are ${guest}; choose a name`, "m"));
+      assert.match(client.stdout, new RegExp(`SERVER~you are ${guest}; choose a name`));
       assert.ok(!client.stdout.includes("~neo: hello"), "its own messages never come back");
     });
   },
@@ -150,11 +154,11 @@ Deno.test({
     await withRoom("chatroom_client.py", async ({ bob, client }) => {
       await client.type("morpheus");
       await bob.waitForEvent((e) => e.type === "join" && e.name === "morpheus", "morpheus");
-      await client.waitForStdout(/^SERVER~welcome, morpheus — 2 online: bob, morpheus$/m);
+      await client.waitForStdout(/SERVER~welcome, morpheus — 2 online: bob, morpheus/);
       await client.type("/who");
-      await client.waitForStdout(/^SERVER~online \(2\): bob, morpheus$/m);
+      await client.waitForStdout(/SERVER~online \(2\): bob, morpheus/);
       await bob.say("welcome morpheus");
-      await client.waitForStdout(/^bob~welcome morpheus$/m);
+      await client.waitForStdout(/bob~welcome morpheus/);
       await client.type("hello all ✓");
       await bob.waitForMessage("morpheus", "hello all ✓");
       await client.type("/quit");
@@ -175,12 +179,12 @@ Deno.test({
       await client.type("Hello everyone!");
       const guest = await guestJoined(bob);
       await bob.waitForMessage(guest, "Hello everyone!");
-      await client.waitForStdout(new RegExp(`^SERVER~you are ${guest}; choose a name`, "m"));
+      await client.waitForStdout(new RegExp(`SERVER~you are ${guest}; choose a name`));
       await client.type("/nick dave");
       const nick = await bob.waitForEvent((e) => e.type === "nick", "the rename");
       assert.deepEqual([nick.from, nick.to], [guest, "dave"]);
       await bob.say("hi dave");
-      await client.waitForStdout(/^bob~hi dave$/m);
+      await client.waitForStdout(/bob~hi dave/);
       await client.type("/me waves");
       const action = await bob.waitForEvent(
         (e) => e.type === "message" && e.kind === "me",

@@ -35,10 +35,11 @@ const encoder = new TextEncoder();
 const json = (event: Record<string, unknown>) => encoder.encode(JSON.stringify(event));
 const say = (text: string) => json({ type: "say", text });
 
-/** Events a watcher took, without the volatile timestamp. */
+/** Events a watcher took, without the volatile timestamp and history epoch (new per server). */
 function stable(events: readonly WireEvent[]): string[] {
-  // Timestamps, and the certificate fingerprint of a fresh server, differ from run to run.
-  return events.map(({ ts: _ts, tls: _tls, ...rest }) => JSON.stringify(rest));
+  // Timestamps, the certificate fingerprint of a fresh server and the epoch of its history
+  // differ from run to run.
+  return events.map(({ ts: _ts, tls: _tls, epoch: _epoch, ...rest }) => JSON.stringify(rest));
 }
 
 /** An event as `type:name:reason`, or `message:from:text`, for comparing lists. */

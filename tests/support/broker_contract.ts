@@ -359,4 +359,51 @@ export function brokerContract(implementation: string, fixture: () => BrokerFixt
     },
     2,
   );
+
+  test("a snapshot is one instant: history, members, epoch and position", async ([one, two]) => {
+    const a = member(one!, 1);
+    const b = member(two!, 1);
+    await one!.claimName("alice", a);
+    await two!.claimName("bob", b);
+    await one!.enter("#snap", a, 10);
+    await two!.enter("#snap", b, 10);
+    const seen: Published[] = [];
+    await two!.subscribe("#snap", (p) => seen.push(p));
+    const first = await one!.publish("#snap", say("alice", "m1"), a);
+    const snapshot = await two!.snapshot("#snap", { limit: 10 });
+    const later = await one!.publish("#snap", say("alice", "m2"), a);
+    assert.deepEqual(snapshot.history.map((m) => m.text), ["m1"]);
+    assert.deepEqual(snapshot.users, ["alice", "bob"]);
+    assert.ok(snapshot.epoch.length > 0, "a room that exists has an epoch");
+    assert.ok(first.position <= snapshot.position, "the first message is in the snapshot");
+    assert.ok(later.position > snapshot.position, "the later one is after it");
+    await waitFor(() => seen.length === 2, "both messages");
+    assert.deepEqual(seen.map((p) => p.position), [first.position, later.position]);
+    assert.equal((await one!.snapshot("#snap", { limit: 10 })).epoch, snapshot.epoch, "stable");
+    assert.equal(snapshot.trimmedThrough, 0, "nothing was dropped");
+    const since = await one!.snapshot("#snap", { limit: 10, after: snapshot.history[0]!.id });
+    assert.deepEqual(since.history.map((m) => m.text), ["m2"]);
+    await one!.leave("#snap", a);
+    await two!.leave("#snap", b);
+    await one!.enter("#snap", a, 10);
+    const anew = await one!.snapshot("#snap", { limit: 10 });
+    assert.notEqual(anew.epoch, snapshot.epoch, "a room made anew has a new epoch");
+    assert.deepEqual(anew.history, []);
+  }, 2);
+
+  test("a snapshot tells which messages are no longer kept", async ([broker]) => {
+    const a = member(broker!, 1);
+    await broker!.claimName("alice", a);
+    await broker!.enter(MAIN_ROOM, a, 10);
+    const ids: number[] = [];
+    // The fixture keeps at least 20 per room; Redis trims whole blocks, so publish plenty.
+    for (let i = 1; i <= 250; i++) {
+      const p = await broker!.publish(MAIN_ROOM, say("alice", `m${i}`), a);
+      if (p.event.type === "message") ids.push(p.event.id);
+    }
+    const snapshot = await broker!.snapshot(MAIN_ROOM, { limit: 5 });
+    assert.deepEqual(snapshot.history.map((m) => m.text), ["m246", "m247", "m248", "m249", "m250"]);
+    assert.ok(snapshot.trimmedThrough >= ids[0]!, "the first message was dropped");
+    assert.ok(snapshot.trimmedThrough < ids.at(-20)!, "the last 20 are kept");
+  });
 }

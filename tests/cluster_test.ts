@@ -1,0 +1,474 @@
+/**
+ * End-to-end tests of a cluster: a real `redis-server` on a free port and several
+ * `main.ts serve --redis` processes. Cross-node chat, a node killed mid-burst, a node paused
+ * past the node timeout, Redis stopped and started again, and a member resuming on another
+ * node. Skipped, saying why, only when `redis-server` cannot be run here.
+ */
+
+import assert from "node:assert/strict";
+import {
+  joinJson,
+  runChat,
+  ServeProcess,
+  waitUntil,
+  type WireClient,
+  type WireEvent,
+} from "./support/net.ts";
+import {
+  freePort,
+  REDIS_AVAILABLE,
+  REDIS_SKIP_REASON,
+  RedisServer,
+} from "./support/redis_server.ts";
+
+/**
+ * A node timeout short enough for tests, long enough that a node of a loaded machine (tests
+ * run in parallel on two cores) is not taken for lost while it is merely slow (seconds).
+ */
+const NODE_TIMEOUT = "3";
+
+function test(name: string, fn: () => Promise<void>): void {
+  Deno.test({
+    name: REDIS_AVAILABLE ? `cluster: ${name}` : `cluster: ${name} (${REDIS_SKIP_REASON})`,
+    ignore: !REDIS_AVAILABLE,
+    // ioredis keeps timers of its own for a moment after quitting.
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn,
+  });
+}
+
+/** Starts a node of the cluster on `redis`. */
+function node(redis: RedisServer, ...args: string[]): Promise<ServeProcess> {
+  return ServeProcess.start([
+    "--redis",
+    redis.url,
+    "--cluster",
+    "test",
+    "--node-timeout",
+    NODE_TIMEOUT,
+    "--rate-per-second",
+    "0",
+    ...args,
+  ]);
+}
+
+/** The messages among events, as `id:from:text`. */
+function messages(events: readonly WireEvent[]): string[] {
+  return events.flatMap((e) => e.type === "message" ? [`${e.id}:${e.from}:${e.text}`] : []);
+}
+
+/** Reads events until `done` says enough (bounded). */
+async function collect(
+  client: WireClient,
+  done: (events: WireEvent[]) => boolean,
+  timeoutMs = 10_000,
+): Promise<WireEvent[]> {
+  const events: WireEvent[] = [];
+  const deadline = Date.now() + timeoutMs;
+  while (!done(events)) {
+    if (Date.now() > deadline) {
+      throw new Error(`Timed out; got ${JSON.stringify(events.slice(-5))}`);
+    }
+    events.push(await client.nextEvent(Math.max(1, deadline - Date.now())));
+  }
+  return events;
+}
+
+test("members on two nodes share the room, names, ids, order, who and dm", async () => {
+  await using redis = await RedisServer.start();
+  await using one = await node(redis);
+  await using two = await node(redis);
+  assert.match(one.stdout, /Cluster "test" on redis:\/\/127\.0\.0\.1:\d+: 1 node up/);
+  assert.match(two.stdout, /Cluster "test" on redis:\/\/127\.0\.0\.1:\d+: 2 nodes up/);
+  const alice = await joinJson(one.port, "alice");
+  const bob = await joinJson(two.port, "bob");
+  try {
+    assert.deepEqual(bob.welcome.users, ["alice", "bob"]);
+    assert.deepEqual(bob.welcome.cluster, { name: "test", nodes: 2, degraded: false });
+    assert.ok((bob.welcome.features as string[]).includes("cluster"));
+    assert.equal(bob.welcome.epoch, alice.welcome.epoch, "one history, one epoch");
+    await alice.client.waitForEvent((e) => e.type === "join" && e.name === "bob");
+
+    // A name held on one node is taken on the other, in any case.
+    const clash = await joinJson(two.port, "ALICE").catch((error: Error) => error);
+    assert.ok(clash instanceof Error && /name_taken/.test(clash.message), String(clash));
+
+    // Both speak at once; both see one order and one sequence of ids.
+    const sends: Promise<void>[] = [];
+    for (let i = 0; i < 20; i++) {
+      sends.push(alice.client.sendJson({ type: "say", text: `a${i}` }));
+      sends.push(bob.client.sendJson({ type: "say", text: `b${i}` }));
+    }
+    await Promise.all(sends);
+    const atAlice = messages(await collect(alice.client, (e) => messages(e).length === 40));
+    const atBob = messages(await collect(bob.client, (e) => messages(e).length === 40));
+    assert.deepEqual(atBob, atAlice, "the same events in the same order on both nodes");
+    const ids = atAlice.map((m) => Number(m.split(":")[0]));
+    assert.ok(ids.every((id, i) => i === 0 || id > ids[i - 1]!), `ids increase: ${ids}`);
+
+    await bob.client.sendJson({ type: "who" });
+    const who = await bob.client.waitForEvent("who");
+    assert.deepEqual(who.users, ["alice", "bob"]);
+    await bob.client.sendJson({ type: "dm", to: "Alice", text: "psst" });
+    const dm = await alice.client.waitForEvent("dm");
+    assert.equal(dm.from, "bob");
+    assert.equal(dm.text, "psst");
+
+    // Rooms are shared: bob makes #ops on node two, alice sees it from node one.
+    await bob.client.sendJson({ type: "room", name: "#ops" });
+    await bob.client.waitForEvent("moved");
+    await alice.client.sendJson({ type: "rooms" });
+    const rooms = await alice.client.waitForEvent("rooms");
+    assert.deepEqual(rooms.rooms, [{ name: "#main", online: 1 }, { name: "#ops", online: 1 }]);
+  } finally {
+    await alice.client.close();
+    await bob.client.close();
+  }
+});
+
+test("a wrong --redis fails at start with one sentence; a malformed one is a usage error", async () => {
+  const port = freePort();
+  const down = await runChat([
+    "serve",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+    "--redis",
+    `redis://127.0.0.1:${port}`,
+  ]);
+  assert.equal(down.code, 1);
+  assert.match(
+    down.stderr.trim(),
+    new RegExp(`^chat serve: Cannot use Redis at redis://127\\.0\\.0\\.1:${port} \\(.*\\): check`),
+  );
+  assert.equal(down.stderr.trim().split("\n").length, 1, down.stderr);
+  const bad = await runChat(["serve", "--redis", "127.0.0.1:6379"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /The --redis value must look like redis:\/\/HOST:PORT/);
+});
+
+test("a node killed mid-burst loses nothing acknowledged; its members leave as node_lost", async () => {
+  await using redis = await RedisServer.start();
+  await using one = await node(redis);
+  await using two = await node(redis);
+  const alice = await joinJson(one.port, "alice");
+  const carol = await joinJson(two.port, "carol");
+  try {
+    await alice.client.waitForEvent((e) => e.type === "join" && e.name === "carol");
+    const acknowledged: string[] = [];
+    let killed = false;
+    const burst = (async () => {
+      for (let i = 0; i < 500 && !killed; i++) {
+        await alice.client.sendJson({ type: "say", text: `m${i}` }).catch(() => {});
+      }
+    })();
+    // Alice's echoes are her acknowledgements; kill her node after 50 of them.
+    const echoes = (async () => {
+      for (;;) {
+        const event = await alice.client.nextEvent(20_000).catch(() => null);
+        if (event === null) return;
+        if (event.type === "message") acknowledged.push(`${event.id}:${event.text}`);
+        if (acknowledged.length === 50 && !killed) {
+          killed = true;
+          await one.stop("SIGKILL");
+        }
+      }
+    })();
+    const atCarol: WireEvent[] = await collect(
+      carol.client,
+      (events) => events.some((e) => e.type === "leave" && e.name === "alice"),
+      20_000,
+    );
+    await Promise.all([burst, echoes]);
+    const leave = atCarol.find((e) => e.type === "leave")!;
+    assert.equal(leave.reason, "node_lost");
+    const seen = new Set(
+      atCarol.flatMap((e) => e.type === "message" ? [`${e.id}:${e.text}`] : []),
+    );
+    const lost = acknowledged.filter((m) => !seen.has(m));
+    assert.deepEqual(lost, [], "every message alice saw acknowledged reached carol");
+    assert.ok(acknowledged.length >= 50);
+    // Her name is free again.
+    const again = await joinJson(two.port, "alice");
+    await again.client.close();
+  } finally {
+    await alice.client.close();
+    await carol.client.close();
+  }
+});
+
+test("a node paused past the node timeout is taken for lost and lets its members go", async () => {
+  await using redis = await RedisServer.start();
+  await using one = await node(redis);
+  await using two = await node(redis);
+  const alice = await joinJson(one.port, "alice");
+  const carol = await joinJson(two.port, "carol");
+  try {
+    await alice.client.waitForEvent((e) => e.type === "join" && e.name === "carol");
+    Deno.kill(one.pid, "SIGSTOP");
+    let leave: WireEvent;
+    try {
+      leave = await carol.client.waitForEvent((e) => e.type === "leave", 20_000);
+    } finally {
+      Deno.kill(one.pid, "SIGCONT");
+    }
+    assert.equal(leave.name, "alice");
+    assert.equal(leave.reason, "node_lost");
+    // Woken up, node one learns it was lost: alice is told and disconnected, not left a ghost.
+    const notice = await alice.client.waitForEvent("shutdown", 10_000);
+    assert.match(String(notice.message), /cut off from the cluster/);
+    await alice.client.waitClosed();
+    await one.waitForStderr(/cluster_lost/);
+    // Node one serves again, as a node of the cluster.
+    const back = await joinJson(one.port, "alice");
+    assert.deepEqual(back.welcome.users, ["carol", "alice"]);
+    await carol.client.waitForEvent((e) => e.type === "join" && e.name === "alice");
+    await back.client.close();
+  } finally {
+    await alice.client.close();
+    await carol.client.close();
+  }
+});
+
+test("while Redis is down a node says the cluster is degraded; after it, nothing is lost", async () => {
+  await using redis = await RedisServer.start({ persist: true });
+  await using one = await node(redis);
+  await using two = await node(redis);
+  const alice = await joinJson(one.port, "alice");
+  const carol = await joinJson(two.port, "carol");
+  try {
+    await alice.client.waitForEvent((e) => e.type === "join" && e.name === "carol");
+    await alice.client.sendJson({ type: "say", text: "before" });
+    await carol.client.waitForEvent((e) => e.type === "message" && e.text === "before");
+    await redis.kill();
+    const degraded = await alice.client.waitForEvent("notice");
+    assert.match(String(degraded.text), /degraded/);
+    await alice.client.sendJson({ type: "say", text: "during" });
+    await redis.restart();
+    const atAlice = await collect(
+      alice.client,
+      (events) =>
+        events.some((e) => e.type === "notice") &&
+        events.some((e) => e.type === "message" && e.text === "during"),
+      15_000,
+    );
+    const restored = atAlice.find((e) => e.type === "notice")!;
+    assert.match(String(restored.text), /whole again/);
+    const echo = atAlice.find((e) => e.type === "message")!;
+    const there = await carol.client.waitForEvent(
+      (e) => e.type === "message" && e.text === "during",
+      15_000,
+    );
+    assert.equal(there.id, echo.id);
+    await carol.client.sendJson({ type: "say", text: "after" });
+    await alice.client.waitForEvent((e) => e.type === "message" && e.text === "after");
+  } finally {
+    await alice.client.close();
+    await carol.client.close();
+  }
+});
+
+test("a member of a killed node resumes on another without a duplicate or a hole", async () => {
+  await using redis = await RedisServer.start();
+  await using one = await node(redis);
+  await using two = await node(redis);
+  const alice = await joinJson(one.port, "alice");
+  const carol = await joinJson(two.port, "carol");
+  try {
+    await carol.client.sendJson({ type: "room", name: "#ops" });
+    await carol.client.waitForEvent("moved");
+    await alice.client.sendJson({ type: "room", name: "#ops" });
+    const moved = await alice.client.waitForEvent("moved");
+    for (let i = 1; i <= 3; i++) await carol.client.sendJson({ type: "say", text: `m${i}` });
+    const got = messages(await collect(alice.client, (e) => messages(e).length === 3));
+    const last = Number(got.at(-1)!.split(":")[0]);
+    await one.stop("SIGKILL");
+    for (let i = 4; i <= 6; i++) await carol.client.sendJson({ type: "say", text: `m${i}` });
+    const atCarol = await collect(
+      carol.client,
+      (events) => events.some((e) => e.type === "leave" && e.reason === "node_lost"),
+      20_000,
+    );
+    const sent = messages(atCarol).slice(-3);
+    assert.deepEqual(sent.map((m) => m.split(":")[2]), ["m4", "m5", "m6"]);
+    const resumed = await joinJson(two.port, "alice", {
+      hello: { resume: { room: "#ops", after: last, epoch: moved.epoch } },
+    });
+    try {
+      assert.equal(resumed.welcome.room, "#ops");
+      const replay = await collect(resumed.client, (e) => messages(e).length === 3);
+      assert.ok(!replay.some((e) => e.type === "gap"), "no gap");
+      assert.deepEqual(messages(replay), sent, "exactly what was said while away");
+      await carol.client.sendJson({ type: "say", text: "live" });
+      const live = await resumed.client.waitForEvent("message");
+      assert.equal(live.text, "live");
+      assert.equal(live.history, undefined);
+    } finally {
+      await resumed.client.close();
+    }
+    // With another epoch the client is told of a gap.
+    const stale = await joinJson(two.port, "dave", {
+      hello: { resume: { room: "#ops", after: last, epoch: "gone" } },
+    });
+    const gap = await stale.client.nextEvent();
+    assert.deepEqual(gap, { type: "gap", room: "#ops", reason: "epoch" });
+    await stale.client.close();
+  } finally {
+    await alice.client.close();
+    await carol.client.close();
+  }
+});
+
+Deno.test("cluster: chat serve without --redis does not load the Redis module", async () => {
+  // ioredis is reached only through a dynamic import taken with --redis: a server on its own
+  // needs nothing but Deno.
+  const { code, stdout } = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", "main.ts"],
+    cwd: new URL("../", import.meta.url),
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  assert.equal(code, 0);
+  const info = JSON.parse(new TextDecoder().decode(stdout)) as {
+    modules: { specifier: string; dependencies?: { specifier: string; isDynamic?: boolean }[] }[];
+  };
+  const edges = info.modules.flatMap((m) =>
+    (m.dependencies ?? []).map((d) => ({
+      from: m.specifier,
+      to: d.specifier,
+      dynamic: d.isDynamic,
+    }))
+  );
+  const intoRedis = edges.filter((e) => e.to.endsWith("redis_broker.ts"));
+  assert.ok(intoRedis.length > 0, "serve.ts imports the Redis broker");
+  assert.ok(intoRedis.every((e) => e.dynamic === true), JSON.stringify(intoRedis));
+  const ioredis = edges.filter((e) => e.to === "ioredis");
+  assert.ok(ioredis.every((e) => e.from.endsWith("core/redis_broker.ts")), JSON.stringify(ioredis));
+});
+
+test("chat join NODE1,NODE2 carries on at the other node, where it was, once each", async () => {
+  await using redis = await RedisServer.start();
+  // A history of 2 on join: only a resume brings back all three messages said while away.
+  await using one = await node(redis, "--history", "2");
+  await using two = await node(redis, "--history", "2");
+  const carol = await joinJson(two.port, "carol");
+  const home = await Deno.makeTempDir({ prefix: "chat-cluster-join-" });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "main.ts",
+      "join",
+      `127.0.0.1:${one.port},127.0.0.1:${two.port}`,
+      "--json",
+      "-n",
+      "alice",
+    ],
+    cwd: new URL("../", import.meta.url),
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1", XDG_CONFIG_HOME: home, XDG_DATA_HOME: home },
+    signal: AbortSignal.timeout(60_000),
+  }).spawn();
+  let stdout = "";
+  let stderr = "";
+  const reading = Promise.all([
+    child.stdout.pipeThrough(new TextDecoderStream()).pipeTo(
+      new WritableStream({ write: (text) => void (stdout += text) }),
+    ),
+    child.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
+      new WritableStream({ write: (text) => void (stderr += text) }),
+    ),
+  ]);
+  const events = () =>
+    stdout.split("\n").filter((line) => line.startsWith("{")).map((line) =>
+      JSON.parse(line) as WireEvent
+    );
+  const texts = () =>
+    events().flatMap((e) => e.type === "message" && e.from === "carol" ? [String(e.text)] : []);
+  const until = (ok: () => boolean, what: string) =>
+    waitUntil(ok, `${what} (stdout: ${stdout.slice(-600)}, stderr: ${stderr.slice(-600)})`, 30_000);
+  try {
+    await carol.client.waitForEvent((e) => e.type === "join" && e.name === "alice", 30_000);
+    for (let i = 1; i <= 3; i++) await carol.client.sendJson({ type: "say", text: `m${i}` });
+    await until(() => texts().includes("m3"), "alice hears m3 on node one");
+    await one.stop("SIGKILL");
+    for (let i = 4; i <= 6; i++) await carol.client.sendJson({ type: "say", text: `m${i}` });
+    // Alice comes back on node two once her old node is found lost and her name is free.
+    await carol.client.waitForEvent((e) => e.type === "join" && e.name === "alice", 30_000);
+    await carol.client.sendJson({ type: "say", text: "live" });
+    await until(() => texts().includes("live"), "alice hears the live message on node two");
+    assert.deepEqual(
+      texts(),
+      ["m1", "m2", "m3", "m4", "m5", "m6", "live"],
+      "no duplicate, no hole",
+    );
+    assert.ok(!events().some((e) => e.type === "gap"), "no gap");
+  } finally {
+    await child.stdin.close().catch(() => {});
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // Already gone.
+    }
+    await child.status;
+    await reading.catch(() => {});
+    await carol.client.close();
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+test("a node stopped cleanly says goodbye for its members at once, not after the timeout", async () => {
+  await using redis = await RedisServer.start();
+  await using one = await node(redis, "--node-timeout", "60");
+  await using two = await node(redis, "--node-timeout", "60");
+  const alice = await joinJson(one.port, "alice");
+  const carol = await joinJson(two.port, "carol");
+  try {
+    await alice.client.waitForEvent((e) => e.type === "join" && e.name === "carol");
+    const status = await one.stop("SIGTERM");
+    assert.equal(status.code, 0);
+    const leave = await carol.client.waitForEvent("leave", 10_000);
+    assert.deepEqual([leave.name, leave.reason, leave.online], ["alice", "shutdown", 1]);
+    await carol.client.sendJson({ type: "who" });
+    assert.deepEqual((await carol.client.waitForEvent("who")).users, ["carol"]);
+  } finally {
+    await alice.client.close();
+    await carol.client.close();
+  }
+});
+
+test("Redis back without its data: members are let go, and a resume there is told of a gap", async () => {
+  await using redis = await RedisServer.start();
+  await using one = await node(redis);
+  const alice = await joinJson(one.port, "alice");
+  try {
+    await alice.client.sendJson({ type: "say", text: "before" });
+    const said = await alice.client.waitForEvent("message");
+    await redis.kill();
+    await alice.client.waitForEvent("notice");
+    await redis.restart(); // --save "": it comes back empty
+    // The node finds it is not registered any more: it lets alice go, to reconnect.
+    const bye = await alice.client.waitForEvent("shutdown", 15_000);
+    assert.match(String(bye.message), /cut off from the cluster/);
+    await alice.client.waitClosed();
+    const back = await joinJson(one.port, "alice", {
+      hello: { resume: { room: "#main", after: said.id, epoch: alice.welcome.epoch } },
+    });
+    try {
+      assert.notEqual(back.welcome.epoch, alice.welcome.epoch, "the history started again");
+      assert.deepEqual(await back.client.nextEvent(), {
+        type: "gap",
+        room: "#main",
+        reason: "epoch",
+      });
+    } finally {
+      await back.client.close();
+    }
+  } finally {
+    await alice.client.close();
+  }
+});
