@@ -38,6 +38,8 @@ export interface CliEnv {
   readonly NO_COLOR?: string | undefined;
   /** The Redis of `chat serve` when `--redis` is not given. */
   readonly CHAT_REDIS_URL?: string | undefined;
+  /** The password of `chat serve` when `--password` is not given. */
+  readonly CHAT_PASSWORD?: string | undefined;
 }
 
 /** The usage line of `chat` itself. */
@@ -355,7 +357,11 @@ function _usageFailure(
 /** Reads `NO_COLOR`, treating a missing permission as unset. */
 function _readEnv(): CliEnv {
   try {
-    return { NO_COLOR: Deno.env.get("NO_COLOR"), CHAT_REDIS_URL: Deno.env.get("CHAT_REDIS_URL") };
+    return {
+      NO_COLOR: Deno.env.get("NO_COLOR"),
+      CHAT_REDIS_URL: Deno.env.get("CHAT_REDIS_URL"),
+      CHAT_PASSWORD: Deno.env.get("CHAT_PASSWORD"),
+    };
   } catch {
     return {};
   }

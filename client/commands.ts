@@ -27,8 +27,23 @@ export type InputAction =
   | { readonly kind: "error"; readonly message: string }
   | { readonly kind: "none" };
 
-/** The commands Tab completes, in the order they are offered: the table's, then the client's. */
+/** The slash words of the table's operator-only commands. */
+const _OP_WORDS: ReadonlySet<string> = new Set(
+  COMMAND_NAMES.filter((name) => COMMANDS[name].opOnly).flatMap((name) => COMMANDS[name].words),
+);
+
+/**
+ * The commands Tab completes for everyone, in the order they are offered: the table's (without
+ * the operator-only ones), then the client's.
+ */
 export const COMMAND_WORDS: readonly string[] = Object.freeze([
+  ...TABLE_WORDS.filter((word) => !_OP_WORDS.has(word)).sort(),
+  "/reconnect",
+  "/reply",
+]);
+
+/** The commands Tab completes for an operator: everyone's, and the operator-only ones. */
+export const OP_COMMAND_WORDS: readonly string[] = Object.freeze([
   ...[...TABLE_WORDS].sort(),
   "/reconnect",
   "/reply",
@@ -42,19 +57,44 @@ function _forTerminal(summary: string): string {
   return summary.includes(DISCONNECT_MESSAGE) ? "leave the chat" : summary;
 }
 
-/** The `/help` text of the interactive client, from the command table and the client's own. */
-export const HELP_TEXT: string = [
-  "Commands:",
-  ...COMMAND_NAMES.map((name) => COMMANDS[name]).filter((c) => c.words.length > 0)
-    .map(({ usage, summary }) => `  ${usage.padEnd(16)} ${_forTerminal(summary)}`),
-  `  ${"/reply TEXT".padEnd(16)} answer the last private message (also /r TEXT)`,
-  `  ${"/reconnect".padEnd(16)} while offline: try to reconnect now (so does Enter)`,
-  `  ${"//TEXT".padEnd(16)} send TEXT starting with "/"`,
-  "Keys: Enter sends; Up/Down recall earlier lines; Tab completes names, rooms and commands;",
-  "  Ctrl-A/Ctrl-E start/end of line, Ctrl-U/Ctrl-K delete to start/end, Ctrl-W deletes a word;",
-  "  a pasted block of several lines is sent as one message; Ctrl-C clears the line,",
-  "  Ctrl-D deletes the character under the cursor; on an empty line either one leaves.",
-].join("\n");
+/**
+ * The `/help` text of the interactive client, from the command table and the client's own; an
+ * operator also sees the operator-only commands.
+ *
+ * @param op true when the server says the user is an operator
+ * @returns the text
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { helpText } from "./commands.ts";
+ * assert.ok(!helpText(false).includes("/kick") && helpText(true).includes("/kick"));
+ * ```
+ */
+export function helpText(op: boolean): string {
+  return op ? _OP_HELP_TEXT : HELP_TEXT;
+}
+
+function _help(op: boolean): string {
+  return [
+    "Commands:",
+    ...COMMAND_NAMES.map((name) => COMMANDS[name]).filter((c) =>
+      c.words.length > 0 && (op || !c.opOnly)
+    )
+      .map(({ usage, summary }) => `  ${usage.padEnd(16)} ${_forTerminal(summary)}`),
+    `  ${"/reply TEXT".padEnd(16)} answer the last private message (also /r TEXT)`,
+    `  ${"/reconnect".padEnd(16)} while offline: try to reconnect now (so does Enter)`,
+    `  ${"//TEXT".padEnd(16)} send TEXT starting with "/"`,
+    "Keys: Enter sends; Up/Down recall earlier lines; Tab completes names, rooms and commands;",
+    "  Ctrl-A/Ctrl-E start/end of line, Ctrl-U/Ctrl-K delete to start/end, Ctrl-W deletes a word;",
+    "  a pasted block of several lines is sent as one message; Ctrl-C clears the line,",
+    "  Ctrl-D deletes the character under the cursor; on an empty line either one leaves.",
+  ].join("\n");
+}
+
+/** The `/help` text of the interactive client for everyone but operators. */
+export const HELP_TEXT: string = _help(false);
+
+const _OP_HELP_TEXT = _help(true);
 
 const _REPLY = /^\/(reply|r)(?:[ \t]+|$)/i;
 const _RECONNECT = /^\/reconnect[ \t]*$/i;
@@ -106,7 +146,7 @@ export function interpretInput(line: string, replyTo: string | undefined): Input
 }
 
 /** Commands whose first argument is a name. */
-const _NAME_ARGUMENT = /^\/(msg|dm|whois)[ \t]+$/i;
+const _NAME_ARGUMENT = /^\/(msg|dm|whois|kick|ban|mute|unmute|op|deop)[ \t]+$/i;
 /** Commands whose first argument is a room. */
 const _ROOM_ARGUMENT = /^\/join[ \t]+$/i;
 
@@ -120,6 +160,7 @@ const _ROOM_ARGUMENT = /^\/join[ \t]+$/i;
  * @param names the names online
  * @param myName the user's own name, which is not offered
  * @param rooms the rooms known (from the last `/rooms` and the user's own)
+ * @param op true when the server says the user is an operator: its commands are offered too
  * @returns the replacements for the word, in order
  * @example
  * ```ts
@@ -137,10 +178,12 @@ export function completeInput(
   names: readonly string[],
   myName: string,
   rooms: readonly string[] = [],
+  op = false,
 ): string[] {
   if (before === "" && word.startsWith("/")) {
     const prefix = word.toLowerCase();
-    return COMMAND_WORDS.filter((command) => command.startsWith(prefix)).map((c) => `${c} `);
+    return (op ? OP_COMMAND_WORDS : COMMAND_WORDS).filter((command) => command.startsWith(prefix))
+      .map((c) => `${c} `);
   }
   if (_ROOM_ARGUMENT.test(before) || word.startsWith("#")) {
     const typed = word.toLowerCase();

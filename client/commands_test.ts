@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { COMMAND_WORDS, completeInput, HELP_TEXT, interpretInput } from "./commands.ts";
+import { COMMAND_WORDS, completeInput, HELP_TEXT, helpText, interpretInput } from "./commands.ts";
 
 Deno.test("interpretInput turns text and commands into events", () => {
   assert.deepEqual(interpretInput("hello", undefined), {
@@ -122,4 +122,25 @@ Deno.test("every command the client offers is documented in README.md and PROTOC
       assert.ok(text.includes(`\`${command}`), `${file} does not document ${command}`);
     }
   }
+});
+
+Deno.test("completeInput offers the operator commands only to operators", () => {
+  assert.deepEqual(completeInput("", "/ki", [], "me"), []);
+  assert.deepEqual(completeInput("", "/ki", [], "me", [], true), ["/kick "]);
+  assert.deepEqual(completeInput("", "/b", [], "me", [], true), ["/ban ", "/bans "]);
+  assert.deepEqual(completeInput("/kick ", "b", ["bob", "me"], "me", [], true), ["bob "]);
+});
+
+Deno.test("helpText shows the operator commands only to operators", () => {
+  assert.ok(!helpText(false).includes("/kick"));
+  assert.ok(helpText(true).includes("/kick NAME [REASON]"));
+  assert.equal(helpText(false), HELP_TEXT);
+});
+
+Deno.test("interpretInput sends operator commands as mod events (the server decides who may)", () => {
+  const action = interpretInput("/ban bob 2h spam", undefined);
+  assert.deepEqual(action, {
+    kind: "send",
+    event: { type: "mod", action: "ban", target: "bob", duration: "2h", reason: "spam" },
+  });
 });

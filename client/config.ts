@@ -30,6 +30,8 @@ export interface JoinConfig {
   readonly fingerprint?: string;
   /** Forget the pins of the address and exit (`--forget`). */
   readonly forget: boolean;
+  /** The server's password (`--password`; `CHAT_PASSWORD` is read when it is absent). */
+  readonly password?: string;
   /**
    * Every server given (`HOST1,HOST2:PORT`), the first being `host` and `port`: the nodes of a
    * cluster, tried in turn when the connection is lost. Absent when one server was given.
@@ -62,6 +64,7 @@ const _FLAGS = {
   "plain": { type: "boolean" },
   "fingerprint": { type: "string" },
   "forget": { type: "boolean" },
+  "password": { type: "string" },
 } as const satisfies FlagSpecs;
 
 /**
@@ -212,6 +215,7 @@ export function parseJoinArgs(
     plain,
     ...(fingerprint === undefined ? {} : { fingerprint }),
     forget: values.forget ?? false,
+    ...(values.password === undefined ? {} : { password: values.password }),
   };
 }
 
@@ -250,6 +254,9 @@ Options:
                             (default: trust and pin the first one seen)
   --forget                  Forget the pinned certificate of HOST[:PORT] and exit
                             (default: off)
+  --password TEXT           The server's password, if it has one; the CHAT_PASSWORD variable
+                            is better, since others can read a command line (default: none;
+                            on a terminal you are asked for it when the server wants one)
   -h, --help                Show this help
 
 The chat is encrypted with TLS unless --plain is given. The server's certificate is pinned in

@@ -15,7 +15,7 @@ import { nameKey, validateName } from "../protocol/names.ts";
 import { sanitizeLine } from "../protocol/sanitize.ts";
 import type { ClientEvent, ServerEvent } from "../protocol/events.ts";
 import { BACKOFF_DRAFT_MAX_MS, BACKOFF_MAX_MS, backoffDelay } from "./backoff.ts";
-import { completeInput, HELP_TEXT, interpretInput } from "./commands.ts";
+import { completeInput, helpText, interpretInput } from "./commands.ts";
 import type { Dialer } from "./connection.ts";
 import type { Identity } from "./identity.ts";
 import { securityNotice, type TrustSettings } from "./secure_dial.ts";
@@ -27,6 +27,7 @@ import { Roster } from "./roster.ts";
 import { Screen } from "./screen.ts";
 import {
   ChatSession,
+  JoinRefusedError,
   NameRefusedError,
   type ServerAddress,
   sessionOptionsOf,
@@ -85,9 +86,11 @@ export interface InteractiveOptions {
   readonly trust?: TrustSettings;
   /** The identity proved at `hello`. */
   readonly identity?: Identity;
+  /** The server's password, sent in `hello` (from `--password` or `CHAT_PASSWORD`). */
+  readonly password?: string;
 }
 
-type _Mode = "name" | "joining" | "chat" | "leaving" | "done";
+type _Mode = "name" | "password" | "joining" | "chat" | "leaving" | "done";
 
 /**
  * Runs the interactive client until the user leaves or the connection is lost for good. The
@@ -118,6 +121,10 @@ export class InteractiveClient {
   #rooms: string[] = [];
   #chatEditor: LineEditor;
   #nameEditor = new LineEditor({ historyLimit: 0 });
+  /** The password being typed (never kept in a history; drawn as stars). */
+  #passwordEditor = new LineEditor({ historyLimit: 0 });
+  /** The name to join with once the password is typed. */
+  #passwordFor = "";
   #mode: _Mode = "name";
   #replyTo: string | undefined;
   #lines: string[] = [];
@@ -153,7 +160,14 @@ export class InteractiveClient {
     this.#screen = new Screen(this.#term.columns());
     this.#chatEditor = new LineEditor({
       complete: (before, word) =>
-        completeInput(before, word, this.#roster.names, this.#session.name, this.#knownRooms()),
+        completeInput(
+          before,
+          word,
+          this.#roster.names,
+          this.#session.name,
+          this.#knownRooms(),
+          this.#session.isOp,
+        ),
     });
     const backoff = options.backoff ??
       ((attempt: number) =>
@@ -284,9 +298,32 @@ export class InteractiveClient {
         this.#askName(error.message);
         return;
       }
+      if (error instanceof JoinRefusedError && error.code === "bad_password") {
+        this.#askPassword(checked.name, error.message);
+        return;
+      }
       this.#show(this.#renderer.error(error instanceof Error ? error.message : String(error)));
       this.#end(1);
     });
+  }
+
+  /**
+   * Asks for the server's password, after the server refused the join without one or with a
+   * wrong one (its sentence is shown). What is typed is drawn as stars and kept nowhere but in
+   * the session, which sends it in `hello`; the server slows down repeated wrong ones.
+   */
+  #askPassword(name: string, message: string): void {
+    this.#mode = "password";
+    this.#passwordFor = name;
+    this.#show(this.#renderer.error(message));
+    this.#screen.setPrompt(`${this.#renderer.colors.bold("Password")}: `);
+    this.#scheduleFlush();
+  }
+
+  #submitPassword(text: string): void {
+    if (text === "") return this.#askPassword(this.#passwordFor, "The password cannot be empty");
+    this.#session.setPassword(text);
+    this.#join(this.#passwordFor);
   }
 
   #setChatPrompt(online: boolean): void {
@@ -310,6 +347,7 @@ export class InteractiveClient {
   // --- input --------------------------------------------------------------------------------
 
   get #editor(): LineEditor {
+    if (this.#mode === "password") return this.#passwordEditor;
     return this.#mode === "chat" || this.#mode === "leaving" ? this.#chatEditor : this.#nameEditor;
   }
 
@@ -367,6 +405,7 @@ export class InteractiveClient {
         return;
       case "submit":
         if (this.#mode === "name") this.#submitName(action.text);
+        else if (this.#mode === "password") this.#submitPassword(action.text);
         else if (this.#mode === "chat") this.#submitChat(action.text);
         return;
     }
@@ -384,7 +423,7 @@ export class InteractiveClient {
         else this.#show(this.#renderer.notice("Connected already: nothing to reconnect"));
         return;
       case "help":
-        this.#show(this.#renderer.notice(HELP_TEXT));
+        this.#show(this.#renderer.notice(helpText(this.#session.isOp)));
         return;
       case "quit":
         void this.#leave();
@@ -667,7 +706,12 @@ export class InteractiveClient {
     this.#flushTimer = undefined;
     const editor = this.#editor;
     const leaving = this.#mode === "leaving" || this.#mode === "done";
-    const chars = leaving ? [] : editor.chars;
+    // A password is drawn as stars, one per character typed.
+    const chars = leaving
+      ? []
+      : this.#mode === "password"
+      ? editor.chars.map(() => "*")
+      : editor.chars;
     const cursor = leaving ? 0 : editor.cursor;
     if (this.#lines.length > 0 || this.#bell) {
       this.#term.write(this.#screen.print(this.#lines, this.#bell, chars, cursor));

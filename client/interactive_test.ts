@@ -480,3 +480,33 @@ Deno.test("interactive: /join shows the room in the prompt, /rooms lists them, T
     await server.close();
   }
 });
+
+Deno.test("interactive: a server that wants a password asks for it, drawn as stars", async () => {
+  const server = await startTestServer({ password: "s3cret" });
+  const term = new FakeTerminal(80, 12);
+  const run = runInteractive({
+    host: HOST,
+    port: server.port,
+    name: "alice",
+    color: false,
+    reconnect: false,
+    terminal: term,
+  });
+  try {
+    await waitFor(() => term.screen.cursorLine === "Password:", "the password prompt");
+    assert.match(screenText(term), /This server needs a password/);
+    term.type("nope123\r");
+    await waitFor(() => screenText(term).includes("Wrong password"), "the refusal");
+    await waitFor(() => term.screen.cursorLine === "Password:", "the prompt again");
+    term.type("s3cret");
+    await waitFor(() => term.screen.cursorLine === "Password: ******", "the stars");
+    term.type("\r");
+    await waitFor(() => term.screen.cursorLine === "alice #main>", "the chat prompt");
+    assert.ok(!term.output.includes("s3cret"), "the password never reached the screen");
+    assert.ok(!term.output.includes("nope123"), "nor the wrong one");
+  } finally {
+    term.type("\x04");
+    assert.equal(await run, 0);
+    await server.close();
+  }
+});

@@ -75,6 +75,9 @@ export async function runJoin(config: JoinConfig): Promise<number> {
       known,
       ...(config.fingerprint === undefined ? {} : { pin: config.fingerprint }),
     };
+    // The variable keeps the password out of the process list; the flag wins when both are set.
+    const password = config.password ?? _env("CHAT_PASSWORD");
+    const secret = password === undefined ? {} : { password };
     if (!config.json && _isTerminal(Deno.stdin) && _isTerminal(Deno.stdout)) {
       return await runInteractive({
         host: config.host,
@@ -87,6 +90,7 @@ export async function runJoin(config: JoinConfig): Promise<number> {
         terminal: denoTerminal(),
         trust,
         identity,
+        ...secret,
       });
     }
     const name = config.name ?? user;
@@ -112,6 +116,7 @@ export async function runJoin(config: JoinConfig): Promise<number> {
       reconnect: config.reconnect,
       trust,
       identity,
+      ...secret,
       input: Deno.stdin.readable,
       stdout: new OutputQueue(writerSink(Deno.stdout)),
       stderr,

@@ -69,6 +69,8 @@ export interface PipedOptions {
   readonly trust?: TrustSettings;
   /** The identity proved at `hello`. */
   readonly identity?: Identity;
+  /** The server's password, sent in `hello` (from `--password` or `CHAT_PASSWORD`). */
+  readonly password?: string;
   /** How long to wait for echoes at the end (default {@linkcode ECHO_WAIT_MS}). */
   readonly echoWaitMs?: number;
 }

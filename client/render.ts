@@ -10,7 +10,7 @@ import pc from "picocolors";
 import type { LeaveReason, MessageEvent, ServerEvent } from "../protocol/events.ts";
 import { nameKey } from "../protocol/names.ts";
 import { sanitizeLine, sanitizeText } from "../protocol/sanitize.ts";
-import { gapText } from "../protocol/text_render.ts";
+import { describeMod, gapText, renderTextLines } from "../protocol/text_render.ts";
 import { visibleWidth } from "./width.ts";
 
 /** A set of colour functions, as made by `picocolors`' `createColors`. */
@@ -86,6 +86,7 @@ const _LEAVE_WORDS: Readonly<Record<LeaveReason, readonly [string, string?]>> = 
   error: ["was disconnected", "protocol errors"],
   shutdown: ["left", "server shutting down"],
   kicked: ["was kicked"],
+  banned: ["was banned"],
   moved: ["went to another room"],
   node_lost: ["left", "their server was lost"],
 };
@@ -337,6 +338,9 @@ export class Renderer {
             }`,
           ).lines,
         ];
+        if (event.op === true) {
+          lines.push(`${c.dim("--")} You are an operator here: /help lists your commands`);
+        }
         if (event.fingerprint !== undefined) {
           lines.push(
             `${c.dim("--")} ${
@@ -357,6 +361,18 @@ export class Renderer {
           lines.push(c.bold(`-- ${event.unread} new since you left --`));
         }
         return { lines, bell: false, indent: 3 };
+      }
+      case "mod": {
+        const line = describeMod(event, myName).replace(/^\* /, "");
+        const toMe = nameKey(event.target) === nameKey(myName) && event.by !== myName;
+        if (toMe && (event.action === "kick" || event.action === "ban")) {
+          return this.error(line.charAt(0).toUpperCase() + line.slice(1));
+        }
+        return this.#system(event.ts, line);
+      }
+      case "bans": {
+        const lines = renderTextLines(event).map((line) => line.replace(/^\* ?/, ""));
+        return this.#notice(lines.join("\n"));
       }
       case "error":
         return this.error(event.message);

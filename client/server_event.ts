@@ -6,6 +6,7 @@
  */
 
 import type { ServerEvent } from "../protocol/events.ts";
+import { MOD_ACTIONS } from "../protocol/events.ts";
 import { decodeUtf8 } from "../protocol/utf8.ts";
 
 type _Object = Record<string, unknown>;
@@ -68,7 +69,22 @@ export function checkServerEvent(value: unknown): ServerEvent | null {
         _optionalStr(o, "room") &&
         (o["fingerprint"] === undefined || _str(o, "fingerprint")) &&
         (o["tls"] === undefined || _str(o, "tls")) &&
-        (o["features"] === undefined || _names(o["features"]));
+        (o["features"] === undefined || _names(o["features"])) &&
+        (o["op"] === undefined || o["op"] === true);
+      break;
+    case "mod":
+      ok = typeof o["action"] === "string" &&
+        (MOD_ACTIONS as readonly unknown[]).includes(o["action"]) && _str(o, "target") &&
+        _str(o, "by") && _str(o, "ts") && _optionalStr(o, "duration") &&
+        _optionalStr(o, "until") && _optionalStr(o, "reason");
+      break;
+    case "bans":
+      ok = Array.isArray(o["bans"]) &&
+        o["bans"].every((ban) =>
+          _isObject(ban) && _str(ban, "target") && _str(ban, "by") &&
+          (ban["kind"] === "identity" || ban["kind"] === "address") &&
+          _optionalStr(ban, "name") && _optionalStr(ban, "until") && _optionalStr(ban, "reason")
+        );
       break;
     case "challenge":
       ok = _str(o, "nonce");

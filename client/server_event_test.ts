@@ -60,3 +60,23 @@ Deno.test("checkServerEvent accepts the room events and checks the room fields",
   assert.ok(checkServerEvent({ type: "join", name: "b", ts, online: 2, room: "#x" }) !== null);
   assert.equal(checkServerEvent({ type: "join", name: "b", ts, online: 2, room: 5 }), null);
 });
+
+Deno.test("checkServerEvent accepts mod and bans events and welcome.op", () => {
+  const ts = "2024-05-01T09:05:00Z";
+  assert.ok(checkServerEvent({ type: "mod", action: "kick", target: "bob", by: "op", ts }));
+  assert.equal(
+    checkServerEvent({ type: "mod", action: "smite", target: "bob", by: "op", ts }),
+    null,
+  );
+  assert.equal(checkServerEvent({ type: "mod", action: "kick", by: "op", ts }), null);
+  assert.ok(
+    checkServerEvent({
+      type: "bans",
+      bans: [{ target: "10.0.0.1", kind: "address", by: "op", until: ts }],
+    }),
+  );
+  assert.equal(
+    checkServerEvent({ type: "bans", bans: [{ target: "x", kind: "?", by: "o" }] }),
+    null,
+  );
+});

@@ -10,11 +10,13 @@
 import { VERSION } from "../flags/version.ts";
 import type {
   ClientEvent,
+  ModNoticeEvent,
   ResumePoint,
   ServerEvent,
   ServerLimits,
   WelcomeEvent,
 } from "../protocol/events.ts";
+import { describeMod } from "../protocol/text_render.ts";
 import { PROTOCOL_VERSION } from "../protocol/events.ts";
 import { nameKey } from "../protocol/names.ts";
 import { utf8Length } from "../protocol/utf8.ts";
@@ -88,6 +90,8 @@ export interface SessionOptions {
   readonly trust?: TrustSettings;
   /** The identity proved at `hello`; without it, the session joins without a key. */
   readonly identity?: Identity;
+  /** The server's password, sent in `hello`. */
+  readonly password?: string;
   /**
    * Every server of a cluster to try, in order (`chat join HOST1,HOST2`); the first is `host`
    * and `port`. A lost connection is taken up again on the next one that answers.
@@ -112,7 +116,15 @@ export interface ServerAddress {
 export function sessionOptionsOf(
   options: Pick<
     SessionOptions,
-    "host" | "port" | "reconnect" | "dial" | "backoff" | "trust" | "identity" | "servers"
+    | "host"
+    | "port"
+    | "reconnect"
+    | "dial"
+    | "backoff"
+    | "trust"
+    | "identity"
+    | "servers"
+    | "password"
   >,
 ): SessionOptions {
   return {
@@ -124,6 +136,7 @@ export function sessionOptionsOf(
     ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
     ...(options.trust === undefined ? {} : { trust: options.trust }),
     ...(options.identity === undefined ? {} : { identity: options.identity }),
+    ...(options.password === undefined ? {} : { password: options.password }),
   };
 }
 
@@ -131,6 +144,16 @@ export function sessionOptionsOf(
 export type SessionEnd =
   | { readonly reason: "quit" }
   | { readonly reason: "lost"; readonly message: string };
+
+/**
+ * Refusals that retrying cannot change (a wrong or missing password, a ban, an allowlist
+ * without this identity): a reconnecting session stops at them and says why.
+ */
+export const REFUSALS_FOR_GOOD: ReadonlySet<string> = new Set([
+  "bad_password",
+  "banned",
+  "not_allowed",
+]);
 
 /** The error codes that refuse a name but let the client try another. */
 export type NameRefusal = "name_taken" | "bad_name" | "name_owned";
@@ -226,6 +249,12 @@ export class ChatSession {
   #joined = false;
   #quitting = false;
   #name = "";
+  /** The password sent in `hello` (from the options, or typed at the prompt). */
+  #password: string | undefined;
+  /** Operator status, from `welcome.op` and `mod` events. */
+  #op = false;
+  /** Why an operator removed this user (kicked, banned), once told, until the connection ends. */
+  #removed: string | undefined;
   /** The room the user is in, when the server has rooms (`welcome.room`). */
   #room: string | undefined;
   #limits: ServerLimits = DEFAULT_LIMITS;
@@ -259,6 +288,7 @@ export class ChatSession {
    * @param handlers what to do with events and connection changes
    */
   constructor(options: SessionOptions, handlers: SessionHandlers) {
+    this.#password = options.password;
     this.#options = options;
     this.#host = options.host;
     this.#port = options.port;
@@ -544,6 +574,7 @@ export class ChatSession {
         ...(resume === undefined ? {} : { resume }),
         ...(identity === undefined ? {} : { key: identity.publicKey }),
         ...(this.#security?.askTls === true ? { tls: true } : {}),
+        ...(this.#password === undefined ? {} : { password: this.#password }),
       });
     });
   }
@@ -584,6 +615,7 @@ export class ChatSession {
       return;
     }
     if (!this.#joined) return;
+    if (event.type === "mod") this.#moderated(event);
     if (event.type === "pong" && typeof event.id === "string") {
       if (event.id.startsWith(OWN_PING_PREFIX)) return;
     }
@@ -644,6 +676,7 @@ export class ChatSession {
   }
 
   #welcomed(welcome: WelcomeEvent): void {
+    this.#op = welcome.op === true;
     // A plain connection that asked for TLS and was not moved: it is final now.
     if (this.#security?.askTls === true) {
       this.#handlers.status({ type: "security", security: this.#security });
@@ -656,6 +689,31 @@ export class ChatSession {
     this.#joined = true;
     this.#startPing();
     for (const waiter of this.#joinWaiters.splice(0)) waiter(true);
+  }
+
+  /** Notes what an operator did to this user: operator status, or why it is being removed. */
+  #moderated(event: ModNoticeEvent): void {
+    if (nameKey(event.target) !== nameKey(this.#name) || event.by === this.#name) return;
+    if (event.action === "op") this.#op = true;
+    else if (event.action === "deop") this.#op = false;
+    else if (event.action === "kick" || event.action === "ban") {
+      this.#removed = describeMod(event, this.#name).replace(/^\* /, "");
+    }
+  }
+
+  /**
+   * Sets the password the next `hello` sends (the interactive client asks for it after a
+   * `bad_password`).
+   *
+   * @param password the password
+   */
+  setPassword(password: string): void {
+    this.#password = password;
+  }
+
+  /** True while the server says this user is an operator (`welcome.op`, `mod` op/deop). */
+  get isOp(): boolean {
+    return this.#op;
   }
 
   #closed(connection: ChatConnection): void {
@@ -673,6 +731,14 @@ export class ChatSession {
     this.#joined = false;
     this.#stopPing();
     if (this.#quitting || !wasJoined) return;
+    const removed = this.#removed;
+    if (removed !== undefined) {
+      // Kicked or banned: reconnecting would undo an operator's decision, so the session ends.
+      this.#removed = undefined;
+      this.#handlers.status({ type: "lost", reason: removed });
+      this.#finish({ reason: "lost", message: removed });
+      return;
+    }
     this.#handlers.status({ type: "lost", reason: connection.closeReason });
     if (!this.#options.reconnect) {
       this.#finish({ reason: "lost", message: connection.closeReason });
@@ -710,7 +776,10 @@ export class ChatSession {
       } catch (error) {
         if (this.#quitting) return;
         this.#connection?.close();
-        if (error instanceof TrustError) {
+        if (
+          error instanceof TrustError ||
+          (error instanceof JoinRefusedError && REFUSALS_FOR_GOOD.has(error.code))
+        ) {
           // A changed certificate does not get better by retrying: stop and say so.
           this.#handlers.status({ type: "lost", reason: error.message });
           this.#finish({ reason: "lost", message: error.message });

@@ -241,6 +241,54 @@ Deno.test("ChatSession.retryNow cuts the wait before the next attempt", async ()
   }
 });
 
+Deno.test("ChatSession: an operator is told so, and a kicked member stops instead of reconnecting", async () => {
+  const { newIdentity } = await import("./identity.ts");
+  const opIdentity = await newIdentity();
+  const server = await startTestServer({ ops: [opIdentity.fingerprint], password: "pw" });
+  const op = new ChatSession(
+    { host: HOST, port: server.port, reconnect: false, identity: opIdentity, password: "pw" },
+    new Recorder(),
+  );
+  const bob = new Recorder();
+  const kicked = new ChatSession(
+    { host: HOST, port: server.port, reconnect: true, backoff: () => 10, password: "pw" },
+    bob,
+  );
+  try {
+    await op.connect();
+    await op.join("op");
+    assert.equal(op.isOp, true);
+    await kicked.connect();
+    await kicked.join("bob");
+    assert.equal(kicked.isOp, false);
+    op.send({ type: "mod", action: "kick", target: "bob", reason: "enough" });
+    const end = await kicked.ended;
+    assert.deepEqual(end, { reason: "lost", message: "you were kicked by op: enough" });
+    assert.ok(!bob.statuses.some((s) => s.type === "reconnecting"), "it did not reconnect");
+  } finally {
+    await op.quit();
+    await kicked.quit();
+    await server.close();
+  }
+});
+
+Deno.test("ChatSession: a wrong password ends the session without retrying", async () => {
+  const server = await startTestServer({ password: "right" });
+  const session = new ChatSession(
+    { host: HOST, port: server.port, reconnect: true, password: "wrong" },
+    new Recorder(),
+  );
+  try {
+    await session.connect();
+    const refused = await session.join("alice").catch((error: unknown) => error);
+    assert.ok(refused instanceof Error);
+    assert.equal((refused as { code?: string }).code, "bad_password");
+  } finally {
+    await session.quit();
+    await server.close();
+  }
+});
+
 Deno.test("addressesOf keeps IP addresses and localhost, and a name it cannot resolve", async () => {
   assert.deepEqual(await addressesOf("127.0.0.1"), ["127.0.0.1"]);
   assert.deepEqual(await addressesOf("::1"), ["::1"]);

@@ -51,6 +51,8 @@ export interface ChatMember {
   readonly active: boolean;
   /** The fingerprint of the identity it proved, if any (shown by `welcome`, `who`, `whois`). */
   readonly fingerprint?: string | undefined;
+  /** True when the member is an operator (`welcome.op`). */
+  readonly isOp?: boolean;
 }
 
 /**
@@ -221,6 +223,25 @@ export class Chat<M extends ChatMember> {
   }
 
   /**
+   * The member of this node with a name, without regard to case.
+   *
+   * @param name a name
+   * @returns the member and its name as it spells it, or undefined when no member here has it
+   */
+  localMember(name: string): { readonly member: M; readonly name: string } | undefined {
+    const key = nameKey(name);
+    for (const local of this.#local.values()) {
+      if (nameKey(local.name) === key) return { member: local.member, name: local.name };
+    }
+    return undefined;
+  }
+
+  /** Every member of this node that has joined, with its name. */
+  *localMembers(): Iterable<{ readonly member: M; readonly name: string }> {
+    for (const local of this.#local.values()) yield { member: local.member, name: local.name };
+  }
+
+  /**
    * The room a member is in, once it has joined.
    *
    * @param member the member
@@ -306,6 +327,7 @@ export class Chat<M extends ChatMember> {
       protocol: PROTOCOL_VERSION,
       ...(fingerprint === undefined ? {} : { fingerprint }),
       ...(unread === undefined ? {} : { unread: Math.min(unread, RESUME_LIMIT) }),
+      ...(member.isOp === true ? { op: true as const } : {}),
       users: snapshot.users,
       limits: this.#options.limits,
       ...(motd === undefined ? {} : { motd }),

@@ -9,7 +9,8 @@
  */
 
 import { ProtocolError } from "../protocol/errors.ts";
-import type { ClientEvent } from "../protocol/events.ts";
+import { looksLikeDuration } from "../protocol/duration.ts";
+import type { ClientEvent, ModAction, ModRequestEvent } from "../protocol/events.ts";
 import { quote } from "../protocol/sanitize.ts";
 import { MAIN_ROOM } from "./broker.ts";
 
@@ -33,7 +34,24 @@ export interface CommandContext {
   info(lines: readonly string[]): void;
   /** Leaves and closes the connection. */
   quit(): void;
+  /** True when the member is an operator: `/help` then lists the operator commands too. */
+  readonly isOp: boolean;
+  /** Carries out an operator's command (the session has checked that the member is one). */
+  moderate(request: ModRequest): void | Promise<void>;
 }
+
+/** An operator's command, as the table hands it to {@linkcode CommandContext.moderate}. */
+export type ModRequest =
+  | { readonly action: "kick"; readonly target: string; readonly reason?: string }
+  | {
+    readonly action: "ban";
+    readonly target: string;
+    readonly duration?: string;
+    readonly reason?: string;
+  }
+  | { readonly action: "mute"; readonly target: string; readonly duration?: string }
+  | { readonly action: "unban" | "unmute" | "op" | "deop"; readonly target: string }
+  | { readonly action: "bans" };
 
 /** The arguments of each command, by name. */
 export interface CommandArguments {
@@ -48,6 +66,14 @@ export interface CommandArguments {
   rooms: Record<never, never>;
   help: Record<never, never>;
   quit: Record<never, never>;
+  kick: { readonly target: string; readonly reason?: string };
+  ban: { readonly target: string; readonly duration?: string; readonly reason?: string };
+  unban: { readonly target: string };
+  bans: Record<never, never>;
+  mute: { readonly target: string; readonly duration?: string };
+  unmute: { readonly target: string };
+  op: { readonly target: string };
+  deop: { readonly target: string };
 }
 
 /** The name of a command. */
@@ -102,6 +128,48 @@ function text(rest: string): { readonly text: string } | undefined {
 
 function word(rest: string): string {
   return rest.trim();
+}
+
+/** One word and nothing after it: `/unban bob`. */
+function target(rest: string): { readonly target: string } | undefined {
+  const typed = rest.trim();
+  return typed === "" || /\s/.test(typed) ? undefined : { target: typed };
+}
+
+/** The first word, and the text after it (trimmed; undefined when blank). */
+function firstWord(rest: string): [string, string | undefined] {
+  const end = wordEnd(rest, 0);
+  const after = rest.slice(skipBlanks(rest, end)).trim();
+  return [rest.slice(0, end), after === "" ? undefined : after];
+}
+
+/** `NAME [DURATION] [reason]`: a second word that starts like a number is the duration. */
+function targetDurationReason(
+  rest: string,
+): { target: string; duration?: string; reason?: string } | undefined {
+  const [who, after] = firstWord(rest);
+  if (who === "") return undefined;
+  if (after === undefined) return { target: who };
+  const [second, more] = firstWord(after);
+  if (!looksLikeDuration(second)) return { target: who, reason: after };
+  return more === undefined
+    ? { target: who, duration: second }
+    : { target: who, duration: second, reason: more };
+}
+
+/** The JSON `mod` event of an operator's command. */
+function modEvent(action: ModAction, args: {
+  readonly target?: string;
+  readonly duration?: string;
+  readonly reason?: string;
+}): ClientEvent {
+  return {
+    type: "mod",
+    action,
+    ...(args.target === undefined ? {} : { target: args.target }),
+    ...(args.duration === undefined ? {} : { duration: args.duration }),
+    ...(args.reason === undefined ? {} : { reason: args.reason }),
+  };
 }
 
 /**
@@ -216,7 +284,7 @@ export const COMMANDS: { readonly [N in CommandName]: CommandEntry<N> } = {
     opOnly: false,
     parse: () => NO_ARGUMENTS,
     event: () => null,
-    run: (context) => context.info(helpLines()),
+    run: (context) => context.info(helpLines(context.isOp)),
   },
   quit: {
     words: ["/quit"],
@@ -227,6 +295,96 @@ export const COMMANDS: { readonly [N in CommandName]: CommandEntry<N> } = {
     parse: () => NO_ARGUMENTS,
     event: () => ({ type: "bye" }),
     run: (context) => context.quit(),
+  },
+  kick: {
+    words: ["/kick"],
+    usage: "/kick NAME [REASON]",
+    summary: "operators: disconnect someone, telling them why",
+    counted: false,
+    opOnly: true,
+    parse: (rest) => {
+      const [who, reason] = firstWord(rest);
+      if (who === "") return undefined;
+      return reason === undefined ? { target: who } : { target: who, reason };
+    },
+    event: (args) => modEvent("kick", args),
+    run: (context, args) => context.moderate({ action: "kick", ...args }),
+  },
+  ban: {
+    words: ["/ban"],
+    usage: "/ban NAME|ADDRESS [DURATION] [REASON]",
+    summary: "operators: keep an identity (or an address) out, for 10m, 2h, 7d or until lifted",
+    counted: false,
+    opOnly: true,
+    parse: targetDurationReason,
+    event: (args) => modEvent("ban", args),
+    run: (context, args) => context.moderate({ action: "ban", ...args }),
+  },
+  unban: {
+    words: ["/unban"],
+    usage: "/unban NAME|FINGERPRINT|ADDRESS",
+    summary: "operators: lift a ban",
+    counted: false,
+    opOnly: true,
+    parse: target,
+    event: (args) => modEvent("unban", args),
+    run: (context, args) => context.moderate({ action: "unban", ...args }),
+  },
+  bans: {
+    words: ["/bans"],
+    usage: "/bans",
+    summary: "operators: list the bans in force",
+    counted: false,
+    opOnly: true,
+    parse: () => NO_ARGUMENTS,
+    event: () => modEvent("bans", {}),
+    run: (context) => context.moderate({ action: "bans" }),
+  },
+  mute: {
+    words: ["/mute"],
+    usage: "/mute NAME [DURATION]",
+    summary: "operators: stop someone's messages, for a time or until /unmute",
+    counted: false,
+    opOnly: true,
+    parse: (rest) => {
+      const parsed = targetDurationReason(rest);
+      if (parsed === undefined || parsed.reason !== undefined) return undefined;
+      return parsed.duration === undefined
+        ? { target: parsed.target }
+        : { target: parsed.target, duration: parsed.duration };
+    },
+    event: (args) => modEvent("mute", args),
+    run: (context, args) => context.moderate({ action: "mute", ...args }),
+  },
+  unmute: {
+    words: ["/unmute"],
+    usage: "/unmute NAME",
+    summary: "operators: let someone speak again",
+    counted: false,
+    opOnly: true,
+    parse: target,
+    event: (args) => modEvent("unmute", args),
+    run: (context, args) => context.moderate({ action: "unmute", ...args }),
+  },
+  op: {
+    words: ["/op"],
+    usage: "/op NAME",
+    summary: "operators: make someone's identity an operator",
+    counted: false,
+    opOnly: true,
+    parse: target,
+    event: (args) => modEvent("op", args),
+    run: (context, args) => context.moderate({ action: "op", ...args }),
+  },
+  deop: {
+    words: ["/deop"],
+    usage: "/deop NAME",
+    summary: "operators: take operator status away (not from an --op identity)",
+    counted: false,
+    opOnly: true,
+    parse: target,
+    event: (args) => modEvent("deop", args),
+    run: (context, args) => context.moderate({ action: "deop", ...args }),
   },
 };
 
@@ -302,6 +460,8 @@ export function commandOfEvent(event: ClientEvent): ParsedCommand | undefined {
       return { kind: "rooms" };
     case "bye":
       return { kind: "quit" };
+    case "mod":
+      return commandOfMod(event);
     case "hello":
     case "auth":
     case "ping":
@@ -310,19 +470,45 @@ export function commandOfEvent(event: ClientEvent): ParsedCommand | undefined {
   }
 }
 
+/** The command of a JSON `mod` event (its fields already checked by the event parser). */
+function commandOfMod(event: ModRequestEvent): ParsedCommand {
+  const target = event.target ?? "";
+  const duration = event.duration === undefined ? {} : { duration: event.duration };
+  const reason = event.reason === undefined ? {} : { reason: event.reason };
+  switch (event.action) {
+    case "kick":
+      return { kind: "kick", target, ...reason };
+    case "ban":
+      return { kind: "ban", target, ...duration, ...reason };
+    case "mute":
+      return { kind: "mute", target, ...duration };
+    case "bans":
+      return { kind: "bans" };
+    case "unban":
+    case "unmute":
+    case "op":
+    case "deop":
+      return { kind: event.action, target };
+  }
+}
+
 /**
  * The `/help` lines, generated from the table.
  *
+ * @param op true for an operator: the operator commands are listed too
  * @returns one line per command, its usage and summary
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { helpLines } from "./commands.ts";
  * assert.ok(helpLines().some((line) => line.includes("/join #ROOM")));
+ * assert.ok(!helpLines().some((line) => line.includes("/kick")));
+ * assert.ok(helpLines(true).some((line) => line.includes("/kick")));
  * ```
  */
-export function helpLines(): string[] {
-  const entries = COMMAND_NAMES.map((name) => COMMANDS[name]).filter((c) => c.words.length > 0);
+export function helpLines(op = false): string[] {
+  const entries = COMMAND_NAMES.map((name) => COMMANDS[name])
+    .filter((c) => c.words.length > 0 && (op || !c.opOnly));
   const width = Math.max(...entries.map((c) => c.usage.length));
   return [
     "commands:",

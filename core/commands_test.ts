@@ -6,6 +6,7 @@ import {
   COMMANDS,
   eventOfCommand,
   helpLines,
+  type ModRequest,
   type ParsedCommand,
   parseTextInput,
   runCommand,
@@ -117,11 +118,12 @@ Deno.test("parseTextInput takes the classic disconnect message as quit, exactly"
 });
 
 Deno.test("helpLines lists every slash word parseTextInput knows", () => {
-  const help = helpLines().join("\n");
+  const help = helpLines(true).join("\n");
   for (const word of COMMAND_WORDS) {
     if (word !== "/dm") assert.ok(help.includes(`  ${word}`), `${word} is listed`);
-    const args = word === "/whois" ? " x" : " #x y";
-    assert.notEqual(parseTextInput(word + args).kind, "invalid", word);
+    // Commands of one argument refuse a second word; the others need it.
+    const parsed = [" #x y", " x"].map((rest) => parseTextInput(word + rest).kind);
+    assert.ok(parsed.some((kind) => kind !== "invalid"), word);
   }
   for (
     const word of ["/nick", "/msg", "/me", "/who", "/help", "/quit", "/join", "/part", "/rooms"]
@@ -167,6 +169,10 @@ class RecordingContext implements CommandContext {
   }
   quit(): void {
     this.calls.push(["quit"]);
+  }
+  isOp = false;
+  moderate(request: ModRequest): void {
+    this.calls.push(["moderate", request]);
   }
 }
 
@@ -224,8 +230,63 @@ Deno.test("a command's JSON event reads back as the same command", () => {
   assert.equal(eventOfCommand({ kind: "help" }), null);
 });
 
-Deno.test("flood control counts say, me, dm, nick and moves; no command is op-only yet", () => {
+Deno.test("flood control counts say, me, dm, nick and moves; the moderation commands are op-only", () => {
   const counted = Object.entries(COMMANDS).filter(([, c]) => c.counted).map(([name]) => name);
   assert.deepEqual(counted.sort(), ["dm", "join", "me", "nick", "part", "say"]);
-  assert.ok(Object.values(COMMANDS).every((c) => !c.opOnly));
+  const ops = Object.entries(COMMANDS).filter(([, c]) => c.opOnly).map(([name]) => name);
+  assert.deepEqual(ops.sort(), ["ban", "bans", "deop", "kick", "mute", "op", "unban", "unmute"]);
+});
+
+Deno.test("helpLines shows the operator commands only to operators", () => {
+  const everyone = helpLines().join("\n");
+  const op = helpLines(true).join("\n");
+  for (const word of ["/kick", "/ban", "/unban", "/bans", "/mute", "/unmute", "/op", "/deop"]) {
+    assert.ok(!everyone.includes(`  ${word} `), word);
+    assert.ok(op.includes(`  ${word} `), word);
+  }
+});
+
+Deno.test("parseTextInput reads the operator commands and their durations", () => {
+  assert.deepEqual(parseTextInput("/kick bob stop spamming"), {
+    kind: "kick",
+    target: "bob",
+    reason: "stop spamming",
+  });
+  assert.deepEqual(parseTextInput("/ban bob 2h flooding #main"), {
+    kind: "ban",
+    target: "bob",
+    duration: "2h",
+    reason: "flooding #main",
+  });
+  assert.deepEqual(parseTextInput("/ban 10.0.0.9 spam"), {
+    kind: "ban",
+    target: "10.0.0.9",
+    reason: "spam",
+  });
+  // A second word that starts like a number is a duration, checked by the server.
+  assert.deepEqual(parseTextInput("/ban bob 99999999d"), {
+    kind: "ban",
+    target: "bob",
+    duration: "99999999d",
+  });
+  assert.deepEqual(parseTextInput("/mute bob 10m"), {
+    kind: "mute",
+    target: "bob",
+    duration: "10m",
+  });
+  assert.deepEqual(parseTextInput("/bans"), { kind: "bans" });
+  const usage = parseTextInput("/mute bob for a while");
+  assert.ok(usage.kind === "invalid" && usage.error.message === "Usage: /mute NAME [DURATION]");
+  const kick = parseTextInput("/kick bob spam");
+  assert.ok(kick.kind !== "invalid");
+  assert.deepEqual(eventOfCommand(kick), {
+    type: "mod",
+    action: "kick",
+    target: "bob",
+    reason: "spam",
+  });
+  assert.deepEqual(
+    commandOfEvent({ type: "mod", action: "ban", target: "bob", duration: "1d" }),
+    { kind: "ban", target: "bob", duration: "1d" },
+  );
 });

@@ -27,6 +27,13 @@ export const ERROR_CODES = [
   "name_owned",
   "bad_key",
   "bad_auth",
+  "bad_password",
+  "not_allowed",
+  "banned",
+  "not_op",
+  "muted",
+  "bad_target",
+  "bad_duration",
 ] as const;
 
 /** One of the documented error codes. */

@@ -6,8 +6,8 @@
  */
 
 import { ProtocolError } from "./errors.ts";
-import type { ClientEvent, ResumePoint, ServerEvent } from "./events.ts";
-import { PROTOCOL_VERSION } from "./events.ts";
+import type { ClientEvent, ModAction, ResumePoint, ServerEvent } from "./events.ts";
+import { MOD_ACTIONS, PROTOCOL_VERSION } from "./events.ts";
 import { MAX_NAME_CHARS } from "./names.ts";
 import { quote } from "./sanitize.ts";
 import { decodeUtf8, utf8Length } from "./utf8.ts";
@@ -21,6 +21,12 @@ export const MAX_RAW_NAME_CHARS = 4 * MAX_NAME_CHARS;
 
 /** The most code points of a string `ping`/`pong` id and of `hello.client`. */
 export const MAX_ID_CHARS = 64;
+
+/** The most code points of `hello.password`. */
+export const MAX_PASSWORD_CHARS = 256;
+
+/** The most code points of a moderation `reason`. */
+export const MAX_REASON_CHARS = 200;
 
 /** The bounds {@linkcode parseClientEvent} checks text against. */
 export interface ParseLimits {
@@ -140,6 +146,7 @@ function _hello(object: Record<string, unknown>): ClientEvent {
   const resume = _resume(_own(object, "resume"));
   const client = _optionalShort(object, "client");
   const key = _optionalShort(object, "key");
+  const password = _optionalShort(object, "password", MAX_PASSWORD_CHARS);
   const tls = _own(object, "tls");
   if (tls !== undefined && tls !== null && typeof tls !== "boolean") {
     throw new _FieldError("bad_event", `Field "tls" must be true or false`);
@@ -151,25 +158,54 @@ function _hello(object: Record<string, unknown>): ClientEvent {
     ...(client === undefined ? {} : { client }),
     ...(key === undefined ? {} : { key }),
     ...(tls === true ? { tls } : {}),
+    ...(password === undefined ? {} : { password }),
     ...(resume === undefined ? {} : { resume }),
   };
 }
 
 /** An optional short string (`hello.client`, `hello.key`): absent, `null`, or a string. */
-function _optionalShort(object: Record<string, unknown>, key: string): string | undefined {
+function _optionalShort(
+  object: Record<string, unknown>,
+  key: string,
+  max = MAX_ID_CHARS,
+): string | undefined {
   const value = _own(object, key);
   if (value === undefined || value === null) return undefined;
   if (typeof value !== "string") {
     throw new _FieldError("bad_event", `Field "${key}" must be a string`);
   }
-  const count = _codePoints(value, MAX_ID_CHARS);
-  if (count > MAX_ID_CHARS) {
+  const count = _codePoints(value, max);
+  if (count > max) {
     throw new _FieldError(
       "bad_event",
-      `Field "${key}" is too long: ${count} characters, the limit is ${MAX_ID_CHARS}`,
+      `Field "${key}" is too long: ${count} characters, the limit is ${max}`,
     );
   }
   return value;
+}
+
+/** Reads a `mod` event: a known action, the target it needs, optional duration and reason. */
+function _mod(object: Record<string, unknown>): ClientEvent {
+  const action = _string(object, "action");
+  if (!(MOD_ACTIONS as readonly string[]).includes(action)) {
+    throw new _FieldError(
+      "bad_event",
+      `Field "action" must be one of ${MOD_ACTIONS.join(", ")}: ${quote(action)}`,
+    );
+  }
+  const target = _optionalShort(object, "target", MAX_RAW_NAME_CHARS * 2);
+  if (target === undefined && action !== "bans") {
+    throw new _FieldError("bad_event", `Field "target" is missing: "${action}" needs one`);
+  }
+  const duration = _optionalShort(object, "duration");
+  const reason = _optionalShort(object, "reason", MAX_REASON_CHARS);
+  return {
+    type: "mod",
+    action: action as ModAction,
+    ...(target === undefined ? {} : { target }),
+    ...(duration === undefined ? {} : { duration }),
+    ...(reason === undefined ? {} : { reason }),
+  };
 }
 
 /** `auth.signature`: a string of at most the base64url length of a 64-byte signature, plus slack. */
@@ -233,6 +269,8 @@ function _event(type: string, object: Record<string, unknown>, limits: ParseLimi
       return { type, signature: _signature(object) };
     case "whois":
       return { type, name: _name(object, "name") };
+    case "mod":
+      return _mod(object);
     default:
       throw new ProtocolError("unknown_type", `Unknown event type: ${quote(type)}`);
   }

@@ -35,6 +35,8 @@ export interface HelloEvent {
   readonly key?: string;
   /** True from a client that can do TLS: a server with TLS answers `use_tls` on its plain port. */
   readonly tls?: boolean;
+  /** The server's password, when it has one (`--password`). */
+  readonly password?: string;
 }
 /** `auth`: the answer to `challenge`, the signature of `chat-auth-v1\n` + nonce + `\n` + name. */
 export interface AuthEvent {
@@ -95,6 +97,33 @@ export interface RoomsRequestEvent {
   readonly type: "rooms";
 }
 
+/** What an operator does to a member, an identity or an address. */
+export type ModAction = "kick" | "ban" | "unban" | "bans" | "mute" | "unmute" | "op" | "deop";
+
+/** Every {@linkcode ModAction}, in the order `/help` lists them. */
+export const MOD_ACTIONS: readonly ModAction[] = Object.freeze([
+  "kick",
+  "ban",
+  "unban",
+  "bans",
+  "mute",
+  "unmute",
+  "op",
+  "deop",
+]);
+
+/**
+ * `mod` from a client: an operator's command. `target` is a name (or, for `ban` and `unban`, an
+ * address or fingerprint); `bans` takes none. `duration` is text such as `10m`, `2h`, `7d`.
+ */
+export interface ModRequestEvent {
+  readonly type: "mod";
+  readonly action: ModAction;
+  readonly target?: string;
+  readonly duration?: string;
+  readonly reason?: string;
+}
+
 /** Every event a client may send. */
 export type ClientEvent =
   | HelloEvent
@@ -109,7 +138,8 @@ export type ClientEvent =
   | PongEvent
   | ByeEvent
   | RoomMoveEvent
-  | RoomsRequestEvent;
+  | RoomsRequestEvent
+  | ModRequestEvent;
 
 /** The `type` of a client event. */
 export type ClientEventType = ClientEvent["type"];
@@ -150,6 +180,8 @@ export interface WelcomeEvent {
   readonly cluster?: ClusterStatus;
   /** The TLS certificate's fingerprint, when the server listens for TLS. */
   readonly tls?: string;
+  /** True when the member is an operator (its identity is one): op commands are open to it. */
+  readonly op?: true;
 }
 
 /** What a node of a cluster says of it in `welcome`. */
@@ -209,6 +241,7 @@ export type LeaveReason =
   | "error"
   | "shutdown"
   | "kicked"
+  | "banned"
   | "moved"
   | "node_lost";
 /** `leave`: someone left. */
@@ -279,6 +312,42 @@ export interface ErrorEvent {
   /** With `use_tls`: the server's TLS port. */
   readonly tlsPort?: number;
 }
+/**
+ * `mod` from the server: a moderation action, sent to the member it concerns (just before it is
+ * closed, for `kick` and `ban`) and to the operator who took it, as its acknowledgement.
+ */
+export interface ModNoticeEvent {
+  readonly type: "mod";
+  readonly action: ModAction;
+  /** Who or what it concerns: a name, a fingerprint or an address. */
+  readonly target: string;
+  /** The operator's name. */
+  readonly by: string;
+  readonly ts: string;
+  /** How long, as given (`10m`); absent for "until lifted". */
+  readonly duration?: string;
+  /** When it ends (ISO 8601); absent for "until lifted". */
+  readonly until?: string;
+  readonly reason?: string;
+}
+/** One ban in a {@linkcode BanListEvent}. */
+export interface BanEntry {
+  /** The banned fingerprint or address. */
+  readonly target: string;
+  readonly kind: "identity" | "address";
+  /** The name it had when banned, if it was banned by name. */
+  readonly name?: string;
+  /** Who banned it (an operator's name). */
+  readonly by: string;
+  /** When the ban ends (ISO 8601); absent for "until lifted". */
+  readonly until?: string;
+  readonly reason?: string;
+}
+/** `bans`: the answer to `/bans`. */
+export interface BanListEvent {
+  readonly type: "bans";
+  readonly bans: readonly BanEntry[];
+}
 /** `shutdown`: the server is stopping. */
 export interface ShutdownEvent {
   readonly type: "shutdown";
@@ -301,6 +370,8 @@ export type ServerEvent =
   | ErrorEvent
   | PingEvent
   | PongEvent
+  | ModNoticeEvent
+  | BanListEvent
   | ShutdownEvent
   | GapEvent
   | NoticeEvent;

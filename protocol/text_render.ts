@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { GapEvent, ServerEvent } from "./events.ts";
+import type { GapEvent, ModAction, ModNoticeEvent, ServerEvent } from "./events.ts";
 import { nameKey } from "./names.ts";
 import { sanitizeLine, sanitizeText } from "./sanitize.ts";
 
@@ -135,6 +135,20 @@ export function renderTextLines(event: ServerEvent, viewerName?: string): string
         message.trim() === "" ? "* server shutting down" : `* server shutting down: ${message}`,
       ];
     }
+    case "mod":
+      return [describeMod(event, viewerName)];
+    case "bans":
+      if (event.bans.length === 0) return ["* no bans in force"];
+      return [
+        `* bans (${event.bans.length}):`,
+        ...event.bans.map((ban) =>
+          `*   ${sanitizeLine(ban.target)}${
+            ban.name === undefined ? "" : ` (${sanitizeLine(ban.name)})`
+          } by ${sanitizeLine(ban.by)}, ${
+            ban.until === undefined ? "until lifted" : `until ${ban.until}`
+          }${ban.reason === undefined ? "" : `: ${sanitizeLine(ban.reason)}`}`
+        ),
+      ];
     case "gap":
       return [`* ${gapText(event)}`];
     case "notice":
@@ -144,6 +158,55 @@ export function renderTextLines(event: ServerEvent, viewerName?: string): string
     case "challenge":
       return [];
   }
+}
+
+const _MOD_PAST: Readonly<Record<ModAction, string>> = {
+  kick: "kicked",
+  ban: "banned",
+  unban: "lifted the ban on",
+  bans: "listed the bans",
+  mute: "muted",
+  unmute: "unmuted",
+  op: "made an operator",
+  deop: "took operator status from",
+};
+
+/**
+ * One line that says what an operator did, from the point of view of the one reading it: the
+ * member it concerns reads "you were kicked by alice: spam", anyone else "alice kicked bob".
+ *
+ * @param event the `mod` event
+ * @param viewerName the reader's name, if known
+ * @returns the line
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { describeMod } from "./text_render.ts";
+ * const event = { type: "mod", action: "kick", target: "bob", by: "alice", ts: "t", reason: "spam" } as const;
+ * assert.ok(describeMod(event, "bob") === "* you were kicked by alice: spam");
+ * assert.ok(describeMod(event, "alice") === "* alice kicked bob: spam");
+ * ```
+ */
+export function describeMod(event: ModNoticeEvent, viewerName?: string): string {
+  const by = sanitizeLine(event.by);
+  const target = sanitizeLine(event.target);
+  const span = event.until === undefined
+    ? (event.action === "ban" || event.action === "mute" ? " until lifted" : "")
+    : ` for ${sanitizeLine(event.duration ?? "")} (until ${sanitizeLine(event.until)})`;
+  const reason = event.reason === undefined ? "" : `: ${sanitizeLine(event.reason)}`;
+  if (viewerName !== undefined && event.target === viewerName && event.by !== viewerName) {
+    switch (event.action) {
+      case "op":
+        return `* you are now an operator (made one by ${by}): /help lists your commands`;
+      case "deop":
+        return `* you are no longer an operator (${by} took it away)`;
+      case "unmute":
+        return `* you can speak again (${by} unmuted you)`;
+      default:
+        return `* you were ${_MOD_PAST[event.action]} by ${by}${span}${reason}`;
+    }
+  }
+  return `* ${by} ${_MOD_PAST[event.action]} ${target}${span}${reason}`;
 }
 
 /**

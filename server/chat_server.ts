@@ -23,6 +23,10 @@ import { type ServerCertificate, serverCertificate } from "./certificate.ts";
 import { NameOwners } from "./identity.ts";
 import type { Trust } from "./trust.ts";
 import { GuardedTlsConn } from "./tls_conn.ts";
+import { AllowList } from "./allow_list.ts";
+import { Moderation } from "./moderation.ts";
+import { PasswordGuard } from "./password_guard.ts";
+import { banRefusal } from "./session.ts";
 
 /** How long the accept loop waits after its first failure; it doubles up to a second. */
 const ACCEPT_BACKOFF_MIN_MS = 10;
@@ -86,8 +90,46 @@ export interface ServerParts {
   readonly database?: Database;
   /** Where the chat's shared state lives; an in-process broker by default. */
   readonly broker?: Broker;
+  /** The allowlist (`--allow`), already read; the server watches and closes it. */
+  readonly allow?: AllowList;
   /** For a node of a cluster: what `welcome.cluster` says now. */
   readonly cluster?: (() => ClusterStatus) | undefined;
+}
+
+/**
+ * Says whether something keyed by an address is due to be logged again: at most once per
+ * `intervalMs` per key, remembering at most `capacity` keys (the oldest forgotten first).
+ */
+export class LogOncePer {
+  #interval: number;
+  #capacity: number;
+  #last = new Map<string, number>();
+
+  /**
+   * @param intervalMs the least time between two log lines for one key
+   * @param capacity the most keys remembered
+   */
+  constructor(intervalMs: number, capacity: number) {
+    this.#interval = intervalMs;
+    this.#capacity = capacity;
+  }
+
+  /**
+   * @param key the address
+   * @param now the time in milliseconds
+   * @returns true when it should be logged now (and it is then counted as logged)
+   */
+  due(key: string, now = Date.now()): boolean {
+    const last = this.#last.get(key);
+    if (last !== undefined && now - last < this.#interval) return false;
+    this.#last.delete(key);
+    if (this.#last.size >= this.#capacity) {
+      const oldest = this.#last.keys().next().value;
+      if (oldest !== undefined) this.#last.delete(oldest);
+    }
+    this.#last.set(key, now);
+    return true;
+  }
 }
 
 /**
@@ -142,6 +184,8 @@ export class ChatServer implements SessionHost {
   #listener: Deno.TcpListener;
   #tls: TlsEndpoint | undefined;
   #sessions = new Set<Session>();
+  /** When each banned address was last logged, so a retry loop does not flood the log. */
+  #bannedLog = new LogOncePer(60_000, 1024);
   #perIp = new Map<string, number>();
   #refusing = 0;
   /** Connections accepted so far; the memory trim counts growth as activity. */
@@ -178,7 +222,11 @@ export class ChatServer implements SessionHost {
       tlsPort: parts.tls?.listener.addr.port,
       tlsFingerprint: parts.tls?.certificate.fingerprint,
       owners: new NameOwners(this.database, { nameDays: config.nameDays }),
+      password: config.password === undefined ? undefined : new PasswordGuard(config.password),
+      allow: parts.allow,
+      moderation: new Moderation(this.database, { configOps: config.ops ?? [] }),
     };
+    parts.allow?.watch(() => this.#afterAllowReload());
     this.limits = {
       maxMessageBytes: config.maxMessageBytes,
       handshakeTimeoutMs: config.handshakeTimeout * 1000,
@@ -285,6 +333,47 @@ export class ChatServer implements SessionHost {
     this.finished = this.#acceptLoop.then(() => this.#closing ?? undefined);
   }
 
+  /** Every open session (the listener's view, for bans of an address). */
+  sessions(): Iterable<Session> {
+    return this.#sessions;
+  }
+
+  /**
+   * Reads the allowlist file again (on SIGHUP); members no longer on it are disconnected.
+   *
+   * @returns false when there is no allowlist or the file could not be used (the old list stays)
+   */
+  async reloadAllowList(): Promise<boolean> {
+    const allow = this.trust.allow;
+    if (allow === undefined) return false;
+    const ok = await allow.reload();
+    if (ok) this.#afterAllowReload();
+    return ok;
+  }
+
+  /** Disconnects the members the allowlist no longer admits (operators always stay). */
+  #afterAllowReload(): void {
+    const allow = this.trust.allow;
+    if (allow === undefined) return;
+    for (const session of [...this.#sessions]) {
+      if (session.name === undefined || session.isOp || allow.allows(session.fingerprint)) continue;
+      this.log.info("mod", {
+        by: "allowlist",
+        action: "kick",
+        target: session.name,
+        reason: "not on the --allow list any more",
+      });
+      session.close("kicked", {
+        notice: {
+          type: "error",
+          code: "not_allowed",
+          message: "You were removed from this server's list of allowed identities: ask its " +
+            "operator to add you back",
+        },
+      });
+    }
+  }
+
   /** The port the server listens on. */
   get port(): number {
     return this.#listener.addr.port;
@@ -331,6 +420,7 @@ export class ChatServer implements SessionHost {
     }
     clearInterval(this.#sweeper);
     clearInterval(this.#idleGcTimer);
+    this.trust.allow?.close();
     this.delivery.flush();
     const notice = { type: "shutdown", message } as const;
     const allClosed = new Promise<void>((resolve) => this.#allClosed = resolve);
@@ -391,11 +481,13 @@ export class ChatServer implements SessionHost {
     } else {
       this.#forgetIp(session.ip);
     }
-    this.log.info("disconnect", {
-      peer: session.peer,
-      reason: session.closeReason,
-      active: this.#sessions.size,
-    });
+    if (!session.quiet) {
+      this.log.info("disconnect", {
+        peer: session.peer,
+        reason: session.closeReason,
+        active: this.#sessions.size,
+      });
+    }
     if (this.#closing !== null && this.#sessions.size === 0) this.#allClosed?.();
   }
 
@@ -463,9 +555,19 @@ export class ChatServer implements SessionHost {
     this.#sessions.add(session);
     this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
     if (refusal !== undefined) {
-      session.refuse(refusal);
+      const banned = refusal.code === "banned";
+      session.refuse(refusal, banned);
       this.#refusing++;
-      this.log.info("refuse", { peer, reason: refusal.code, active: this.#sessions.size });
+      if (!banned || this.#bannedLog.due(ip)) {
+        this.log.info("refuse", {
+          peer,
+          reason: refusal.code,
+          active: this.#sessions.size,
+          ...(banned
+            ? { note: "further attempts from this address are logged once a minute" }
+            : {}),
+        });
+      }
       void session.run().finally(() => this.#refusing--);
       return;
     }
@@ -478,6 +580,9 @@ export class ChatServer implements SessionHost {
   }
 
   #refusal(ip: string): ProtocolError | undefined {
+    // A banned address is turned away before anything is parsed: one map lookup per attempt.
+    const ban = this.trust.moderation.banOf(ip);
+    if (ban !== undefined) return banRefusal(ban);
     // The new connection is not counted yet, so "at the limit" already means full.
     const admitted = this.#sessions.size - this.#refusing + this.#lingering.size;
     if (admitted >= this.#config.maxClients) {
@@ -549,7 +654,16 @@ export async function startServer(
   const database = Database.open(config.data);
   let listener: Deno.TcpListener | undefined;
   let tls: TlsEndpoint | undefined;
+  let allow: AllowList | undefined;
   try {
+    const log = options.log ?? SILENT_LOGGER;
+    if (config.allow !== undefined) {
+      allow = await AllowList.load(config.allow, {
+        loaded: (count) => log.info("allowlist", { file: config.allow!, identities: count }),
+        failed: (message) =>
+          log.error("allowlist_unchanged", { file: config.allow!, error: message }),
+      });
+    }
     listener = listen(config.host, config.port);
     if (config.tls) {
       const files = config.tlsCert !== undefined && config.tlsKey !== undefined
@@ -568,6 +682,7 @@ export async function startServer(
         tls,
         database,
         ...(options.broker === undefined ? {} : { broker: options.broker }),
+        ...(allow === undefined ? {} : { allow }),
         ...(options.cluster === undefined ? {} : { cluster: options.cluster }),
       },
     );
@@ -575,6 +690,7 @@ export async function startServer(
     return server;
   } catch (error) {
     listener?.close();
+    allow?.close();
     database.close();
     throw error;
   }

@@ -10,6 +10,8 @@ import { UsageError } from "../flags/usage_error.ts";
 import { DEFAULT_MAX_ROOMS } from "../core/broker.ts";
 import { isHost, type NumberRule, parseChoice, parseNumber } from "../flags/values.ts";
 import { defaultDataDir } from "../store/database.ts";
+import { MAX_PASSWORD_CHARS } from "../protocol/event_parser.ts";
+import { isFingerprint } from "./moderation.ts";
 
 /** The settings of a chat server. Durations are in seconds and may have fractions. */
 export interface ServeConfig {
@@ -72,6 +74,12 @@ export interface ServeConfig {
   readonly keepDays: number;
   /** Messages kept per room in the database; 0 keeps them regardless of count. */
   readonly keepMessages: number;
+  /** The password every client must give (`--password` or `CHAT_PASSWORD`); none when absent. */
+  readonly password?: string;
+  /** A file of the fingerprints allowed to join (`--allow`); everyone when absent. */
+  readonly allow?: string;
+  /** Fingerprints of the operators named on the command line (`--op`, repeatable). */
+  readonly ops?: readonly string[];
   /** Seconds of quiet that end a raw client's message (and make a text connection raw). */
   readonly rawPause: number;
   /** Seconds of silence from a new connection before it is greeted; 0 never greets. */
@@ -206,6 +214,9 @@ const _FLAGS = {
   "keep-messages": { type: "string" },
   "raw-pause": { type: "string" },
   "greet-after": { type: "string" },
+  "password": { type: "string" },
+  "allow": { type: "string" },
+  "op": { type: "string" },
   "redis": { type: "string" },
   "cluster": { type: "string" },
   "node-timeout": { type: "string" },
@@ -264,7 +275,10 @@ export function defaultServerName(): string {
  */
 export function parseServeArgs(
   args: readonly string[],
-  env: { readonly CHAT_REDIS_URL?: string | undefined } = {},
+  env: {
+    readonly CHAT_REDIS_URL?: string | undefined;
+    readonly CHAT_PASSWORD?: string | undefined;
+  } = {},
 ): ServeConfig {
   const { values } = parseFlags(args, _FLAGS, 0);
   const numbers: Partial<Record<_NumberField, number>> = {};
@@ -300,7 +314,63 @@ export function parseServeArgs(
     );
   }
   const tls = _parseTls(values, config);
-  return { ...config, ...tls, data: _parseData(values.data, config.port) };
+  return {
+    ...config,
+    ...tls,
+    data: _parseData(values.data, config.port),
+    ..._parseTrust(args, values, env),
+  };
+}
+
+/** Reads `--password` (or `CHAT_PASSWORD`), `--allow` and every `--op`. */
+function _parseTrust(
+  args: readonly string[],
+  values: { password?: string; allow?: string },
+  env: { readonly CHAT_PASSWORD?: string | undefined },
+): Pick<ServeConfig, "password" | "allow" | "ops"> {
+  const result: { password?: string; allow?: string; ops?: readonly string[] } = {};
+  const password = values.password ?? env.CHAT_PASSWORD;
+  if (password !== undefined) {
+    if (password.trim() === "") {
+      throw new UsageError(
+        `The ${values.password === undefined ? "CHAT_PASSWORD variable" : "--password value"} ` +
+          `must not be blank: give a password, or leave it out for an open server`,
+      );
+    }
+    if (password.length > MAX_PASSWORD_CHARS || /[\r\n]/.test(password)) {
+      throw new UsageError(
+        `The password must be one line of at most ${MAX_PASSWORD_CHARS} characters`,
+      );
+    }
+    result.password = password;
+  }
+  if (values.allow !== undefined) {
+    if (values.allow.trim() === "") throw new UsageError("The --allow value must be a file");
+    result.allow = values.allow;
+  }
+  const ops = _repeated(args, "op");
+  for (const op of ops) {
+    if (!isFingerprint(op)) {
+      throw new UsageError(
+        `The --op value must be an identity's fingerprint (SHA256: and 43 base64 ` +
+          `characters, as 'chat join' and /whois show it): ${JSON.stringify(op)}`,
+      );
+    }
+  }
+  if (ops.length > 0) result.ops = ops;
+  return result;
+}
+
+/** Every value of a flag given more than once (`--op A --op B`, or `--op=A`). */
+function _repeated(args: readonly string[], flag: string): string[] {
+  const found: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--") break;
+    if (arg === `--${flag}` && args[i + 1] !== undefined) found.push(args[++i]!);
+    else if (arg.startsWith(`--${flag}=`)) found.push(arg.slice(flag.length + 3));
+  }
+  return found;
 }
 
 /** Reads `--data`, or the default data dir of the port. */
@@ -454,6 +524,15 @@ Encryption (TLS):
   --tls-cert FILE           PEM certificate to serve, with --tls-key (default: a self-signed
                             one generated on first start and kept in the data dir)
   --tls-key FILE            PEM private key of --tls-cert (default: none)
+
+Who may join, and operators:
+  --password TEXT           Password every client must give; prefer the CHAT_PASSWORD variable,
+                            which other users cannot read in the process list (default: none)
+  --allow FILE              Only the identities whose fingerprints are in FILE (one a line, #
+                            comments) may join; reread on SIGHUP and when it changes
+                            (default: everyone)
+  --op FINGERPRINT          An operator's identity; repeat for more. Operators can /kick, /ban,
+                            /mute and /op others (default: none)
 
 Names and data:
   --data DIR                Where the server keeps its database (messages, owned names, the

@@ -13,6 +13,7 @@ import { type ChatServer, startServer } from "./chat_server.ts";
 import type { ServeConfig } from "./config.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { DatabaseOpenError } from "../store/database.ts";
+import { AllowListError } from "./allow_list.ts";
 
 const encoder = new TextEncoder();
 
@@ -49,7 +50,7 @@ export async function runServe(config: ServeConfig): Promise<number> {
   } catch (error) {
     await node?.broker.close();
     const where = `${config.host === "::" ? "" : config.host}:${config.port}`;
-    const reason = error instanceof DatabaseOpenError
+    const reason = error instanceof DatabaseOpenError || error instanceof AllowListError
       ? error.message
       : error instanceof Deno.errors.AddrInUse && error.message.includes("TLS port")
       ? error.message
@@ -121,8 +122,15 @@ export async function runServe(config: ServeConfig): Promise<number> {
     Deno.addSignalListener(signal, handler);
     return [signal, handler] as const;
   });
+  // SIGHUP rereads the --allow file, as daemons reread their configuration.
+  const onHangUp = () => {
+    log.info("reload", { signal: "SIGHUP" });
+    void server.reloadAllowList();
+  };
+  if (config.allow !== undefined) Deno.addSignalListener("SIGHUP", onHangUp);
   await server.finished;
   for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
+  if (config.allow !== undefined) Deno.removeSignalListener("SIGHUP", onHangUp);
   return 0;
 }
 

@@ -10,6 +10,7 @@
 import {
   type CommandContext,
   COMMANDS,
+  type ModRequest,
   type ParsedCommand,
   parseTextInput,
   runCommand,
@@ -18,7 +19,7 @@ import type { Chat } from "../core/chat.ts";
 import type { MemberRef } from "../core/broker.ts";
 import type { Framing } from "../protocol/detect.ts";
 import { FramingError, ProtocolError } from "../protocol/errors.ts";
-import type { LeaveReason, ResumePoint, ServerEvent } from "../protocol/events.ts";
+import type { LeaveReason, ModNoticeEvent, ResumePoint, ServerEvent } from "../protocol/events.ts";
 import { validateName } from "../protocol/names.ts";
 import { isBlank, sanitizeText } from "../protocol/sanitize.ts";
 import { Connection, type ConnectionHandler, type ConnectionSocket } from "./connection.ts";
@@ -33,7 +34,9 @@ import type { OutboxFailure } from "./outbox.ts";
 import { type ClientStyle, encodeFor, encodeInfo } from "./outgoing.ts";
 import { RAW_WRITE_GAP_MS, type TextMode } from "./text_input.ts";
 import { looksLikeTls } from "./tls_probe.ts";
-import { type GateSession, HelloGate, type Trust } from "./trust.ts";
+import { type GateSession, HelloGate, PASSWORD_WRONG, type Trust } from "./trust.ts";
+import type { Ban, Mute } from "./moderation.ts";
+import { moderate } from "./moderator.ts";
 
 export {
   CLOSE_FLUSH_MS,
@@ -82,6 +85,8 @@ export interface SessionHost {
   readonly trust: Trust;
   /** Called once when the session has closed and its socket is released. */
   sessionClosed(session: Session): void;
+  /** Every open session of this server (for bans of an address). */
+  sessions(): Iterable<Session>;
 }
 
 /** The socket operations a session uses; `Deno.Conn` has them all. */
@@ -144,6 +149,14 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
   #queue: (Inbound | (() => void))[] = [];
   /** The input cannot be parsed any further (a framing error is waiting in the queue). */
   #inputFailed = false;
+  /** The wait before this connection's password is checked (its address guessed before). */
+  #passwordTimer: ReturnType<typeof setTimeout> | undefined;
+  /** A text client's name, kept while it is asked `password?`. */
+  #nameBeforePassword: string | undefined;
+  /** A text client has sent the right password (its name may still be refused). */
+  #passwordProved = false;
+  /** The mute in force on this member, if any (looked up at join, set by operators). */
+  #mute: Mute | undefined;
 
   /**
    * @param socket the connection
@@ -208,10 +221,16 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
    * told why as soon as its framing is known, then closed.
    *
    * @param error the refusal
+   * @param quietly true to log nothing of this connection (a banned address that keeps
+   *   retrying would otherwise write lines to the log as fast as it connects)
    */
-  refuse(error: ProtocolError): void {
+  refuse(error: ProtocolError, quietly = false): void {
     this.#refusal = error;
+    this.quiet = quietly;
   }
+
+  /** True when nothing of this connection is logged (see {@linkcode refuse}). */
+  quiet = false;
 
   /** Hands bytes to the connection's send queue (delivery's side of the bridge). */
   deliver(bytes: Uint8Array): void {
@@ -293,6 +312,8 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
     this.#closeReason = reason;
     this.#inbound.close();
     this.#queue = [];
+    clearTimeout(this.#passwordTimer);
+    this.#passwordTimer = undefined;
     const chat = this.#host.chat;
     const name = chat.nameOf(this);
     if (name !== undefined) {
@@ -378,7 +399,7 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
 
   /** The framing is known (called by the inbound parser). */
   onFraming(framing: Framing): void {
-    this.#host.log.info("framing", { peer: this.peer, framing });
+    if (!this.quiet) this.#host.log.info("framing", { peer: this.peer, framing });
     // A text connection is told once it is known to be a line or a raw client (onTextMode).
     if (framing !== "line" && this.#refusal !== undefined) {
       this.#closeWithError(this.#refusal.code, this.#refusal.message, "error");
@@ -387,7 +408,7 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
 
   /** A text connection is known to be a line or a raw client (called by the inbound parser). */
   onTextMode(mode: TextMode): void {
-    this.#host.log.info("text_mode", { peer: this.peer, mode });
+    if (!this.quiet) this.#host.log.info("text_mode", { peer: this.peer, mode });
     if (mode === "raw") this.#connection.separateWrites(RAW_WRITE_GAP_MS);
     if (this.#refusal !== undefined) {
       this.#closeWithError(this.#refusal.code, this.#refusal.message, "error");
@@ -448,6 +469,7 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
             new ProtocolError("already_joined", `You have already joined as "${this.name}"`),
           );
         }
+        if (this.#host.trust.password !== undefined) return this.#textPasswordStep(item.name);
         const result = validateName(item.name);
         if (result.ok) return this.#join(result.name);
         if (item.guestText !== undefined) return this.#joinAsGuest(item.guestText);
@@ -481,9 +503,86 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
     }
   }
 
+  /**
+   * A text client on a server with a password: its first line is its name (never taken as a
+   * guest's first message, which would be shown before the password), and the line after
+   * `password?` is the password. Nothing is compared before that line, so the name line is no
+   * way around the wait that wrong passwords earn; a name is used or shown only once the
+   * password is right. A client that sent the password first (then its name) has its name
+   * checked as the password, fails, and is closed: its password was never shown or logged.
+   * The password itself is never accepted as a name.
+   */
+  #textPasswordStep(line: string): void {
+    const name = this.#nameBeforePassword;
+    if (this.#passwordProved || name === undefined) {
+      const result = validateName(line);
+      if (!result.ok) return this.#refuseName(result.error);
+      const owned = this.#host.trust.owners.refusal(result.name, undefined);
+      if (owned !== undefined) return this.#refuseName(owned);
+      if (this.#passwordProved) return void this.#joinUnlessPassword(result.name);
+      this.#nameBeforePassword = result.name;
+      this.#sendBytes(encodeInfo(["password?"], this.style));
+      return;
+    }
+    this.#nameBeforePassword = undefined;
+    this.checkPassword(line, (ok) => {
+      if (!ok) return this.#closeWithError("bad_password", PASSWORD_WRONG, "error");
+      this.#passwordProved = true;
+      void this.#joinUnlessPassword(name);
+    });
+  }
+
+  /** Joins a text client that proved the password, unless its name is that password. */
+  #joinUnlessPassword(name: string): Promise<void> | void {
+    // Compared only once the client has shown it knows the password: this answers nothing new.
+    if (this.#host.trust.password!.matches(name)) {
+      return this.#refuseName(
+        new ProtocolError("bad_name", "Your name cannot be the server's password: choose another"),
+      );
+    }
+    return this.#join(name);
+  }
+
+  /**
+   * Checks the server's password after the wait this address has earned with wrong ones (a
+   * timer of this connection: nobody else waits), then calls `then` unless the session closed.
+   *
+   * @param given the password sent
+   * @param then what to do with the verdict
+   */
+  checkPassword(given: string, then: (ok: boolean) => void): void {
+    const guard = this.#host.trust.password;
+    if (guard === undefined) return then(true);
+    const check = () => {
+      this.#passwordTimer = undefined;
+      if (this.#closed) return;
+      const ok = guard.check(this.ip, given);
+      if (!ok) this.#host.log.info("bad_password", { peer: this.peer, offenders: guard.offenders });
+      then(ok);
+    };
+    const wait = guard.reserve(this.ip);
+    if (wait <= 0) return check();
+    this.#host.log.info("password_wait", { peer: this.peer, ms: wait });
+    this.#passwordTimer = setTimeout(check, wait);
+  }
+
+  /** True when the member's identity is an operator. */
+  get isOp(): boolean {
+    return this.#host.trust.moderation.isOp(this.fingerprint);
+  }
+
   /** Runs a command from the table, through flood control when the table says it counts. */
   #run(command: ParsedCommand): void | Promise<void> {
-    if (!COMMANDS[command.kind].counted) return runCommand(this, command);
+    const entry = COMMANDS[command.kind];
+    if (entry.opOnly && !this.isOp) {
+      return this.#refuseEvent(
+        new ProtocolError(
+          "not_op",
+          `Only operators can use ${entry.words[0]}: ask one of them (see /help for yours)`,
+        ),
+      );
+    }
+    if (!entry.counted) return runCommand(this, command);
     const flood = this.#flood ??= new FloodControl({
       burst: this.#limits.rateBurst,
       perSecond: this.#limits.ratePerSecond,
@@ -525,6 +624,11 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
     resume?: ResumePoint,
   ): Promise<void> {
     const owners = this.#host.trust.owners;
+    const admission = this.#admission(fingerprint);
+    if (admission !== undefined) {
+      this.#host.log.info("refuse", { peer: this.peer, reason: admission.code, name });
+      return this.#closeWithError(admission.code, admission.message, "error");
+    }
     const owned = owners.refusal(name, fingerprint);
     if (owned !== undefined) {
       if (!quietly) this.#refuseName(owned);
@@ -544,6 +648,7 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
     }
     if (fingerprint !== undefined) owners.claim(name, fingerprint);
     this.#joined = true;
+    this.#mute = this.isOp ? undefined : this.#host.trust.moderation.muteOf(fingerprint ?? this.ip);
     if (this.#errors !== null) this.#errors.limit = JOINED_ERROR_LIMIT;
     this.#host.log.info("join", {
       name,
@@ -559,6 +664,29 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
    * Joins a plain or raw client that sent no name under a guest name, says so, and takes its
    * first body as its first message. A guest name someone took meanwhile is skipped.
    */
+  /**
+   * Whether an identity (or a client without one) may join: `banned` while a ban of it is in
+   * force, `not_allowed` when the server has an allowlist without it. Operators always may.
+   * (A banned address never gets this far: the listener refuses it at once.)
+   */
+  #admission(fingerprint: string | undefined): ProtocolError | undefined {
+    const trust = this.#host.trust;
+    if (trust.moderation.isOp(fingerprint)) return undefined;
+    const ban = fingerprint === undefined ? undefined : trust.moderation.banOf(fingerprint);
+    if (ban !== undefined) return banRefusal(ban);
+    if (trust.allow !== undefined && !trust.allow.allows(fingerprint)) {
+      return new ProtocolError(
+        "not_allowed",
+        fingerprint === undefined
+          ? "This server admits only the identities on its list: join with 'chat join' (which " +
+            "proves one) and send its fingerprint to the server's operator"
+          : `This server admits only the identities on its list, and yours (${fingerprint}) is ` +
+            `not on it: send that fingerprint to the server's operator to be added`,
+      );
+    }
+    return undefined;
+  }
+
   async #joinAsGuest(text: string): Promise<void> {
     const chat = this.#host.chat;
     for (let attempt = 0; attempt < GUEST_ATTEMPTS && !this.#closed; attempt++) {
@@ -587,6 +715,7 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
    * all it costs beyond the publish.
    */
   say(raw: string, kind: "say" | "me"): void {
+    if (this.#refusedAsMuted()) return;
     const text = sanitizeText(raw);
     if (isBlank(text)) return;
     this.#host.chat.say(this, text, kind)?.then(({ event }) => {
@@ -598,12 +727,68 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
 
   /** Sends a private message from this member. */
   directMessage(to: string, raw: string): void | Promise<void> {
+    if (this.#refusedAsMuted()) return;
     const text = sanitizeText(raw);
     if (isBlank(text)) return;
     return this.#host.chat.dm(this, to, text).then((result) => {
       if (result instanceof ProtocolError) return this.#refuseEvent(result);
       this.#host.log.message({ from: result.from, to: result.to, id: result.id, kind: "dm", text });
     });
+  }
+
+  /** Refuses a message while this member is muted; true when it did. */
+  #refusedAsMuted(): boolean {
+    const mute = this.#mute;
+    if (mute === undefined) return false;
+    if (mute.until !== undefined && mute.until <= Date.now()) {
+      this.#mute = undefined;
+      return false;
+    }
+    // Sent without spending the error budget: flood control already bounds a muted talker.
+    this.#send({
+      type: "error",
+      code: "muted",
+      message: `You are muted ${
+        mute.until === undefined ? "until an operator lifts it" : `until ${iso(mute.until)}`
+      }: that message was not sent`,
+    });
+    return true;
+  }
+
+  /**
+   * Sets or lifts this member's mute (an operator's `/mute` or `/unmute`).
+   *
+   * @param mute the mute, or undefined to lift it
+   */
+  setMute(mute: Mute | undefined): void {
+    this.#mute = mute;
+  }
+
+  /**
+   * Tells this member what an operator did to it, and closes it for a kick or a ban.
+   *
+   * @param event the `mod` event
+   * @param close `kicked` or `banned` to disconnect it
+   */
+  moderated(event: ModNoticeEvent, close?: "kicked" | "banned"): void {
+    if (close === undefined) return this.#send(event);
+    this.close(close, { notice: event });
+  }
+
+  /** Carries out an operator's command (see `server/moderator.ts`). */
+  moderate(request: ModRequest): Promise<void> {
+    return moderate(this, this.#host, request).then((refused) => {
+      if (refused !== undefined) this.#refuseEvent(refused);
+    });
+  }
+
+  /**
+   * Sends this member one event (an operator's acknowledgement, a list of bans).
+   *
+   * @param event the event
+   */
+  notify(event: ServerEvent): void {
+    this.#send(event);
   }
 
   /** Renames this member; a name another identity owns is refused. */
@@ -650,6 +835,7 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
       join: (name, fingerprint) => {
         this.#gateJoin = this.#join(name, false, fingerprint, this.#resume);
       },
+      checkPassword: (given, then) => this.checkPassword(given, then),
     };
   }
 
@@ -720,7 +906,7 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
   }
 
   #closeWithError(code: ProtocolError["code"], message: string, reason: LeaveReason): void {
-    this.#host.log.info("client_error", { peer: this.peer, code, closing: true });
+    if (!this.quiet) this.#host.log.info("client_error", { peer: this.peer, code, closing: true });
     this.close(reason, { notice: { type: "error", code, message } });
   }
 
@@ -741,6 +927,26 @@ const GUEST_ATTEMPTS = 100;
  */
 function isBarrier(item: Inbound): boolean {
   return !(item.kind === "command" && (item.command.kind === "say" || item.command.kind === "me"));
+}
+
+/**
+ * The refusal of a banned identity or address: until when, and why.
+ *
+ * @param ban the ban in force
+ * @returns the `banned` error
+ */
+export function banRefusal(ban: Ban): ProtocolError {
+  const until = ban.until === undefined ? "until an operator lifts it" : `until ${iso(ban.until)}`;
+  const why = ban.reason === undefined ? "" : ` (${ban.reason})`;
+  return new ProtocolError(
+    "banned",
+    `${ban.kind === "address" ? "Your address is" : "You are"} banned from this server ${until}` +
+      `${why}: ask its operators if you think this is a mistake`,
+  );
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
 }
 
 function errorText(error: unknown): string {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { Database, MEMORY } from "../store/database.ts";
+import { Moderation } from "./moderation.ts";
 import { NameOwners } from "./identity.ts";
 import { ProtocolError } from "../protocol/errors.ts";
 import { encodeFrame } from "../protocol/frame64.ts";
@@ -121,13 +122,20 @@ function makeHost(limits: Partial<SessionLimits> = {}) {
       logMessages: false,
       write: (line) => logLines.push(line),
     }),
-    trust: {
-      tlsPort: undefined,
-      tlsFingerprint: undefined,
-      owners: new NameOwners(Database.open(MEMORY), { nameDays: 90 }),
-    },
+    trust: (() => {
+      const db = Database.open(MEMORY);
+      return {
+        tlsPort: undefined,
+        tlsFingerprint: undefined,
+        owners: new NameOwners(db, { nameDays: 90 }),
+        password: undefined,
+        allow: undefined,
+        moderation: new Moderation(db),
+      };
+    })(),
     guestNames: new GuestNames(),
     sessionClosed: (session) => closed.push(session),
+    sessions: () => [],
   };
   return { host, logLines, closed };
 }

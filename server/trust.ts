@@ -17,6 +17,9 @@ import {
   readOfferedKey,
   verifyAuth,
 } from "./identity.ts";
+import type { AllowList } from "./allow_list.ts";
+import type { Moderation } from "./moderation.ts";
+import type { PasswordGuard } from "./password_guard.ts";
 
 /** What the server knows of TLS and identities, shared by every session. */
 export interface Trust {
@@ -26,6 +29,12 @@ export interface Trust {
   readonly tlsFingerprint: string | undefined;
   /** Who owns which name. */
   readonly owners: NameOwners;
+  /** The password and its guessers, when the server has a password (`--password`). */
+  readonly password: PasswordGuard | undefined;
+  /** The identities allowed in, when the server has an allowlist (`--allow`). */
+  readonly allow: AllowList | undefined;
+  /** Operators, bans and mutes. */
+  readonly moderation: Moderation;
 }
 
 /** What a gate needs from its session. */
@@ -44,7 +53,22 @@ export interface GateSession {
   closeWithError(code: ProtocolError["code"], message: string): void;
   /** Joins under a validated name, with the identity proved (if any). */
   join(name: string, fingerprint: string | undefined): void;
+  /**
+   * Checks the server's password, after the wait its address has earned, then calls `then`
+   * (not at all if the session closes meanwhile).
+   */
+  checkPassword(given: string, then: (ok: boolean) => void): void;
 }
+
+/** What a client without the password is told. */
+export const PASSWORD_NEEDED =
+  "This server needs a password: give it with 'chat join --password' or CHAT_PASSWORD " +
+  "(ask the server's operator for it)";
+
+/** What a client with a wrong password is told. */
+export const PASSWORD_WRONG =
+  "Wrong password: check it with the server's operator; each wrong try from your address " +
+  "makes the next answer wait longer";
 
 type _State =
   | { readonly step: "idle" }
@@ -111,6 +135,22 @@ export class HelloGate {
     }
     const result = validateName(event.name);
     if (!result.ok) return session.refuseName(result.error);
+    if (this.#trust.password === undefined) return this.#identify(event, result.name);
+    if (event.password === undefined) {
+      return session.closeWithError("bad_password", PASSWORD_NEEDED);
+    }
+    this.#state = { step: "checking" };
+    session.checkPassword(event.password, (ok) => {
+      if (!ok) return session.closeWithError("bad_password", PASSWORD_WRONG);
+      this.#state = { step: "idle" };
+      this.#identify(event, result.name);
+    });
+  }
+
+  /** Joins at once without a key, or challenges the key offered. */
+  #identify(event: HelloEvent, name: string): void {
+    const session = this.#session;
+    const result = { name };
     if (event.key === undefined) {
       const owned = this.#trust.owners.refusal(result.name, undefined);
       if (owned !== undefined) return session.refuseName(owned);

@@ -94,7 +94,10 @@ export class UserListJson {
  * ```
  */
 export function encodeJsonWelcome(
-  welcome: Pick<WelcomeEvent, "type" | "name" | "server" | "protocol" | "fingerprint" | "unread">,
+  welcome: Pick<
+    WelcomeEvent,
+    "type" | "name" | "server" | "protocol" | "fingerprint" | "op" | "unread"
+  >,
   users: Uint8Array,
   tail: Uint8Array,
 ): Uint8Array[] {
@@ -105,6 +108,7 @@ export function encodeJsonWelcome(
       server: welcome.server,
       protocol: welcome.protocol,
       ...(welcome.fingerprint === undefined ? {} : { fingerprint: welcome.fingerprint }),
+      ...(welcome.op === true ? { op: true } : {}),
       // Per member, so before the shared users list.
       ...(welcome.unread === undefined ? {} : { unread: welcome.unread }),
     }).slice(0, -1) + ',"users":[',

@@ -52,6 +52,32 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
   },
   {
     version: 2,
+    summary: "operators, bans and mutes",
+    sql: `
+      CREATE TABLE operators (
+        fingerprint TEXT PRIMARY KEY,
+        added_by TEXT NOT NULL,
+        added_at INTEGER NOT NULL
+      );
+      CREATE TABLE bans (
+        target TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('identity', 'address')),
+        name TEXT,
+        by_name TEXT NOT NULL,
+        reason TEXT,
+        created_at INTEGER NOT NULL,
+        until INTEGER
+      );
+      CREATE TABLE mutes (
+        target TEXT PRIMARY KEY,
+        by_name TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        until INTEGER
+      );
+    `,
+  },
+  {
+    version: 3,
     summary: "rooms, their messages, and what each identity was last sent in each room",
     sql: `
       CREATE TABLE rooms (
@@ -80,10 +106,10 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
   },
 ]);
 
-/** Why a database could not be opened; the message names the file and what to do. */
 /** The largest database checked page by page at start (see `Database.open`). */
 const _FULL_CHECK_BYTES = 32 * 1024 * 1024;
 
+/** Why a database could not be opened; the message names the file and what to do. */
 export class DatabaseOpenError extends Error {
   /** The database file concerned. */
   readonly path: string;

@@ -103,7 +103,7 @@ Deno.test({
       await waitForCount(bob, guest, 1);
       assert.deepEqual(textsFrom(bob, guest), ["neo: hello from neo"]);
       await bob.say("hi neo");
-      // One recv(2048) per event: the answer is a whole line of its own.
+      // Usually one recv(2048) per event (see the module doc for why not always).
       await client.waitForStdout(/bob~hi neo/);
       await client.type("bye");
       await waitForCount(bob, guest, 2);

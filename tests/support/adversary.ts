@@ -238,20 +238,27 @@ export class Bystanders {
    *
    * @param port the server's port
    * @param options the server's address, the name prefix, the message interval (250 ms by
-   *   default, under the default rate limit of 5 a second), and how often the listener sends a
-   *   `ping` so that a short idle timeout does not close it (never by default)
+   *   default, under the default rate limit of 5 a second), how often the listener sends a
+   *   `ping` so that a short idle timeout does not close it (never by default), and extra
+   *   `hello` fields (a server's `password`)
    * @returns the running bystanders
    */
   static async start(
     port: number,
-    options: { hostname?: string; prefix?: string; intervalMs?: number; keepaliveMs?: number } = {},
+    options: {
+      hostname?: string;
+      prefix?: string;
+      intervalMs?: number;
+      keepaliveMs?: number;
+      hello?: Record<string, unknown>;
+    } = {},
   ): Promise<Bystanders> {
     const prefix = options.prefix ?? "by";
-    const hostname = options.hostname ?? "127.0.0.1";
-    const listener = (await joinJson(port, `${prefix}listen`, { hostname })).client;
+    const join = { hostname: options.hostname ?? "127.0.0.1", hello: options.hello ?? {} };
+    const listener = (await joinJson(port, `${prefix}listen`, join)).client;
     let talker: WireClient;
     try {
-      talker = (await joinJson(port, `${prefix}talk`, { hostname })).client;
+      talker = (await joinJson(port, `${prefix}talk`, join)).client;
       await listener.waitForEvent((e) => e.type === "join" && e.name === `${prefix}talk`);
     } catch (error) {
       await listener.close();
