@@ -118,6 +118,8 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
   #gate: HelloGate | null = null;
   /** Where the client of the last `hello` was (`hello.resume`), for the join that follows. */
   #resume: ResumePoint | undefined;
+  /** True while an inbound item is being dispatched. */
+  #dispatching = false;
   /** The join the hello gate started during the current item, for the item to wait on. */
   #gateJoin: Promise<void> | null = null;
   readonly #host: SessionHost;
@@ -436,14 +438,22 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
    */
   #handle(item: Inbound): void {
     let result: void | Promise<void>;
+    this.#dispatching = true;
     try {
       result = this.#dispatch(item);
     } catch (error) {
       return this.#internalError(error);
+    } finally {
+      this.#dispatching = false;
     }
     if (!(result instanceof Promise)) return;
     const done = result.catch((error) => this.#internalError(error));
     if (!isBarrier(item)) return;
+    this.#holdInbound(done);
+  }
+
+  /** Items that arrive until `done` settles wait in the queue, then are handled in order. */
+  #holdInbound(done: Promise<void>): void {
     this.#pending = done.finally(() => {
       this.#pending = null;
       while (!this.#closed && this.#pending === null) {
@@ -833,7 +843,14 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
       refuseName: (error) => this.#refuseName(error),
       closeWithError: (code, message) => this.#closeWithError(code, message, "error"),
       join: (name, fingerprint) => {
-        this.#gateJoin = this.#join(name, false, fingerprint, this.#resume);
+        const joining = this.#join(name, false, fingerprint, this.#resume);
+        this.#gateJoin = joining;
+        // A join the gate starts later (after the key's signature was checked) is no item's
+        // result: what the client sends once welcomed waits for it, not refused as not joined.
+        // (With a durable broker the join notice waits for its batch, so the wait is a tick.)
+        if (!this.#dispatching && this.#pending === null) {
+          this.#holdInbound(joining.catch((error) => this.#internalError(error)));
+        }
       },
       checkPassword: (given, then) => this.checkPassword(given, then),
     };
