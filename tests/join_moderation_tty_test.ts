@@ -9,89 +9,10 @@ import assert from "node:assert/strict";
 import { Recorder, startTestServer, waitFor } from "./support/client_harness.ts";
 import { ChatSession } from "../client/session.ts";
 import { loadIdentity, newIdentity } from "../client/identity.ts";
+import { Tmux, TMUX_MISSING } from "./support/tmux.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
 const HOST = "127.0.0.1";
 const PASSWORD = "moderated";
-
-async function run(command: string, args: string[]): Promise<{ code: number; stdout: string }> {
-  try {
-    const output = await new Deno.Command(command, {
-      args,
-      stdout: "piped",
-      stderr: "piped",
-      signal: AbortSignal.timeout(10_000),
-    }).output();
-    return { code: output.code, stdout: new TextDecoder().decode(output.stdout) };
-  } catch {
-    return { code: -1, stdout: "" };
-  }
-}
-
-const TMUX_MISSING = (await run("tmux", ["-V"])).code !== 0;
-if (TMUX_MISSING) {
-  // deno-lint-ignore no-console
-  console.log("join_moderation_tty_test: tmux is not installed, so these tests are skipped");
-}
-
-let sessions = 0;
-
-/** A tmux server with one 100x30 window running a shell command. */
-class Tmux {
-  readonly socket = `chat-mod-test-${Deno.pid}-${++sessions}`;
-
-  async start(command: string): Promise<void> {
-    const started = await this.#tmux(
-      "new-session",
-      "-d",
-      "-s",
-      "main",
-      "-x",
-      "100",
-      "-y",
-      "30",
-      "-c",
-      ROOT,
-      command,
-    );
-    assert.equal(started.code, 0, "tmux new-session");
-    await this.#tmux("set-option", "-t", "main", "remain-on-exit", "on");
-  }
-
-  #tmux(...args: string[]): Promise<{ code: number; stdout: string }> {
-    return run("tmux", ["-L", this.socket, ...args]);
-  }
-
-  async screen(): Promise<string> {
-    return (await this.#tmux("capture-pane", "-p", "-J", "-t", "main")).stdout;
-  }
-
-  async keys(...keys: string[]): Promise<void> {
-    await this.#tmux("send-keys", "-t", "main", ...keys);
-  }
-
-  async type(text: string): Promise<void> {
-    await this.#tmux("send-keys", "-t", "main", "-l", text);
-  }
-
-  async waitForScreen(check: (screen: string) => boolean, what: string): Promise<string> {
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const screen = await this.screen();
-      if (check(screen)) return screen;
-      if (Date.now() > deadline) {
-        throw new Error(`Timed out waiting for ${what}; the screen:\n${screen}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-
-  async kill(): Promise<void> {
-    await this.#tmux("kill-server");
-    const dir = Deno.env.get("TMUX_TMPDIR") ?? "/tmp";
-    await Deno.remove(`${dir}/tmux-${Deno.uid()}/${this.socket}`).catch(() => {});
-  }
-}
 
 /**
  * `chat join` as alice in its own XDG dirs, with the password in `CHAT_PASSWORD`, through a
@@ -116,7 +37,7 @@ Deno.test({
       { host: HOST, port: server.port, reconnect: false, password: PASSWORD },
       seen,
     );
-    const tmux = new Tmux();
+    const tmux = new Tmux({ prefix: "chat-mod-test", joinWrapped: true, waitMs: 20_000 });
     try {
       await bob.connect();
       await bob.join("bob");
@@ -163,7 +84,7 @@ Deno.test({
       },
       new Recorder(),
     );
-    const tmux = new Tmux();
+    const tmux = new Tmux({ prefix: "chat-mod-test", joinWrapped: true, waitMs: 20_000 });
     try {
       await op.connect();
       await op.join("op");

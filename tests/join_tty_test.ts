@@ -8,125 +8,10 @@ import { Recorder, startTestServer, waitFor } from "./support/client_harness.ts"
 import { TEST_XDG_ENV } from "./support/net.ts";
 import { ChatSession } from "../client/session.ts";
 import { scriptedServer } from "./support/scripted_server.ts";
+import { Tmux, TMUX_MISSING } from "./support/tmux.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const HOST = "127.0.0.1";
-
-async function run(command: string, args: string[]): Promise<{ code: number; stdout: string }> {
-  try {
-    const output = await new Deno.Command(command, {
-      args,
-      stdout: "piped",
-      stderr: "piped",
-      signal: AbortSignal.timeout(10_000),
-    }).output();
-    return { code: output.code, stdout: new TextDecoder().decode(output.stdout) };
-  } catch {
-    return { code: -1, stdout: "" };
-  }
-}
-
-const TMUX_MISSING = (await run("tmux", ["-V"])).code !== 0;
-if (TMUX_MISSING) {
-  // deno-lint-ignore no-console
-  console.log("join_tty_test: tmux is not installed, so the terminal tests are skipped");
-}
-
-let sessions = 0;
-
-/** A tmux server with one 100x30 window running `chat join`. */
-class Tmux {
-  readonly socket = `chat-join-test-${Deno.pid}-${++sessions}`;
-
-  async start(command: string, env: Record<string, string> = {}): Promise<void> {
-    const envArgs = Object.entries(env).flatMap(([key, value]) => ["-e", `${key}=${value}`]);
-    const started = await this.tmux(
-      "new-session",
-      "-d",
-      "-s",
-      "main",
-      "-x",
-      "100",
-      "-y",
-      "30",
-      "-c",
-      ROOT,
-      ...envArgs,
-      command,
-    );
-    assert.equal(started.code, 0, "tmux new-session");
-    // Keep the pane after the client exits, to read the screen.
-    await this.tmux("set-option", "-t", "main", "remain-on-exit", "on");
-  }
-
-  tmux(...args: string[]): Promise<{ code: number; stdout: string }> {
-    return run("tmux", ["-L", this.socket, ...args]);
-  }
-
-  /**
-   * The visible screen; `escapes` keeps colours; `join` joins wrapped lines and includes the
-   * lines scrolled off the top.
-   */
-  async screen(escapes = false, join = false): Promise<string> {
-    const args = [
-      "capture-pane",
-      "-p",
-      "-t",
-      "main",
-      ...(escapes ? ["-e"] : []),
-      ...(join ? ["-J", "-S", "-"] : []),
-    ];
-    return (await this.tmux(...args)).stdout;
-  }
-
-  async lines(): Promise<string[]> {
-    return (await this.screen()).split("\n").map((line) => line.trimEnd());
-  }
-
-  /** The last non-empty line of the screen. */
-  async lastLine(): Promise<string> {
-    const lines = (await this.lines()).filter((line) => line !== "");
-    return lines[lines.length - 1] ?? "";
-  }
-
-  async display(format: string): Promise<string> {
-    return (await this.tmux("display-message", "-p", "-t", "main", format)).stdout.trim();
-  }
-
-  async keys(...keys: string[]): Promise<void> {
-    await this.tmux("send-keys", "-t", "main", ...keys);
-  }
-
-  async type(text: string): Promise<void> {
-    await this.tmux("send-keys", "-t", "main", "-l", text);
-  }
-
-  /** Polls the screen until `check` accepts it, at most 15 s. */
-  async waitForScreen(check: (screen: string) => boolean, what: string): Promise<string> {
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      const screen = await this.screen();
-      if (check(screen)) return screen;
-      if (Date.now() > deadline) {
-        throw new Error(`Timed out waiting for ${what}; the screen:\n${screen}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-
-  /** Waits for the `exit status N` line of {@linkcode shellJoinCommand} and returns N. */
-  async exitStatus(): Promise<number> {
-    await this.waitForScreen((s) => /^exit status \d+$/m.test(s), "the client to exit");
-    return Number(/^exit status (\d+)$/m.exec(await this.screen())![1]);
-  }
-
-  /** Stops the tmux server and removes its socket file. */
-  async kill(): Promise<void> {
-    await this.tmux("kill-server");
-    const dir = Deno.env.get("TMUX_TMPDIR") ?? "/tmp";
-    await Deno.remove(`${dir}/tmux-${Deno.uid()}/${this.socket}`).catch(() => {});
-  }
-}
 
 function joinCommand(port: number, extra = ""): string {
   // `exec`, so the pane's process is the client itself.
@@ -166,7 +51,7 @@ Deno.test({
   ignore: TMUX_MISSING,
   async fn() {
     const server = await startTestServer();
-    const tmux = new Tmux();
+    const tmux = new Tmux({ prefix: "chat-join-test" });
     const bob = await peer(server.port, "bob");
     try {
       await tmux.start(joinCommand(server.port));
@@ -218,7 +103,7 @@ Deno.test({
   ignore: TMUX_MISSING,
   async fn() {
     const server = await startTestServer();
-    const tmux = new Tmux();
+    const tmux = new Tmux({ prefix: "chat-join-test" });
     const bob = await peer(server.port, "bob");
     try {
       await tmux.start(joinCommand(server.port).replace("env -u NO_COLOR", "env NO_COLOR=1"));
@@ -242,7 +127,7 @@ Deno.test({
   ignore: TMUX_MISSING,
   async fn() {
     const server = await startTestServer();
-    const tmux = new Tmux();
+    const tmux = new Tmux({ prefix: "chat-join-test" });
     const bob = await peer(server.port, "bob");
     try {
       await tmux.start(joinCommand(server.port));
@@ -270,7 +155,7 @@ Deno.test({
   ignore: TMUX_MISSING,
   async fn() {
     const server = await startTestServer();
-    const tmux = new Tmux();
+    const tmux = new Tmux({ prefix: "chat-join-test" });
     const bob = await peer(server.port, "bob");
     try {
       await tmux.start(shellJoinCommand(server.port));
@@ -313,7 +198,7 @@ Deno.test({
   ignore: TMUX_MISSING,
   async fn() {
     const server = await startTestServer();
-    const tmux = new Tmux();
+    const tmux = new Tmux({ prefix: "chat-join-test" });
     const bob = await peer(server.port, "bob");
     try {
       // Through a shell this time, which prints the exit status when the client is gone.
@@ -351,7 +236,7 @@ Deno.test({
     const listener = Deno.listen({ hostname: HOST, port: 0 });
     const port = listener.addr.port;
     listener.close();
-    const tmux = new Tmux();
+    const tmux = new Tmux({ prefix: "chat-join-test" });
     try {
       await tmux.start(shellJoinCommand(port));
       await tmux.waitForScreen((s) => s.includes("'deno task serve'"), "the error");
@@ -375,7 +260,7 @@ Deno.test({
   ignore: TMUX_MISSING,
   async fn() {
     const server = await startTestServer();
-    const tmux = new Tmux();
+    const tmux = new Tmux({ prefix: "chat-join-test" });
     try {
       const client = joinCommand(server.port).replace(
         "env -u NO_COLOR",
@@ -443,7 +328,7 @@ Deno.test({
       },
       { type: "message", id: 3, ts: now.toISOString(), from: "bob", text: "live now", kind: "say" },
     ]);
-    const tmux = new Tmux();
+    const tmux = new Tmux({ prefix: "chat-join-test" });
     try {
       await tmux.start(joinCommand(server.port));
       await tmux.waitForScreen((s) => s.includes("bob: live now"), "the live message");
@@ -476,7 +361,7 @@ Deno.test({
   ignore: TMUX_MISSING,
   async fn() {
     const server = await startTestServer();
-    const tmux = new Tmux();
+    const tmux = new Tmux({ prefix: "chat-join-test" });
     const bob = await peer(server.port, "bob");
     try {
       await tmux.start(joinCommand(server.port));
@@ -526,7 +411,7 @@ Deno.test({
   ignore: TMUX_MISSING,
   async fn() {
     const server = await startTestServer();
-    const tmux = new Tmux();
+    const tmux = new Tmux({ prefix: "chat-join-test" });
     const bob = await peer(server.port, "bob");
     try {
       await tmux.start(joinCommand(server.port));
@@ -573,7 +458,7 @@ Deno.test({
   async fn() {
     // The server's real flood control: a burst of 10, then 5 a second.
     const server = await startTestServer({ rateBurst: 10, ratePerSecond: 5 });
-    const tmux = new Tmux();
+    const tmux = new Tmux({ prefix: "chat-join-test" });
     const bob = await peer(server.port, "bob");
     try {
       await tmux.start(joinCommand(server.port));
@@ -613,7 +498,7 @@ Deno.test({
     const tlsPort = first.tlsPort ?? 0;
     let second: Awaited<ReturnType<typeof startTestServer>> | undefined;
     let third: Awaited<ReturnType<typeof startTestServer>> | undefined;
-    const tmux = new Tmux();
+    const tmux = new Tmux({ prefix: "chat-join-test" });
     try {
       await tmux.start(joinCommand(port));
       await tmux.waitForScreen((s) => /^alice #main> ?$/m.test(s), "the prompt");
@@ -675,7 +560,7 @@ Deno.test({
   ignore: TMUX_MISSING,
   async fn() {
     const server = await startTestServer();
-    const tmux = new Tmux();
+    const tmux = new Tmux({ prefix: "chat-join-test" });
     try {
       await tmux.start(joinCommand(server.port, "--plain"));
       const screen = await tmux.waitForScreen(
@@ -713,7 +598,7 @@ Deno.test({
     {
       const data = await Deno.makeTempDir({ prefix: "chat-tty-data-" });
       const server = await startTestServer({ port, tlsPort, data });
-      const tmux = new Tmux();
+      const tmux = new Tmux({ prefix: "chat-join-test" });
       try {
         original = server.certificate!.fingerprint;
         await tmux.start(pinnedJoinCommand(port, config));
@@ -735,7 +620,7 @@ Deno.test({
       tlsPort,
       data: await Deno.makeTempDir({ prefix: "chat-tty-data-" }),
     });
-    const tmux = new Tmux();
+    const tmux = new Tmux({ prefix: "chat-join-test" });
     try {
       await tmux.start(pinnedJoinCommand(port, config));
       assert.equal(await tmux.exitStatus(), 1);
@@ -768,7 +653,7 @@ Deno.test({
   ignore: TMUX_MISSING,
   async fn() {
     const server = await startTestServer();
-    const tmux = new Tmux();
+    const tmux = new Tmux({ prefix: "chat-join-test" });
     const bob = await peer(server.port, "bob");
     try {
       bob.session.send({ type: "room", name: "#rust" });

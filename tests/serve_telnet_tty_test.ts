@@ -6,21 +6,7 @@
 
 import assert from "node:assert/strict";
 import { joinJson, startTestServer, waitUntil } from "./support/net.ts";
-
-async function run(command: string, args: string[]): Promise<{ code: number; stdout: string }> {
-  try {
-    const output = await new Deno.Command(command, {
-      args,
-      stdout: "piped",
-      stderr: "null",
-      stdin: "null",
-      signal: AbortSignal.timeout(10_000),
-    }).output();
-    return { code: output.code, stdout: new TextDecoder().decode(output.stdout) };
-  } catch {
-    return { code: -1, stdout: "" };
-  }
-}
+import { run } from "./support/tmux.ts";
 
 /** Why the test cannot run here, or undefined. */
 async function missing(): Promise<string | undefined> {
