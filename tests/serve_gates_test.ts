@@ -11,6 +11,7 @@ import { newIdentity } from "../client/identity.ts";
 import { assertBystandersUnharmed, Bystanders } from "./support/adversary.ts";
 import {
   frame,
+  joinAs,
   joinJson,
   parseHeader,
   ServeProcess,
@@ -21,26 +22,6 @@ import {
 } from "./support/net.ts";
 
 const PASSWORD = "open sesame";
-
-type Identity = Awaited<ReturnType<typeof newIdentity>>;
-
-/** Joins with a key, answering the challenge; returns the client and its first answer. */
-async function joinAs(
-  port: number,
-  name: string,
-  identity: Identity,
-  extra: Record<string, unknown> = {},
-): Promise<{ client: WireClient; answer: WireEvent }> {
-  const client = await WireClient.connect(port);
-  await client.sendJson({ type: "hello", name, protocol: 1, key: identity.publicKey, ...extra });
-  let answer = await client.nextEvent();
-  if (answer.type === "challenge") {
-    const signature = await identity.sign(answer.nonce as string, name);
-    await client.sendJson({ type: "auth", signature });
-    answer = await client.nextEvent();
-  }
-  return { client, answer };
-}
 
 /** One JSON `hello` from a chosen loopback address; the first answer and how long it took. */
 function helloFrom(

@@ -17,41 +17,23 @@ import {
 } from "./support/adversary.ts";
 import {
   frame,
+  joinAs,
   joinJson,
   joinLine,
   parseHeader,
   ServeProcess,
   startTestServer,
+  type TestIdentity,
   type TestServer,
   waitUntil,
   WireClient,
   type WireEvent,
 } from "./support/net.ts";
 
-type Identity = Awaited<ReturnType<typeof newIdentity>>;
-
-/** Joins with a key, answering the challenge; returns the client and its first answer. */
-async function joinAs(
-  port: number,
-  name: string,
-  identity: Identity,
-  extra: Record<string, unknown> = {},
-): Promise<{ client: WireClient; answer: WireEvent }> {
-  const client = await WireClient.connect(port);
-  await client.sendJson({ type: "hello", name, protocol: 1, key: identity.publicKey, ...extra });
-  let answer = await client.nextEvent();
-  if (answer.type === "challenge") {
-    const signature = await identity.sign(answer.nonce as string, name);
-    await client.sendJson({ type: "auth", signature });
-    answer = await client.nextEvent();
-  }
-  return { client, answer };
-}
-
 /** A server with one operator (`--op`), joined as `op`. */
 async function withOperator(
   config: Parameters<typeof startTestServer>[0] = {},
-): Promise<{ server: TestServer; op: WireClient; opIdentity: Identity }> {
+): Promise<{ server: TestServer; op: WireClient; opIdentity: TestIdentity }> {
   const opIdentity = await newIdentity();
   const server = await startTestServer({ ...config, ops: [opIdentity.fingerprint] });
   const { client: op, answer } = await joinAs(server.port, "op", opIdentity);

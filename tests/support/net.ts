@@ -885,3 +885,39 @@ class PeerAddressListener {
     this.#inner.close();
   }
 }
+
+/** A key a test client proves, as `client/identity.ts` makes it. */
+export interface TestIdentity {
+  /** The raw public key, base64url. */
+  readonly publicKey: string;
+  /** `SHA256:` and the key's digest, as the server shows it. */
+  readonly fingerprint: string;
+  /** Signs a challenge's nonce for a name. */
+  sign(nonce: string, name: string): Promise<string>;
+}
+
+/**
+ * Sends a JSON `hello` with a key and answers the challenge if one comes.
+ *
+ * @param port the server's port
+ * @param name the name asked for
+ * @param identity the key to prove
+ * @param extra more `hello` fields (a password, a resume)
+ * @returns the client and the server's answer after the challenge (or its first, if none came)
+ */
+export async function joinAs(
+  port: number,
+  name: string,
+  identity: TestIdentity,
+  extra: Record<string, unknown> = {},
+): Promise<{ client: WireClient; answer: WireEvent }> {
+  const client = await WireClient.connect(port);
+  await client.sendJson({ type: "hello", name, protocol: 1, key: identity.publicKey, ...extra });
+  let answer = await client.nextEvent();
+  if (answer.type === "challenge") {
+    const signature = await identity.sign(answer.nonce as string, name);
+    await client.sendJson({ type: "auth", signature });
+    answer = await client.nextEvent();
+  }
+  return { client, answer };
+}
