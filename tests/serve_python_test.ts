@@ -6,22 +6,7 @@
 
 import assert from "node:assert/strict";
 import { joinJson, ROOT, startTestServer } from "./support/net.ts";
-
-/** Why the test cannot run here, or undefined when python3 works. */
-function pythonMissing(): string | undefined {
-  try {
-    const { success } = new Deno.Command("python3", {
-      args: ["--version"],
-      stdout: "null",
-      stderr: "null",
-    }).outputSync();
-    return success ? undefined : "python3 --version failed";
-  } catch (error) {
-    return error instanceof Deno.errors.NotFound
-      ? "python3 is not installed"
-      : `python3 cannot be run: ${(error as Error).message}`;
-  }
-}
+import { pythonMissing } from "./support/processes.ts";
 
 const missing = pythonMissing();
 if (missing !== undefined) {
