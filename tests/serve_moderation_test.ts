@@ -26,7 +26,7 @@ import {
   type TestIdentity,
   type TestServer,
   waitUntil,
-  WireClient,
+  type WireClient,
   type WireEvent,
 } from "./support/net.ts";
 
