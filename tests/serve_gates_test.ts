@@ -6,14 +6,12 @@
  */
 
 import assert from "node:assert/strict";
-import net from "node:net";
 import { newIdentity } from "../client/identity.ts";
 import { assertBystandersUnharmed, Bystanders } from "./support/adversary.ts";
 import {
-  frame,
+  firstEventFrom,
   joinAs,
   joinJson,
-  parseHeader,
   ServeProcess,
   startTestServer,
   waitUntil,
@@ -29,32 +27,7 @@ function helloFrom(
   localAddress: string,
   hello: Record<string, unknown>,
 ): Promise<{ event: WireEvent | null; ms: number }> {
-  const started = performance.now();
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: "127.0.0.1", port, localAddress });
-    let buffer = new Uint8Array(0);
-    let settled = false;
-    const done = (event: WireEvent | null) => {
-      if (settled) return;
-      settled = true;
-      socket.destroy();
-      resolve({ event, ms: performance.now() - started });
-    };
-    socket.setTimeout(20_000, () => done(null));
-    socket.on("connect", () => socket.write(frame(JSON.stringify({ protocol: 1, ...hello }))));
-    socket.on("data", (chunk: Uint8Array) => {
-      const next = new Uint8Array(buffer.length + chunk.length);
-      next.set(buffer);
-      next.set(chunk, buffer.length);
-      buffer = next;
-      if (buffer.length < 64) return;
-      const length = parseHeader(buffer.subarray(0, 64));
-      if (buffer.length < 64 + length) return;
-      done(JSON.parse(new TextDecoder().decode(buffer.subarray(64, 64 + length))));
-    });
-    socket.on("error", () => done(null));
-    socket.on("close", () => done(null));
-  });
+  return firstEventFrom(port, localAddress, JSON.stringify({ protocol: 1, ...hello }), 20_000);
 }
 
 Deno.test("password: JSON clients join with hello.password; a missing or wrong one is bad_password and closes", async () => {

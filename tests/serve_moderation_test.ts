@@ -7,7 +7,6 @@
  */
 
 import assert from "node:assert/strict";
-import net from "node:net";
 import { newIdentity } from "../client/identity.ts";
 import {
   assertBystandersUnharmed,
@@ -16,11 +15,10 @@ import {
   reportFigure,
 } from "./support/adversary.ts";
 import {
-  frame,
+  firstEventFrom,
   joinAs,
   joinJson,
   joinLine,
-  parseHeader,
   ServeProcess,
   startTestServer,
   type TestIdentity,
@@ -261,35 +259,13 @@ Deno.test("moderation: a muted member's messages are refused with muted until /u
   }
 });
 
-/** One connection from a chosen loopback address (node:net can bind the local side). */
+/** One connection from a chosen loopback address; its first answer and how long it took. */
 function attemptFrom(
   port: number,
   localAddress: string,
   body: string,
 ): Promise<{ event: WireEvent | null; ms: number }> {
-  const started = performance.now();
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: "127.0.0.1", port, localAddress });
-    let buffer = new Uint8Array(0);
-    const done = (event: WireEvent | null) => {
-      socket.destroy();
-      resolve({ event, ms: performance.now() - started });
-    };
-    socket.setTimeout(15_000, () => done(null));
-    socket.on("connect", () => socket.write(frame(body)));
-    socket.on("data", (chunk: Uint8Array) => {
-      const next = new Uint8Array(buffer.length + chunk.length);
-      next.set(buffer);
-      next.set(chunk, buffer.length);
-      buffer = next;
-      if (buffer.length < 64) return;
-      const length = parseHeader(buffer.subarray(0, 64));
-      if (buffer.length < 64 + length) return;
-      done(JSON.parse(new TextDecoder().decode(buffer.subarray(64, 64 + length))));
-    });
-    socket.on("error", () => done(null));
-    socket.on("close", () => done(null));
-  });
+  return firstEventFrom(port, localAddress, body, 15_000);
 }
 
 Deno.test("moderation: a banned address retrying in a tight loop costs little and bystanders see no delay", async () => {

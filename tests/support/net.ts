@@ -9,6 +9,7 @@
  * @module
  */
 
+import net from "node:net";
 import { encodeFrame, HEADER_BYTES } from "../../protocol/frame64.ts";
 import { ChatServer, startServer } from "../../server/chat_server.ts";
 import { DEFAULT_SERVE_CONFIG, type ServeConfig } from "../../server/config.ts";
@@ -920,4 +921,50 @@ export async function joinAs(
     answer = await client.nextEvent();
   }
   return { client, answer };
+}
+
+/**
+ * Sends one frame64 body from a chosen loopback address (node:net can bind the local side, which
+ * `Deno.connect` cannot) and takes the first JSON event answered.
+ *
+ * @param port the server's port
+ * @param localAddress the 127.0.0.0/8 address to connect from
+ * @param body the frame's body
+ * @param timeoutMs how long to wait for an answer
+ * @returns the first event (null when the connection closed or timed out first) and how long it took
+ */
+export function firstEventFrom(
+  port: number,
+  localAddress: string,
+  body: string,
+  timeoutMs: number,
+): Promise<{ event: WireEvent | null; ms: number }> {
+  const started = performance.now();
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: "127.0.0.1", port, localAddress });
+    let buffer = new Uint8Array(0);
+    let settled = false;
+    const done = (event: WireEvent | null) => {
+      if (settled) return;
+      settled = true;
+      socket.destroy();
+      resolve({ event, ms: performance.now() - started });
+    };
+    socket.setTimeout(timeoutMs, () => done(null));
+    socket.on("connect", () => socket.write(frame(body)));
+    socket.on("data", (chunk: Uint8Array) => {
+      const next = new Uint8Array(buffer.length + chunk.length);
+      next.set(buffer);
+      next.set(chunk, buffer.length);
+      buffer = next;
+      if (buffer.length < HEADER_BYTES) return;
+      const length = parseHeader(buffer.subarray(0, HEADER_BYTES));
+      if (buffer.length < HEADER_BYTES + length) return;
+      done(
+        JSON.parse(new TextDecoder().decode(buffer.subarray(HEADER_BYTES, HEADER_BYTES + length))),
+      );
+    });
+    socket.on("error", () => done(null));
+    socket.on("close", () => done(null));
+  });
 }
