@@ -658,6 +658,10 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
     }
     if (fingerprint !== undefined) owners.claim(name, fingerprint);
     this.#joined = true;
+    // A joined member's `hello` and `auth` are refused before the gate: it has done its work.
+    // Kept, it would be the largest part of an idle member (its session view is ~1 KB).
+    this.#gate = null;
+    this.#resume = undefined;
     this.#mute = this.isOp ? undefined : this.#host.trust.moderation.muteOf(fingerprint ?? this.ip);
     if (this.#errors !== null) this.#errors.limit = JOINED_ERROR_LIMIT;
     this.#host.log.info("join", {
