@@ -58,8 +58,25 @@ interface _Pending {
 /** How many messages a room keeps unless told otherwise. */
 export const DEFAULT_KEEP_MESSAGES = 100;
 
+/**
+ * What the hub knows of one member, in one record: the name it holds and the room it is in.
+ * Made when it claims a name or enters a room, dropped when it holds neither, and found by its
+ * node and id without building a key: an idle member costs this record and an entry in three
+ * collections (its node's, the name directory's and its room's), which a join storm of
+ * thousands multiplies.
+ */
+interface MemberRecord {
+  /** The reference it was first seen with. */
+  readonly ref: MemberRef;
+  /** The name it holds, as it spells it. */
+  name: string | undefined;
+  /** The room it is in. */
+  room: string | undefined;
+}
+
 interface RoomState {
-  readonly members: Map<string, MemberRef>;
+  /** Its members, in the order they entered. */
+  readonly members: Set<MemberRecord>;
   /**
    * The members' names in entry order, made when asked for. An entry appends to it in place; a
    * leave or a rename drops it, to be made afresh. A join storm thus costs no copy per join.
@@ -75,10 +92,6 @@ interface RoomState {
   trimmed: number;
 }
 
-function memberKey(member: MemberRef): string {
-  return `${member.node}\u0000${member.id}`;
-}
-
 const SETTLED = Promise.resolve();
 
 /**
@@ -89,13 +102,11 @@ const SETTLED = Promise.resolve();
 export class InProcessHub {
   readonly #keep: number;
   readonly #now: () => Date;
-  /** Name key to entry. */
-  readonly #names = new Map<string, NameEntry>();
-  /** Member key to the key of the name it holds. */
-  readonly #nameOf = new Map<string, string>();
+  /** Name key to the member that holds the name. */
+  readonly #names = new Map<string, MemberRecord>();
   readonly #rooms = new Map<string, RoomState>();
-  /** Member key to the room it is in. */
-  readonly #roomOf = new Map<string, string>();
+  /** Node to its members with a name or a room, by id. */
+  readonly #members = new Map<string, Map<number, MemberRecord>>();
   /** Room to the listeners subscribed to it; a subscription outlives the room being forgotten. */
   readonly #subscribers = new Map<string, Set<(published: Published) => void>>();
   /** Node to the listeners of its members' private messages. */
@@ -240,44 +251,45 @@ export class InProcessHub {
     const key = nameKey(name);
     const entry = this.#names.get(key);
     if (entry !== undefined) {
-      if (!sameMember(entry.holder, holder)) return false;
+      if (!sameMember(entry.ref, holder)) return false;
       if (entry.name === name) return true;
     }
-    const mine = memberKey(holder);
-    const old = this.#nameOf.get(mine);
+    const record = this.#record(holder);
+    const old = record.name === undefined ? undefined : nameKey(record.name);
     if (old !== undefined && old !== key) this.#names.delete(old);
-    this.#names.set(key, { name, holder });
-    this.#nameOf.set(mine, key);
-    this.#namesChanged(mine);
+    this.#names.set(key, record);
+    record.name = name;
+    this.#namesChanged(record);
     return true;
   }
 
   /** @internal */
   renameName(from: string, to: string, holder: MemberRef): boolean {
     const current = this.#names.get(nameKey(from));
-    if (current === undefined || !sameMember(current.holder, holder)) return false;
+    if (current === undefined || !sameMember(current.ref, holder)) return false;
     return this.claimName(to, holder);
   }
 
   /** @internal */
   releaseName(name: string, holder: MemberRef): void {
     const key = nameKey(name);
-    const entry = this.#names.get(key);
-    if (entry === undefined || !sameMember(entry.holder, holder)) return;
+    const record = this.#names.get(key);
+    if (record === undefined || !sameMember(record.ref, holder)) return;
     this.#names.delete(key);
-    this.#nameOf.delete(memberKey(holder));
-    this.#namesChanged(memberKey(holder));
+    record.name = undefined;
+    this.#namesChanged(record);
+    this.#forgetIfIdle(record);
   }
 
   /** @internal */
   lookupName(name: string): NameEntry | undefined {
-    return this.#names.get(nameKey(name));
+    const record = this.#names.get(nameKey(name));
+    return record === undefined ? undefined : { name: record.name!, holder: record.ref };
   }
 
   /** @internal */
   enter(room: string, member: MemberRef, maxRooms: number): EnterResult {
-    const key = memberKey(member);
-    const current = this.#roomOf.get(key);
+    const current = this.#find(member)?.room;
     let state = this.#rooms.get(room);
     let created = false;
     if (state === undefined) {
@@ -296,13 +308,15 @@ export class InProcessHub {
       this.#rooms.set(room, state);
       created = true;
     }
-    if (!state.members.has(key)) {
-      state.members.set(key, member);
-      const name = this.#nameOfMember(key);
+    // Found (or made) after the leave above, which forgets a member that holds no name.
+    const record = this.#record(member);
+    if (!state.members.has(record)) {
+      state.members.add(record);
+      const name = record.name;
       if (state.names !== null && name !== undefined) state.names.push(name);
       else state.names = null;
     }
-    this.#roomOf.set(key, room);
+    record.room = room;
     return { ok: true, online: state.members.size, created, left };
   }
 
@@ -310,10 +324,13 @@ export class InProcessHub {
   leave(room: string, member: MemberRef): number {
     const state = this.#rooms.get(room);
     if (state === undefined) return 0;
-    const key = memberKey(member);
-    if (state.members.delete(key)) {
+    const record = this.#find(member);
+    if (record !== undefined && state.members.delete(record)) {
       state.names = null;
-      if (this.#roomOf.get(key) === room) this.#roomOf.delete(key);
+      if (record.room === room) {
+        record.room = undefined;
+        this.#forgetIfIdle(record);
+      }
     }
     // An empty room other than #main is forgotten (history and id sequence with it); with a
     // store, only from memory: it is read back when someone enters it again.
@@ -323,7 +340,7 @@ export class InProcessHub {
 
   /** @internal */
   roomOf(member: MemberRef): string | undefined {
-    return this.#roomOf.get(memberKey(member));
+    return this.#find(member)?.room;
   }
 
   /** @internal */
@@ -332,9 +349,8 @@ export class InProcessHub {
     if (state === undefined) return [];
     if (state.names === null) {
       const names: string[] = [];
-      for (const key of state.members.keys()) {
-        const name = this.#nameOfMember(key);
-        if (name !== undefined) names.push(name);
+      for (const record of state.members) {
+        if (record.name !== undefined) names.push(record.name);
       }
       state.names = names;
     }
@@ -481,14 +497,13 @@ export class InProcessHub {
 
   /** @internal */
   dropNode(node: string): void {
-    const prefix = node + "\u0000";
-    for (const [key, room] of [...this.#roomOf]) {
-      if (key.startsWith(prefix)) this.leave(room, this.#rooms.get(room)!.members.get(key)!);
-    }
-    for (const [key, entry] of [...this.#names]) {
-      if (entry.holder.node !== node) continue;
-      this.#names.delete(key);
-      this.#nameOf.delete(memberKey(entry.holder));
+    const members = this.#members.get(node);
+    if (members !== undefined) {
+      for (const record of [...members.values()]) {
+        if (record.room !== undefined) this.leave(record.room, record.ref);
+        if (record.name !== undefined) this.#names.delete(nameKey(record.name));
+      }
+      this.#members.delete(node);
     }
     this.#direct.delete(node);
   }
@@ -528,14 +543,35 @@ export class InProcessHub {
     return state;
   }
 
-  #nameOfMember(key: string): string | undefined {
-    const nameKeyOf = this.#nameOf.get(key);
-    return nameKeyOf === undefined ? undefined : this.#names.get(nameKeyOf)?.name;
+  /** The record of a member, if it holds a name or is in a room. */
+  #find(member: MemberRef): MemberRecord | undefined {
+    return this.#members.get(member.node)?.get(member.id);
+  }
+
+  /** The record of a member, made when missing. */
+  #record(member: MemberRef): MemberRecord {
+    let byId = this.#members.get(member.node);
+    if (byId === undefined) this.#members.set(member.node, byId = new Map());
+    let record = byId.get(member.id);
+    if (record === undefined) {
+      byId.set(member.id, record = { ref: member, name: undefined, room: undefined });
+    }
+    return record;
+  }
+
+  /** Drops the record of a member that holds no name and is in no room. */
+  #forgetIfIdle(record: MemberRecord): void {
+    if (record.name !== undefined || record.room !== undefined) return;
+    const node = record.ref.node;
+    const byId = this.#members.get(node);
+    if (byId?.get(record.ref.id) !== record) return;
+    byId.delete(record.ref.id);
+    if (byId.size === 0) this.#members.delete(node);
   }
 
   /** A member's name changed: the presence list of its room is stale. */
-  #namesChanged(member: string): void {
-    const room = this.#roomOf.get(member);
+  #namesChanged(member: MemberRecord): void {
+    const room = member.room;
     if (room !== undefined) {
       const state = this.#rooms.get(room);
       if (state !== undefined) state.names = null;
@@ -544,7 +580,7 @@ export class InProcessHub {
 }
 
 function newRoom(name: string, epoch = crypto.randomUUID().slice(0, 8)): RoomState {
-  return { name, members: new Map(), names: null, lastId: 0, history: [], epoch, trimmed: 0 };
+  return { name, members: new Set(), names: null, lastId: 0, history: [], epoch, trimmed: 0 };
 }
 
 /** A subscription that ends once, however often it is ended. */
