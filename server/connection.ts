@@ -6,7 +6,7 @@
  * @module
  */
 
-import { Outbox, type OutboxFailure } from "./outbox.ts";
+import { Outbox, type OutboxFailure, type OutboxOptions } from "./outbox.ts";
 import { SlabPool } from "./slab_pool.ts";
 
 /** How long a connection that is being closed may take to receive its last frames. */
@@ -44,9 +44,12 @@ export interface ConnectionHandler {
 }
 
 /**
- * One socket: read loop, send queue, close.
+ * One socket: read loop, send queue, close. It is its outbox's options (the queue bound and
+ * where failures go), so an idle connection costs no object or closure for them.
  */
-export class Connection {
+export class Connection implements OutboxOptions {
+  /** How many bytes may wait to be sent before the peer counts as slow. */
+  readonly maxQueuedBytes: number;
   readonly #socket: ConnectionSocket;
   readonly #outbox: Outbox;
   readonly #handler: ConnectionHandler;
@@ -71,10 +74,18 @@ export class Connection {
     this.#socket = socket;
     this.#handler = handler;
     this.#heardAt = now;
-    this.#outbox = new Outbox(socket, {
-      maxQueuedBytes: sendQueueBytes,
-      onFailure: (failure) => this.#handler.onSendFailure(failure),
-    });
+    this.maxQueuedBytes = sendQueueBytes;
+    this.#outbox = new Outbox(socket, this);
+  }
+
+  /** The send queue overflowed or a write failed (called by the outbox, on a later turn). */
+  onFailure(failure: OutboxFailure): void {
+    this.#handler.onSendFailure(failure);
+  }
+
+  /** Gives back the send queue's array while nothing waits in it (see `Outbox.compact`). */
+  compact(): void {
+    this.#outbox.compact();
   }
 
   /** When bytes last arrived (in milliseconds), closing or not. */

@@ -216,3 +216,23 @@ Deno.test("Outbox in separate-writes mode writes each buffer on its own, a gap a
     assert.ok(gap >= 19, `write ${i} came ${gap} ms after the one before`);
   }
 });
+
+Deno.test("Outbox compact keeps what is queued and gives back only an empty queue", async () => {
+  const writer = new ManualWriter();
+  const outbox = new Outbox(writer, { maxQueuedBytes: 100, onFailure: () => {} });
+  outbox.enqueue(bytes(1));
+  outbox.enqueue(bytes(2));
+  outbox.enqueue(bytes(3));
+  outbox.compact();
+  await writer.complete();
+  assert.deepEqual([...writer.writes[1]!], [2, 3], "what waited during the compact is sent");
+  await writer.complete();
+  await outbox.drained();
+  outbox.compact();
+  outbox.enqueue(bytes(4));
+  outbox.enqueue(bytes(5));
+  await writer.complete();
+  await writer.complete();
+  await outbox.drained();
+  assert.deepEqual(writer.writes.map((w) => [...w]), [[1], [2, 3], [4], [5]]);
+});

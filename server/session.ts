@@ -147,8 +147,11 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
    * member's commands take effect in the order it sent them.
    */
   #pending: Promise<void> | null = null;
-  /** What arrived while a command waited: items, and the end of the input or a framing error. */
-  #queue: (Inbound | (() => void))[] = [];
+  /**
+   * What arrived while a command waited: items, and the end of the input or a framing error.
+   * Made when something has to wait.
+   */
+  #queue: (Inbound | (() => void))[] | null = null;
   /** The input cannot be parsed any further (a framing error is waiting in the queue). */
   #inputFailed = false;
   /** The wait before this connection's password is checked (its address guessed before). */
@@ -177,10 +180,8 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
     // The session is the handler of both, rather than objects of closures: an idle connection
     // should cost as little memory as it can (see bench/README.md, "RSS per idle connection").
     this.#connection = new Connection(socket, this.#limits.sendQueueBytes, now, this);
-    this.#inbound = new InboundParser(this, {
-      maxMessageBytes: this.#limits.maxMessageBytes,
-      rawPauseMs: this.#limits.rawPauseMs,
-    });
+    // The limits are the parser's options: one object for every session.
+    this.#inbound = new InboundParser(this, this.#limits);
   }
 
   /** How the client is spoken to; JSON until the first frame shows otherwise. */
@@ -245,7 +246,8 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
   }
 
   /**
-   * Checks the deadlines; the server calls it periodically.
+   * Checks the deadlines (and lets an idle connection give back its send queue array); the
+   * server calls it periodically.
    *
    * @param now the current time in milliseconds
    */
@@ -256,6 +258,8 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
       this.close("slow");
       return;
     }
+    // Housekeeping rides on the sweep: an idle connection holds no send queue array.
+    this.#connection.compact();
     const frameStartedAt = this.#inbound.frameStartedAt;
     if (frameStartedAt > 0 && now - frameStartedAt > limits.frameTimeoutMs) {
       this.#closeWithError("timeout", "The frame was not finished in time", "timeout");
@@ -313,7 +317,7 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
     this.#closed = true;
     this.#closeReason = reason;
     this.#inbound.close();
-    this.#queue = [];
+    this.#queue = null;
     clearTimeout(this.#passwordTimer);
     this.#passwordTimer = undefined;
     const chat = this.#host.chat;
@@ -358,7 +362,7 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
   /** Runs an action now, or after the command under way and those queued behind it. */
   #afterPending(action: () => void): void {
     if (this.#pending === null) action();
-    else this.#queue.push(action);
+    else (this.#queue ??= []).push(action);
   }
 
   /** The peer closed its side (called by the connection). */
@@ -426,7 +430,7 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
   onInbound(item: Inbound): void {
     if (this.#closed || item.kind === "pong") return;
     if (this.#pending !== null) {
-      this.#queue.push(item);
+      (this.#queue ??= []).push(item);
       return;
     }
     this.#handle(item);
@@ -457,8 +461,11 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
     this.#pending = done.finally(() => {
       this.#pending = null;
       while (!this.#closed && this.#pending === null) {
-        const next = this.#queue.shift();
-        if (next === undefined) break;
+        const next = this.#queue?.shift();
+        if (next === undefined) {
+          this.#queue = null;
+          break;
+        }
         if (typeof next === "function") next();
         else this.#handle(next);
       }
