@@ -38,6 +38,9 @@ class FakeMember implements DeliveryMember {
   get name(): string | undefined {
     return current?.nameOf(this);
   }
+  get room(): string | undefined {
+    return current?.roomOf(this);
+  }
   deliver(bytes: Uint8Array): void {
     this.deliveries.push(bytes);
   }

@@ -19,6 +19,11 @@ import { encodeJsonWelcome, UserListJson, welcomeTail } from "./welcome.ts";
 export interface DeliveryMember extends ChatMember, RoomMember {
   /** Its current name, so a text client sees its own private message as a confirmation. */
   readonly name: string | undefined;
+  /**
+   * The room the core has it in (the session asks the core), so that what is sent to it alone
+   * follows what its room was sent: delivery keeps no map of its own from members to rooms.
+   */
+  readonly room: string | undefined;
 }
 
 /** One room with members on this node. */
@@ -71,15 +76,15 @@ function isPrefix(prefix: readonly string[], count: number, list: readonly strin
  * import assert from "node:assert/strict";
  * import { NodeDelivery } from "./delivery.ts";
  * const got: string[] = [];
- * const member = (id: number) => ({
- *   ref: { node: "n", id }, active: true, name: `m${id}`, style: "line" as const,
+ * const member = (id: number, room: string) => ({
+ *   ref: { node: "n", id }, active: true, name: `m${id}`, room, style: "line" as const,
  *   // A member left out of a broadcast may be handed an empty buffer, which sends nothing.
  *   deliver: (bytes: Uint8Array) => {
  *     if (bytes.length > 0) got.push(`m${id}:` + new TextDecoder().decode(bytes));
  *   },
  * });
  * const delivery = new NodeDelivery({ schedule: () => {} });
- * const [a, b, c] = [member(1), member(2), member(3)];
+ * const [a, b, c] = [member(1, "#main"), member(2, "#main"), member(3, "#rust")];
  * delivery.add("#main", a);
  * delivery.add("#main", b);
  * delivery.add("#rust", c);
@@ -92,7 +97,6 @@ function isPrefix(prefix: readonly string[], count: number, list: readonly strin
 export class NodeDelivery implements Delivery<DeliveryMember> {
   readonly #options: FanOutOptions;
   readonly #rooms = new Map<string, RoomDelivery>();
-  readonly #roomOf = new Map<DeliveryMember, RoomDelivery>();
   /** Replayed messages, encoded once while they stay in the broker's history. */
   readonly #replays = new WeakMap<MessageEvent, Outgoing>();
 
@@ -105,14 +109,12 @@ export class NodeDelivery implements Delivery<DeliveryMember> {
     let delivery = this.#rooms.get(room);
     if (delivery === undefined) this.#rooms.set(room, delivery = new RoomDelivery(this.#options));
     delivery.fanOut.add(member);
-    this.#roomOf.set(member, delivery);
   }
 
   remove(room: string, member: DeliveryMember, handOver: boolean): void {
     const delivery = this.#rooms.get(room);
     if (delivery === undefined) return;
     delivery.fanOut.remove(member, handOver);
-    if (this.#roomOf.get(member) === delivery) this.#roomOf.delete(member);
     if (delivery.fanOut.size === 0) {
       // Nobody is left to hand anything to; a tick already scheduled finds nobody.
       this.#rooms.delete(room);
@@ -156,13 +158,14 @@ export class NodeDelivery implements Delivery<DeliveryMember> {
    * @param bytes the bytes, in the member's style
    */
   sendBytes(member: DeliveryMember, bytes: Uint8Array): void {
-    const delivery = this.#roomOf.get(member);
+    const delivery = this.#roomOf(member);
+    // A member its room's fan-out does not have (yet, or any more) is just handed the bytes.
     if (delivery === undefined) member.deliver(bytes);
     else delivery.fanOut.sendTo(member, bytes);
   }
 
   welcome(member: DeliveryMember, welcome: WelcomeEvent): void {
-    const delivery = this.#roomOf.get(member);
+    const delivery = this.#roomOf(member);
     if (member.style !== "json" || delivery === undefined) return this.send(member, welcome);
     // The users list is shared, not copied for each newcomer: in a room of thousands it is most
     // of the frame, and a join storm would otherwise encode it once per join.
@@ -185,6 +188,12 @@ export class NodeDelivery implements Delivery<DeliveryMember> {
       }
       this.sendBytes(member, out.bytesFor(member.style));
     }
+  }
+
+  /** The delivery of the member's room, when that room has members here. */
+  #roomOf(member: DeliveryMember): RoomDelivery | undefined {
+    const room = member.room;
+    return room === undefined ? undefined : this.#rooms.get(room);
   }
 
   /** Hands everything broadcast so far to the members now. Safe to call at any time. */
