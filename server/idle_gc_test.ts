@@ -76,6 +76,42 @@ Deno.test("IdleGc waits for the activity count to stand still, however little is
   assert.deepEqual(trims, [580], "once they have stopped for 200 ms");
 });
 
+Deno.test("IdleGc trims again at the end of a join storm that a trim interrupted", () => {
+  let figures: HeapFigures = { allocated: 0, heapSize: 10 * MB };
+  let accepted = 0;
+  let live = 10 * MB;
+  const trims: number[] = [];
+  const idle = new IdleGc({
+    collect: () => {
+      trims.push(accepted);
+      figures = { ...figures, heapSize: live };
+    },
+    heap: () => figures,
+    activity: () => accepted,
+  });
+  let t = 0;
+  const joins = (count: number, grow: number) => {
+    for (let i = 0; i < count; i++) {
+      accepted += 50;
+      figures = { allocated: figures.allocated + MB, heapSize: figures.heapSize + grow };
+      idle.check(t += 100);
+    }
+  };
+  const pause = (ms: number) => {
+    for (let end = t + ms; t < end;) idle.check(t += 100);
+  };
+  joins(80, MB); // 4000 joins, the heap at 90 MB
+  live = 24 * MB;
+  pause(300); // a starved server looks quiet for a moment
+  assert.deepEqual(trims, [4000]);
+  joins(20, MB); // 1000 more: 20 MB over what the trim left
+  pause(300);
+  assert.deepEqual(trims, [4000, 5000], "the end of the storm is trimmed too");
+  figures = { ...figures, heapSize: figures.heapSize + 20 * MB }; // a room busy after it
+  pause(1000);
+  assert.deepEqual(trims, [4000, 5000], "growth without new connections waits for 32 MB");
+});
+
 Deno.test("IdleGc never trims without an allocation counter", () => {
   let size = 10 * MB;
   let trims = 0;
