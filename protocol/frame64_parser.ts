@@ -18,6 +18,16 @@ export interface Frame64ParserOptions {
 export type BodyHandler = (body: Uint8Array) => void;
 
 /**
+ * An object that receives each complete, non-empty body, as {@linkcode BodyHandler} does. A
+ * server's parser of one connection is one, so that thousands of idle connections do not each
+ * keep a closure (and its context) for it.
+ */
+export interface BodySink {
+  /** Takes a body; the view is valid only during the call. */
+  onBody(body: Uint8Array): void;
+}
+
+/**
  * Parses frame64 bytes incrementally. Headers are validated strictly (ASCII digits, then ASCII
  * spaces, 64 bytes in all) and byte by byte, so a bad header fails as soon as its first bad byte
  * arrives. A declared length above the cap fails before a byte of the body is buffered. Keepalive
@@ -46,7 +56,7 @@ export type BodyHandler = (body: Uint8Array) => void;
  * ```
  */
 export class Frame64Parser {
-  #onBody: BodyHandler;
+  #sink: BodySink;
   #maxBodyBytes: number;
   /** Header bytes gathered so far, when a header spans chunks. */
   #header: Uint8Array | null = null;
@@ -61,11 +71,12 @@ export class Frame64Parser {
   #failure: FramingError | null = null;
 
   /**
-   * @param onBody called with each complete body (not with keepalives)
+   * @param onBody called with each complete body (not with keepalives), or an object whose
+   *   `onBody` is
    * @param options the body size cap
    */
-  constructor(onBody: BodyHandler, options: Frame64ParserOptions) {
-    this.#onBody = onBody;
+  constructor(onBody: BodyHandler | BodySink, options: Frame64ParserOptions) {
+    this.#sink = typeof onBody === "function" ? { onBody } : onBody;
     this.#maxBodyBytes = options.maxBodyBytes;
   }
 
@@ -114,7 +125,7 @@ export class Frame64Parser {
         if (length === 0) continue;
         if (end - offset >= length) {
           const bodyEnd = offset + length;
-          this.#onBody(chunk.subarray(offset, bodyEnd));
+          this.#sink.onBody(chunk.subarray(offset, bodyEnd));
           offset = bodyEnd;
         } else {
           this.#startBody(length);
@@ -214,7 +225,7 @@ export class Frame64Parser {
     if (this.#bodyFill === body.length) {
       this.#body = null;
       this.#bodyFill = 0;
-      this.#onBody(body);
+      this.#sink.onBody(body);
     }
     return offset + take;
   }

@@ -248,3 +248,18 @@ Deno.test("Frame64Parser agrees with a reference parser on 100,000 random inputs
     assert.ok(maxBuffered <= cap + HEADER_BYTES, `run ${run}: buffered ${maxBuffered}`);
   }
 });
+
+Deno.test("Frame64Parser hands bodies to a sink object, whole and split", () => {
+  const bodies: string[] = [];
+  const sink = {
+    prefix: "got ",
+    onBody(body: Uint8Array) {
+      bodies.push(this.prefix + text.decode(body));
+    },
+  };
+  const parser = new Frame64Parser(sink, { maxBodyBytes: 100 });
+  const bytes = concat(encodeFrame(utf8.encode("one")), encodeFrame(utf8.encode("two")));
+  parser.push(bytes.subarray(0, 70));
+  parser.push(bytes.subarray(70));
+  assert.deepEqual(bodies, ["got one", "got two"]);
+});

@@ -12,7 +12,7 @@ import { detectFraming, type Framing } from "../protocol/detect.ts";
 import { ProtocolError } from "../protocol/errors.ts";
 import { parseClientEvent } from "../protocol/event_parser.ts";
 import type { AuthEvent, HelloEvent } from "../protocol/events.ts";
-import { Frame64Parser } from "../protocol/frame64_parser.ts";
+import { type BodySink, Frame64Parser } from "../protocol/frame64_parser.ts";
 import { decodeUtf8 } from "../protocol/utf8.ts";
 import type { ClientStyle } from "./outgoing.ts";
 import { TextInput, type TextMode } from "./text_input.ts";
@@ -76,7 +76,7 @@ const VISIBLE = /[^\p{C}\p{Z}]/u;
  * Framing detection and parsing for one connection. `push` may throw a `FramingError`
  * (`bad_frame`, `too_large`), after which the connection must be closed.
  */
-export class InboundParser {
+export class InboundParser implements BodySink {
   readonly #handler: InboundHandler;
   readonly #options: InboundOptions;
   #framing: Framing | undefined;
@@ -212,7 +212,7 @@ export class InboundParser {
         paused: () => this.#trackFrame(this.#textInput!.bufferedBytes > 0),
       }, { maxBytes: PRE_JOIN_MAX_BYTES, pauseMs: this.#options.rawPauseMs });
     } else {
-      this.#frameParser = new Frame64Parser((body) => this.#onBody(body), {
+      this.#frameParser = new Frame64Parser(this, {
         maxBodyBytes: PRE_JOIN_MAX_BYTES,
       });
     }
@@ -220,7 +220,8 @@ export class InboundParser {
     return prefix;
   }
 
-  #onBody(body: Uint8Array): void {
+  /** Takes one frame64 body (called by the frame parser, which this parser is the sink of). */
+  onBody(body: Uint8Array): void {
     if (this.#style === undefined) {
       this.#style = body[firstNonSpace(body)] === 0x7b ? "json" : "plain";
     }
