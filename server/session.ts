@@ -114,14 +114,10 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
   encrypted = false;
   /** The fingerprint of the identity this member proved, once joined with a key. */
   fingerprint: string | undefined;
-  /** The `hello`-to-join steps (made on the first JSON `hello`). */
-  #gate: HelloGate | null = null;
-  /** Where the client of the last `hello` was (`hello.resume`), for the join that follows. */
-  #resume: ResumePoint | undefined;
+  /** What only a connection that has not joined yet needs; null once joined. */
+  #handshake: _Handshake | null;
   /** True while an inbound item is being dispatched. */
   #dispatching = false;
-  /** The join the hello gate started during the current item, for the item to wait on. */
-  #gateJoin: Promise<void> | null = null;
   readonly #host: SessionHost;
   readonly #limits: SessionLimits;
   readonly #connection: Connection;
@@ -134,14 +130,9 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
   #flood: FloodControl | null = null;
   /** Made on the first error. */
   #errors: ErrorBudget | null = null;
-  #connectedAt: number;
-  /** True once the connection was sent the greeting (it had been silent). */
-  #greeted = false;
   #pingSentAt = 0;
   #pingCounter = 0;
   #closeReason: LeaveReason | undefined;
-  /** A refused connection (server full) is read only until its framing is known. */
-  #refusal: ProtocolError | undefined;
   /**
    * The command being carried out when it waits for the broker; the next ones wait for it, so a
    * member's commands take effect in the order it sent them.
@@ -154,12 +145,6 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
   #queue: (Inbound | (() => void))[] | null = null;
   /** The input cannot be parsed any further (a framing error is waiting in the queue). */
   #inputFailed = false;
-  /** The wait before this connection's password is checked (its address guessed before). */
-  #passwordTimer: ReturnType<typeof setTimeout> | undefined;
-  /** A text client's name, kept while it is asked `password?`. */
-  #nameBeforePassword: string | undefined;
-  /** A text client has sent the right password (its name may still be refused). */
-  #passwordProved = false;
   /** The mute in force on this member, if any (looked up at join, set by operators). */
   #mute: Mute | undefined;
 
@@ -176,7 +161,7 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
     this.#host = host;
     this.#limits = host.limits;
     this.ref = host.chat.newRef();
-    this.#connectedAt = now;
+    this.#handshake = new _Handshake(now);
     // The session is the handler of both, rather than objects of closures: an idle connection
     // should cost as little memory as it can (see bench/README.md, "RSS per idle connection").
     this.#connection = new Connection(socket, this.#limits.sendQueueBytes, now, this);
@@ -228,7 +213,7 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
    *   retrying would otherwise write lines to the log as fast as it connects)
    */
   refuse(error: ProtocolError, quietly = false): void {
-    this.#refusal = error;
+    this.#handshake!.refusal = error;
     this.quiet = quietly;
   }
 
@@ -265,12 +250,13 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
       this.#closeWithError("timeout", "The frame was not finished in time", "timeout");
       return;
     }
-    if (!this.#joined) {
-      if (this.#shouldGreet(now)) return;
-      if (now - this.#connectedAt > limits.handshakeTimeoutMs) {
+    const handshake = this.#handshake;
+    if (handshake !== null) {
+      if (this.#shouldGreet(handshake, now)) return;
+      if (now - handshake.connectedAt > limits.handshakeTimeoutMs) {
         if (this.#inbound.framing === undefined) {
           // A greeted connection was spoken to in text: it is told why it is closed, in text.
-          if (this.#greeted && !this.#inbound.heardAnything) {
+          if (handshake.greeted && !this.#inbound.heardAnything) {
             this.#connection.send(SILENT_TIMEOUT_NOTICE);
           }
           this.close("timeout");
@@ -293,13 +279,13 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
   }
 
   /** Greets a connection that has said nothing yet, once; true when it did so now. */
-  #shouldGreet(now: number): boolean {
+  #shouldGreet(handshake: _Handshake, now: number): boolean {
     const after = this.#limits.greetAfterMs;
-    if (after <= 0 || this.#greeted || this.#inbound.heardAnything) return false;
-    if (now - this.#connectedAt <= after) return false;
-    this.#greeted = true;
+    if (after <= 0 || handshake.greeted || this.#inbound.heardAnything) return false;
+    if (now - handshake.connectedAt <= after) return false;
+    handshake.greeted = true;
     // The handshake deadline starts again: a person has just been asked for a name.
-    this.#connectedAt = now;
+    handshake.connectedAt = now;
     this.#connection.send(GREETING);
     this.#host.log.info("greeted", { peer: this.peer });
     return true;
@@ -318,8 +304,10 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
     this.#closeReason = reason;
     this.#inbound.close();
     this.#queue = null;
-    clearTimeout(this.#passwordTimer);
-    this.#passwordTimer = undefined;
+    if (this.#handshake !== null) {
+      clearTimeout(this.#handshake.passwordTimer);
+      this.#handshake.passwordTimer = undefined;
+    }
     const chat = this.#host.chat;
     const name = chat.nameOf(this);
     if (name !== undefined) {
@@ -407,8 +395,9 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
   onFraming(framing: Framing): void {
     if (!this.quiet) this.#host.log.info("framing", { peer: this.peer, framing });
     // A text connection is told once it is known to be a line or a raw client (onTextMode).
-    if (framing !== "line" && this.#refusal !== undefined) {
-      this.#closeWithError(this.#refusal.code, this.#refusal.message, "error");
+    const refusal = this.#handshake?.refusal;
+    if (framing !== "line" && refusal !== undefined) {
+      this.#closeWithError(refusal.code, refusal.message, "error");
     }
   }
 
@@ -416,8 +405,9 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
   onTextMode(mode: TextMode): void {
     if (!this.quiet) this.#host.log.info("text_mode", { peer: this.peer, mode });
     if (mode === "raw") this.#connection.separateWrites(RAW_WRITE_GAP_MS);
-    if (this.#refusal !== undefined) {
-      this.#closeWithError(this.#refusal.code, this.#refusal.message, "error");
+    const refusal = this.#handshake?.refusal;
+    if (refusal !== undefined) {
+      this.#closeWithError(refusal.code, refusal.message, "error");
     }
   }
 
@@ -498,13 +488,15 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
             new ProtocolError("already_joined", `You have already joined as "${this.name}"`),
           );
         }
-        this.#gate ??= new HelloGate(this.#host.trust, this.#gateSession());
+        // Not joined nor joining: the handshake is there.
+        const handshake = this.#handshake!;
+        handshake.gate ??= new HelloGate(this.#host.trust, this.#gateSession());
         // A reconnecting client says where it was; the join the gate lets through resumes there.
-        if (item.event.type === "hello") this.#resume = item.event.resume;
-        this.#gate.handle(item.event);
+        if (item.event.type === "hello") handshake.resume = item.event.resume;
+        handshake.gate.handle(item.event);
         // A hello without a key joins at once: what follows it waits for that join.
-        const joining = this.#gateJoin;
-        this.#gateJoin = null;
+        const joining = handshake.gateJoin;
+        handshake.gateJoin = null;
         return joining ?? undefined;
       }
       case "command":
@@ -530,21 +522,23 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
    * The password itself is never accepted as a name.
    */
   #textPasswordStep(line: string): void {
-    const name = this.#nameBeforePassword;
-    if (this.#passwordProved || name === undefined) {
+    // Not joined nor joining: the handshake is there.
+    const handshake = this.#handshake!;
+    const name = handshake.nameBeforePassword;
+    if (handshake.passwordProved || name === undefined) {
       const result = validateName(line);
       if (!result.ok) return this.#refuseName(result.error);
       const owned = this.#host.trust.owners.refusal(result.name, undefined);
       if (owned !== undefined) return this.#refuseName(owned);
-      if (this.#passwordProved) return void this.#joinUnlessPassword(result.name);
-      this.#nameBeforePassword = result.name;
+      if (handshake.passwordProved) return void this.#joinUnlessPassword(result.name);
+      handshake.nameBeforePassword = result.name;
       this.#sendBytes(encodeInfo(["password?"], this.style));
       return;
     }
-    this.#nameBeforePassword = undefined;
+    handshake.nameBeforePassword = undefined;
     this.checkPassword(line, (ok) => {
       if (!ok) return this.#closeWithError("bad_password", PASSWORD_WRONG, "error");
-      this.#passwordProved = true;
+      handshake.passwordProved = true;
       void this.#joinUnlessPassword(name);
     });
   }
@@ -570,8 +564,9 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
   checkPassword(given: string, then: (ok: boolean) => void): void {
     const guard = this.#host.trust.password;
     if (guard === undefined) return then(true);
+    const handshake = this.#handshake;
     const check = () => {
-      this.#passwordTimer = undefined;
+      if (handshake !== null) handshake.passwordTimer = undefined;
       if (this.#closed) return;
       const ok = guard.check(this.ip, given);
       if (!ok) this.#host.log.info("bad_password", { peer: this.peer, offenders: guard.offenders });
@@ -580,7 +575,8 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
     const wait = guard.reserve(this.ip);
     if (wait <= 0) return check();
     this.#host.log.info("password_wait", { peer: this.peer, ms: wait });
-    this.#passwordTimer = setTimeout(check, wait);
+    const timer = setTimeout(check, wait);
+    if (handshake !== null) handshake.passwordTimer = timer;
   }
 
   /** True when the member's identity is an operator. */
@@ -665,10 +661,10 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
     }
     if (fingerprint !== undefined) owners.claim(name, fingerprint);
     this.#joined = true;
-    // A joined member's `hello` and `auth` are refused before the gate: it has done its work.
-    // Kept, it would be the largest part of an idle member (its session view is ~1 KB).
-    this.#gate = null;
-    this.#resume = undefined;
+    // A joined member's `hello` and `auth` are refused before the gate: the handshake has done
+    // its work. Kept, it would be the largest part of an idle member (the gate's view of the
+    // session alone is ~1 KB).
+    this.#handshake = null;
     this.#mute = this.isOp ? undefined : this.#host.trust.moderation.muteOf(fingerprint ?? this.ip);
     if (this.#errors !== null) this.#errors.limit = JOINED_ERROR_LIMIT;
     this.#host.log.info("join", {
@@ -854,8 +850,9 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
       refuseName: (error) => this.#refuseName(error),
       closeWithError: (code, message) => this.#closeWithError(code, message, "error"),
       join: (name, fingerprint) => {
-        const joining = this.#join(name, false, fingerprint, this.#resume);
-        this.#gateJoin = joining;
+        const handshake = this.#handshake;
+        const joining = this.#join(name, false, fingerprint, handshake?.resume);
+        if (handshake !== null) handshake.gateJoin = joining;
         // A join the gate starts later (after the key's signature was checked) is no item's
         // result: what the client sends once welcomed waits for it, not refused as not joined.
         // (With a durable broker the join notice waits for its batch, so the wait is a tick.)
@@ -941,6 +938,36 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
   #internalError(error: unknown): void {
     this.#host.log.error("internal_error", { peer: this.peer, error: errorText(error) });
     this.close("error");
+  }
+}
+
+/**
+ * What a connection needs only until it has joined: the hello gate, the handshake deadline, a
+ * refusal, the password step. The session drops it on joining, so an idle member does not carry
+ * it (nine fields, and the box of a time).
+ */
+class _Handshake {
+  /** The `hello`-to-join steps (made on the first JSON `hello`). */
+  gate: HelloGate | null = null;
+  /** Where the client of the last `hello` was (`hello.resume`), for the join that follows. */
+  resume: ResumePoint | undefined = undefined;
+  /** The join the hello gate started during the current item, for the item to wait on. */
+  gateJoin: Promise<void> | null = null;
+  /** When the handshake deadline started (the connection, or the greeting). */
+  connectedAt: number;
+  /** True once the connection was sent the greeting (it had been silent). */
+  greeted = false;
+  /** A refused connection (server full) is read only until its framing is known. */
+  refusal: ProtocolError | undefined = undefined;
+  /** The wait before this connection's password is checked (its address guessed before). */
+  passwordTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** A text client's name, kept while it is asked `password?`. */
+  nameBeforePassword: string | undefined = undefined;
+  /** A text client has sent the right password (its name may still be refused). */
+  passwordProved = false;
+
+  constructor(connectedAt: number) {
+    this.connectedAt = connectedAt;
   }
 }
 
