@@ -98,7 +98,8 @@ Deno.test("IdleGc trims again at the end of a join storm that a trim interrupted
     }
   };
   const pause = (ms: number) => {
-    for (let end = t + ms; t < end;) idle.check(t += 100);
+    const end = t + ms;
+    while (t < end) idle.check(t += 100);
   };
   joins(80, MB); // 4000 joins, the heap at 90 MB
   live = 24 * MB;
