@@ -82,6 +82,10 @@ export class InboundParser implements BodySink {
   #framing: Framing | undefined;
   #style: ClientStyle | undefined;
   #prefix: Uint8Array | null = null;
+  /**
+   * The frame64 parser, made when the framing is known and whenever bytes arrive after
+   * {@linkcode InboundParser.compact} let it go (it holds nothing between frames).
+   */
   #frameParser: Frame64Parser | null = null;
   #textInput: TextInput | null = null;
   #joined = false;
@@ -130,9 +134,22 @@ export class InboundParser implements BodySink {
    */
   setJoined(joined: boolean): void {
     this.#joined = joined;
-    const max = joined ? this.#options.maxMessageBytes : PRE_JOIN_MAX_BYTES;
+    const max = this.#maxBytes();
     if (this.#frameParser !== null) this.#frameParser.maxBodyBytes = max;
     if (this.#textInput !== null) this.#textInput.maxBytes = max;
+  }
+
+  /**
+   * Lets go of the frame64 parser between frames: an idle connection then holds none (about
+   * 100 bytes), and the next bytes make a new one. The server calls it from its sweep.
+   */
+  compact(): void {
+    const parser = this.#frameParser;
+    if (parser !== null && !parser.inFrame && parser.failure === null) this.#frameParser = null;
+  }
+
+  #maxBytes(): number {
+    return this.#joined ? this.#options.maxMessageBytes : PRE_JOIN_MAX_BYTES;
   }
 
   /** The connection is closing: forgets an unfinished frame and stops the raw pause timer. */
@@ -152,9 +169,12 @@ export class InboundParser implements BodySink {
       bytes = this.#detect(bytes);
       if (this.#framing === undefined) return;
     }
-    if (this.#frameParser !== null) {
-      this.#frameParser.push(bytes);
-      this.#trackFrame(this.#frameParser.inFrame);
+    if (this.#framing === "frame64") {
+      const parser = this.#frameParser ??= new Frame64Parser(this, {
+        maxBodyBytes: this.#maxBytes(),
+      });
+      parser.push(bytes);
+      this.#trackFrame(parser.inFrame);
     } else {
       this.#textInput!.push(bytes);
       this.#trackFrame(this.#textInput!.bufferedBytes > 0);
@@ -211,10 +231,6 @@ export class InboundParser implements BodySink {
         error: (error) => this.#handler.onInputError(error),
         paused: () => this.#trackFrame(this.#textInput!.bufferedBytes > 0),
       }, { maxBytes: PRE_JOIN_MAX_BYTES, pauseMs: this.#options.rawPauseMs });
-    } else {
-      this.#frameParser = new Frame64Parser(this, {
-        maxBodyBytes: PRE_JOIN_MAX_BYTES,
-      });
     }
     this.#handler.onFraming(framing);
     return prefix;

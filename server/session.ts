@@ -231,8 +231,8 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
   }
 
   /**
-   * Checks the deadlines (and lets an idle connection give back its send queue array); the
-   * server calls it periodically.
+   * Checks the deadlines (and lets an idle connection give back its send queue array and its
+   * frame parser); the server calls it periodically.
    *
    * @param now the current time in milliseconds
    */
@@ -243,8 +243,10 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
       this.close("slow");
       return;
     }
-    // Housekeeping rides on the sweep: an idle connection holds no send queue array.
+    // Housekeeping rides on the sweep: an idle connection holds no send queue array and no
+    // frame parser.
     this.#connection.compact();
+    this.#inbound.compact();
     const frameStartedAt = this.#inbound.frameStartedAt;
     if (frameStartedAt > 0 && now - frameStartedAt > limits.frameTimeoutMs) {
       this.#closeWithError("timeout", "The frame was not finished in time", "timeout");
