@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { IdentityError, loadIdentity, newIdentity } from "./identity.ts";
+import { IdentityError, loadIdentity } from "./identity.ts";
 import { NameOwners, readOfferedKey, verifyAuth } from "../server/identity.ts";
 import { Database, MEMORY } from "../store/database.ts";
 import { nameOwnershipContract } from "../tests/support/name_ownership_contract.ts";
