@@ -80,10 +80,14 @@ export interface ModerationStore {
    */
   record(act: ModerationAct): Promise<void>;
   /**
-   * Calls `listener` with every act of another node, once this node's memory knows it; a
-   * store of one server never calls it.
+   * Calls `listener` with every act of another node, and `reloaded` with everything kept when
+   * the store read it all again (after it could not hear the other nodes for a while, so acts
+   * may have been missed); a store of one server calls neither.
    */
-  listen(listener: (act: ModerationAct) => void): void;
+  listen(
+    listener: (act: ModerationAct) => void,
+    reloaded: (records: ModerationRecords) => void,
+  ): void;
 }
 
 /**
@@ -192,7 +196,7 @@ export class DatabaseModerationStore implements ModerationStore {
   }
 
   listen(): void {
-    // One server: no other node acts.
+    // One server: no other node acts, and the database is never out of date.
   }
 }
 
@@ -296,8 +300,49 @@ export class Moderation {
     for (const mute of records.mutes) this.#mutes.set(mute.target, mute);
     store.listen((act) => {
       if (act.change !== undefined) this.#apply(act.change);
-      for (const listener of this.#listeners) listener(act);
-    });
+      this.#tell(act);
+    }, (records) => this.#reload(records));
+  }
+
+  #tell(act: ModerationAct): void {
+    for (const listener of this.#listeners) listener(act);
+  }
+
+  /**
+   * Takes everything kept, read again, in place of the memory, and tells the listeners what
+   * changed as acts (a ban made elsewhere meanwhile disconnects whom it covers here).
+   */
+  #reload(records: ModerationRecords): void {
+    const changes: ModerationChange[] = [];
+    const ops = new Set(records.ops);
+    for (const fingerprint of this.#ops) {
+      if (!ops.has(fingerprint)) changes.push({ kind: "deop", fingerprint });
+    }
+    for (const fingerprint of ops) {
+      if (!this.#ops.has(fingerprint)) changes.push({ kind: "op", fingerprint, by: "" });
+    }
+    const bans = new Map(records.bans.map((ban) => [ban.target, ban]));
+    for (const target of this.#bans.keys()) {
+      if (!bans.has(target)) changes.push({ kind: "unban", target });
+    }
+    for (const ban of bans.values()) {
+      if (JSON.stringify(this.#bans.get(ban.target)) !== JSON.stringify(ban)) {
+        changes.push({ kind: "ban", ban });
+      }
+    }
+    const mutes = new Map(records.mutes.map((mute) => [mute.target, mute]));
+    for (const target of this.#mutes.keys()) {
+      if (!mutes.has(target)) changes.push({ kind: "unmute", target });
+    }
+    for (const mute of mutes.values()) {
+      if (JSON.stringify(this.#mutes.get(mute.target)) !== JSON.stringify(mute)) {
+        changes.push({ kind: "mute", mute });
+      }
+    }
+    for (const change of changes) {
+      this.#apply(change);
+      this.#tell({ change });
+    }
   }
 
   /**

@@ -179,6 +179,9 @@ export class RedisTrust implements SharedTrust, NameOwnership, ModerationStore, 
   readonly #onError: (message: string) => void;
   #records: ModerationRecords = { ops: [], bans: [], mutes: [] };
   #listener: ((act: ModerationAct) => void) | undefined;
+  #reloaded: ((records: ModerationRecords) => void) | undefined;
+  /** How many times the decisions were read again after the channel was lost. */
+  #reloads = 0;
   /** Acts heard before anyone listened (between subscribing and the first read). */
   #early: ModerationAct[] = [];
   #closed = false;
@@ -227,6 +230,9 @@ export class RedisTrust implements SharedTrust, NameOwnership, ModerationStore, 
       sub.on("message", (_channel: string, payload: string) => trust.#hear(payload));
       await sub.subscribe(`${trust.#prefix}moderation`);
       trust.#records = await trust.#read();
+      // ioredis subscribes again by itself after a reconnection; announcements made while the
+      // connection was down are read back from the hashes.
+      sub.on("ready", () => void trust.#resubscribed());
     } catch (error) {
       redis.disconnect();
       sub.disconnect();
@@ -341,9 +347,40 @@ export class RedisTrust implements SharedTrust, NameOwnership, ModerationStore, 
     await this.#script("record", kind, target, value, ending, message);
   }
 
-  listen(listener: (act: ModerationAct) => void): void {
+  listen(
+    listener: (act: ModerationAct) => void,
+    reloaded: (records: ModerationRecords) => void,
+  ): void {
     this.#listener = listener;
+    this.#reloaded = reloaded;
     for (const act of this.#early.splice(0)) listener(act);
+  }
+
+  /** How many times the decisions were read again after the moderation channel was lost. */
+  get reloads(): number {
+    return this.#reloads;
+  }
+
+  /**
+   * The moderation channel is back after a loss (ioredis subscribed again): what was announced
+   * meanwhile was missed, so everything kept is read again.
+   */
+  async #resubscribed(): Promise<void> {
+    try {
+      // Once the subscription (sent first on that connection) is in force, nothing announced
+      // from here on is missed; then read what was kept.
+      await this.#sub.ping();
+      const records = await this.#read();
+      if (this.#closed) return;
+      this.#records = records;
+      this.#reloads++;
+      this.#reloaded?.(records);
+    } catch (error) {
+      this.#onError(
+        `Reading the operators' decisions again: ${(error as Error).message}; the next ` +
+          `reconnection tries again`,
+      );
+    }
   }
 
   #hear(payload: string): void {

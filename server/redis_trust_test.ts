@@ -99,6 +99,52 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: `RedisTrust: a node that lost the channel reads the decisions again and acts on them${
+    REDIS_AVAILABLE ? "" : ` (${REDIS_SKIP_REASON})`
+  }`,
+  ignore: !REDIS_AVAILABLE,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const [a, b] = await openNodes(2);
+    const admin = await Deno.connect({ hostname: "127.0.0.1", port: shared!.port });
+    try {
+      const one = new Moderation(a!.moderation);
+      const two = new Moderation(b!.moderation);
+      await one.mute({ target: "10.0.0.3", by: "op" });
+      const heard: ModerationAct[] = [];
+      two.onRemoteAct((act) => heard.push(act));
+      await waitFor(() => two.muteOf("10.0.0.3") !== undefined, "the mute to reach node two");
+      // Cut every subscriber off (both nodes' channels); ioredis reconnects them after 100 ms or
+      // more, and what is announced meanwhile reaches nobody.
+      await admin.write(new TextEncoder().encode("CLIENT KILL TYPE pubsub\r\n"));
+      await one.ban({ target: FP, kind: "identity", by: "op" });
+      await one.unmute("10.0.0.3");
+      await waitFor(() => b!.reloads >= 1, "node two to read the decisions again");
+      await waitFor(
+        () => two.banOf(FP) !== undefined && two.muteOf("10.0.0.3") === undefined,
+        "node two to know the ban and the unmute",
+      );
+      assert.ok(heard.some((act) => act.change?.kind === "ban"), JSON.stringify(heard));
+      assert.ok(heard.some((act) => act.change?.kind === "unmute"), JSON.stringify(heard));
+    } finally {
+      admin.close();
+      await a!.close();
+      await b!.close();
+    }
+  },
+});
+
+/** Waits (bounded) until `ok` holds. */
+async function waitFor(ok: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 /** Opens one more node on the cluster of `node`. */
 function openNodesOn(node: RedisTrust): Promise<RedisTrust[]> {
   return RedisTrust.connect({
