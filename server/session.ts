@@ -647,32 +647,31 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
       this.#host.log.info("refuse", { peer: this.peer, reason: admission.code, name });
       return this.#closeWithError(admission.code, admission.message, "error");
     }
+    // From here what arrives is meant as commands (a client may send them right behind its
+    // hello), so the parser is told now, before anything is awaited; a refusal undoes it.
+    this.#joining = true;
+    this.#inbound.setJoined(true);
     // An identity claims the name before joining with it, in one atomic step of the owners (of
     // the cluster with --redis): two identities asking for one free name at once never both get
     // it. A claim the join then finds unneeded (a member without an identity has the name) is
     // undone.
     let fresh = false;
+    let owned: ProtocolError | undefined;
     if (fingerprint === undefined) {
-      const owned = await owners.refusal(name, undefined);
-      if (owned !== undefined) {
-        if (!quietly && !this.#closed) this.#refuseName(owned);
-        return;
-      }
+      owned = await owners.refusal(name, undefined);
     } else {
       const claim = await owners.claim(name, fingerprint);
-      if (!claim.granted) {
-        if (!quietly && !this.#closed) this.#refuseName(claim.refusal);
-        return;
-      }
-      fresh = claim.fresh;
+      if (claim.granted) fresh = claim.fresh;
+      else owned = claim.refusal;
     }
-    if (this.#closed) {
+    if (owned !== undefined || this.#closed) {
+      this.#joining = false;
+      this.#inbound.setJoined(false);
       if (fresh) await owners.unclaim(name, fingerprint!);
+      if (owned !== undefined && !quietly && !this.#closed) this.#refuseName(owned);
       return;
     }
     this.fingerprint = fingerprint;
-    this.#joining = true;
-    this.#inbound.setJoined(true);
     const chat = this.#host.chat;
     const joined = await chat.join(this, name, resume);
     this.#joining = false;
