@@ -255,5 +255,9 @@ export function gapText(event: GapEvent): string {
     case "too_many":
       return `too much was said in ${room} while you were away: ` +
         (notShown ?? "only the latest follow");
+    default:
+      // A reason this code does not know (a later server): the gist still holds.
+      return `not everything said in ${room} while you were away follows` +
+        (notShown === undefined ? "" : `: ${notShown}`);
   }
 }

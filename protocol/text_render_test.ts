@@ -198,4 +198,9 @@ Deno.test("renderTextLines says how many messages a gap skipped, when the server
     renderTextLines({ type: "gap", room: "#dev", reason: "too_many" }),
     ["* too much was said in #dev while you were away: only the latest follow"],
   );
+  // A reason of a later protocol, from a newer server.
+  const later = { type: "gap", room: "#dev", reason: "compacted", skipped: 3 } as unknown;
+  assert.deepEqual(renderTextLines(later as ServerEvent), [
+    "* not everything said in #dev while you were away follows: 3 earlier messages not shown",
+  ]);
 });
