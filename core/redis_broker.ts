@@ -612,21 +612,31 @@ export class RedisBroker implements Broker {
     }
   }
 
-  /** Hands the listeners every message kept since the last one they were given. */
+  /**
+   * Hands the listeners what they missed while Redis was unreachable: every message kept since
+   * the last one they were given, then who came and went (those events travel on the live
+   * channel only, so the node compares its members list with Redis's), then the live events
+   * held meanwhile that were not in what it read.
+   */
   async #catchUp(): Promise<void> {
     const rooms = [...this.#rooms];
     for (const [, channel] of rooms) channel.held ??= [];
     for (const [room, channel] of rooms) {
+      let present = channel.lastPosition;
       try {
-        const [id, position, epoch] = await this.#redis.mget(
-          `${this.#prefix}room:${room}:seq`,
-          `${this.#prefix}room:${room}:pos`,
-          `${this.#prefix}room:${room}:epoch`,
-        );
+        const [position, epoch, users] = await this.#run(
+          REDIS_SCRIPTS.snapshot,
+          room,
+          0,
+          0,
+          newEpoch(),
+        ) as [number, string, string[]];
+        present = position;
         if (channel.fresh) {
           // Subscribed while Redis was unreachable: its members were shown what the node had.
+          const id = await this.#redis.get(`${this.#prefix}room:${room}:seq`);
           channel.lastId = Number(id ?? 0);
-          channel.lastPosition = Number(position ?? 0);
+          channel.lastPosition = position;
         } else if (channel.epoch !== undefined && epoch !== channel.epoch) {
           // The room's history started again (Redis lost its data, or the room was forgotten
           // and made anew): everything in it now is news.
@@ -634,7 +644,7 @@ export class RedisBroker implements Broker {
           channel.lastPosition = 0;
         }
         channel.fresh = false;
-        if (epoch !== null) channel.epoch = epoch;
+        if (epoch !== "") channel.epoch = epoch;
         const payloads = await this.#run(REDIS_SCRIPTS.since, room, channel.lastId) as string[];
         for (const payload of payloads) {
           const published = decodeRoomEvent(room, payload);
@@ -642,6 +652,7 @@ export class RedisBroker implements Broker {
             this.#dispatch(channel, published, !this.#shownHere(published, payload));
           }
         }
+        this.#presence(room, channel, users, position);
       } catch (error) {
         this.#options.onError?.(`Catching up ${room}: ${(error as Error).message}`);
       }
@@ -649,8 +660,41 @@ export class RedisBroker implements Broker {
       channel.held = null;
       const after = channel.lastPosition;
       for (const { published, show } of held) {
-        if (published.position > after) this.#dispatch(channel, published, show);
+        const { position, event } = published;
+        if (event.type === "message" ? position > after : position > present) {
+          this.#dispatch(channel, published, show);
+        }
       }
+    }
+  }
+
+  /**
+   * Tells the listeners of a room who came and went while the node was away from Redis, from
+   * the difference between the members it knew and those Redis lists now.
+   */
+  #presence(room: string, channel: RoomChannel, users: readonly string[], position: number): void {
+    const now = new Map(users.map((name) => [nameKey(name), name] as const));
+    // This node's own members are shown their room as the node holds it, Redis or not yet.
+    const own = new Set<string>();
+    for (const mine of this.#mine.values()) {
+      if (mine.room === room && mine.name !== undefined) own.add(nameKey(mine.name));
+    }
+    const ts = new Date().toISOString();
+    const events: RoomEvent[] = [];
+    for (const [key, name] of channel.users) {
+      if (!now.has(key) && !own.has(key)) {
+        events.push({ type: "leave", name, ts, online: now.size, reason: "quit", room });
+      }
+    }
+    for (const [key, name] of now) {
+      if (!channel.users.has(key) && !own.has(key)) {
+        events.push({ type: "join", name, ts, online: now.size, room });
+      }
+    }
+    for (const event of events) {
+      trackUsers(channel.users, event);
+      const published: Published = { room, event, origin: null, position };
+      for (const listener of channel.listeners) listener(published);
     }
   }
 
