@@ -89,6 +89,8 @@ export interface RedisBrokerOptions {
   readonly nodeTimeoutMs?: number;
   /** How many messages each room's history keeps. */
   readonly keepMessages?: number;
+  /** How many messages the node keeps for Redis while it cannot reach it; {@linkcode PENDING_LIMIT} by default. */
+  readonly pendingLimit?: number;
   /** This node's id; a random one by default. */
   readonly node?: string;
   /**
@@ -500,6 +502,10 @@ export class RedisBroker implements Broker {
     this.#redis.on("ready", () => {
       if (this.#degraded && !this.#closed) void this.#heal();
     });
+    // Only the subscriber connection was lost: the command connection never said "ready".
+    this.#sub.on("ready", () => {
+      if (this.#degraded && !this.#closed && this.#redis.status === "ready") void this.#heal();
+    });
   }
 
   /**
@@ -892,17 +898,18 @@ export class RedisBroker implements Broker {
     origin: MemberRef | null,
   ): Promise<Published> {
     if (draft.type === "message") {
-      if (this.#kept.length - this.#keptHead >= PENDING_LIMIT) {
+      const limit = this.#options.pendingLimit ?? PENDING_LIMIT;
+      if (this.#kept.length - this.#keptHead >= limit) {
         if (!this.#full) {
           this.#full = true;
           this.#options.onError?.(
-            `${PENDING_LIMIT} messages are waiting for Redis: members' messages are refused ` +
+            `${limit} messages are waiting for Redis: members' messages are refused ` +
               "until it is back",
           );
         }
         return Promise.reject(
           new BrokerUnavailableError(
-            `The cluster is degraded and this server holds ${PENDING_LIMIT} messages waiting ` +
+            `The cluster is degraded and this server holds ${limit} messages waiting ` +
               "for Redis: try again once it is whole",
           ),
         );
