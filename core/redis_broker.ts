@@ -76,6 +76,9 @@ const RECENT_KEEP = 100;
 /** How many messages kept during an outage go to Redis in one pipelined batch. */
 const FLUSH_BATCH = 500;
 
+/** How long to wait before trying to come back again when Redis refused it, in milliseconds. */
+const HEAL_RETRY_MS = 1000;
+
 /** The marker in the draft of an event a node already showed its own members (see reconcile). */
 const SHOWN_MARK = ',"p":1}';
 
@@ -387,6 +390,7 @@ export class RedisBroker implements Broker {
   /** Presence changes made while Redis was unreachable: healing repeats until none came. */
   #changes = 0;
   #healing = false;
+  #retry: ReturnType<typeof setTimeout> | undefined;
   /** The room list as last read, for `rooms` while Redis is unreachable. */
   #knownRooms: readonly RoomInfo[] = [];
 
@@ -522,15 +526,19 @@ export class RedisBroker implements Broker {
       if (this.#sub.status !== "ready") {
         await new Promise<void>((resolve) => this.#sub.once("ready", () => resolve()));
       }
-      await this.#catchUp();
       for (let round = 0;; round++) {
         const changes = this.#changes;
+        // Every room the first time; then those members entered meanwhile.
+        await this.#catchUp();
         await this.#flush();
         if (changes !== this.#changes) await this.#reconcile();
-        if (changes === this.#changes && this.#keptHead >= this.#kept.length) break;
-        if (round === 100) {
-          this.#options.onError?.("Members kept changing while the node came back: going on");
+        if (
+          changes === this.#changes && this.#keptHead >= this.#kept.length && !this.#behind()
+        ) {
           break;
+        }
+        if (round === 100) {
+          throw new Error("Members kept acting through 100 rounds of coming back: trying again");
         }
       }
       // Nothing was awaited since the last check: no message can slip between the two modes.
@@ -541,13 +549,24 @@ export class RedisBroker implements Broker {
       this.#degraded = false;
       this.#options.onDegraded?.(false);
     } catch (error) {
-      // Redis went away again (a later reconnection heals), or refused a script.
+      // Redis refused a script, or went away again: try again in a while (a reconnection
+      // would too, but a refusal has none).
       if (!this.#closed) {
         this.#options.onError?.(`Coming back to Redis: ${(error as Error).message}`);
+        clearTimeout(this.#retry);
+        this.#retry = setTimeout(() => void this.#heal(), HEAL_RETRY_MS);
       }
     } finally {
       this.#healing = false;
     }
+  }
+
+  /** True while a room this node follows has not caught up since Redis came back. */
+  #behind(): boolean {
+    for (const channel of this.#rooms.values()) {
+      if (channel.fresh || channel.held !== null) return true;
+    }
+    return false;
   }
 
   /**
@@ -625,8 +644,7 @@ export class RedisBroker implements Broker {
    * held meanwhile that were not in what it read.
    */
   async #catchUp(): Promise<void> {
-    const rooms = [...this.#rooms];
-    for (const [, channel] of rooms) channel.held ??= [];
+    const rooms = [...this.#rooms].filter(([, channel]) => channel.fresh || channel.held !== null);
     for (const [room, channel] of rooms) {
       let present = channel.lastPosition;
       try {
@@ -1280,6 +1298,13 @@ export class RedisBroker implements Broker {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#heartbeat);
+    clearTimeout(this.#retry);
+    const unsent = this.#kept.length - this.#keptHead;
+    if (unsent > 0) {
+      this.#options.onError?.(
+        `${unsent} messages said while Redis was unreachable never reached it: they are lost`,
+      );
+    }
     try {
       if (this.#redis.status === "ready") {
         await this.#run(REDIS_SCRIPTS.unregister, this.node, "shutdown");
