@@ -638,29 +638,26 @@ export class RedisBroker implements Broker {
   }
 
   /**
-   * Hands the listeners what they missed while Redis was unreachable: every message kept since
-   * the last one they were given, then who came and went (those events travel on the live
-   * channel only, so the node compares its members list with Redis's), then the live events
-   * held meanwhile that were not in what it read.
+   * Hands the listeners what they missed while Redis was unreachable: every event kept since
+   * the last one they were given (messages in the room's log, the others in its events stream),
+   * then, for what those no longer hold, who came and went by comparing the members the node
+   * knew with those Redis lists now, then the live events held meanwhile that were not in what
+   * it read.
    */
   async #catchUp(): Promise<void> {
     const rooms = [...this.#rooms].filter(([, channel]) => channel.fresh || channel.held !== null);
     for (const [room, channel] of rooms) {
       let present = channel.lastPosition;
       try {
-        const [position, epoch, users] = await this.#run(
-          REDIS_SCRIPTS.snapshot,
-          room,
-          0,
-          0,
-          newEpoch(),
-        ) as [number, string, string[]];
-        present = position;
+        const [id, position, epoch] = await this.#redis.mget(
+          `${this.#prefix}room:${room}:seq`,
+          `${this.#prefix}room:${room}:pos`,
+          `${this.#prefix}room:${room}:epoch`,
+        );
         if (channel.fresh) {
           // Subscribed while Redis was unreachable: its members were shown what the node had.
-          const id = await this.#redis.get(`${this.#prefix}room:${room}:seq`);
           channel.lastId = Number(id ?? 0);
-          channel.lastPosition = position;
+          channel.lastPosition = Number(position ?? 0);
         } else if (channel.epoch !== undefined && epoch !== channel.epoch) {
           // The room's history started again (Redis lost its data, or the room was forgotten
           // and made anew): everything in it now is news.
@@ -668,15 +665,31 @@ export class RedisBroker implements Broker {
           channel.lastPosition = 0;
         }
         channel.fresh = false;
-        if (epoch !== "") channel.epoch = epoch;
-        const payloads = await this.#run(REDIS_SCRIPTS.since, room, channel.lastId) as string[];
-        for (const payload of payloads) {
-          const published = decodeRoomEvent(room, payload);
+        const [messages, others] = await this.#run(
+          REDIS_SCRIPTS.since,
+          room,
+          channel.lastId,
+          channel.lastPosition,
+        ) as [string[], string[]];
+        const missed = [...messages, ...others].map((payload) => ({
+          published: decodeRoomEvent(room, payload),
+          payload,
+        })).sort((a, b) => a.published.position - b.published.position);
+        for (const { published, payload } of missed) {
           if (published.position > channel.lastPosition) {
             this.#dispatch(channel, published, !this.#shownHere(published, payload));
           }
         }
-        this.#presence(room, channel, users, position);
+        const [now, current, users] = await this.#run(
+          REDIS_SCRIPTS.snapshot,
+          room,
+          0,
+          0,
+          newEpoch(),
+        ) as [number, string, string[]];
+        if (current !== "") channel.epoch = current;
+        present = Math.max(now, channel.lastPosition);
+        this.#presence(room, channel, users, present);
       } catch (error) {
         this.#options.onError?.(`Catching up ${room}: ${(error as Error).message}`);
       }
@@ -684,8 +697,9 @@ export class RedisBroker implements Broker {
       channel.held = null;
       const after = channel.lastPosition;
       for (const { published, show } of held) {
+        // A message after the last one read; any other event after the members list read.
         const { position, event } = published;
-        if (event.type === "message" ? position > after : position > present) {
+        if (position > (event.type === "message" ? after : present)) {
           this.#dispatch(channel, published, show);
         }
       }

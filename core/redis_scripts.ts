@@ -39,7 +39,7 @@ end
 local function forget(room)
   redis.call('SREM', P .. 'rooms', room)
   redis.call('DEL', rk(room, 'members'), rk(room, 'seq'), rk(room, 'log'), rk(room, 'epoch'),
-    rk(room, 'pos'))
+    rk(room, 'pos'), rk(room, 'events'))
 end
 local function leave_room(room, mk)
   local members = rk(room, 'members')
@@ -72,6 +72,9 @@ local function publish_event(room, is_message, draft, origin, keep, at)
   local payload = pos .. '\\n' .. id .. '\\n' .. ms .. '\\n' .. origin .. '\\n' .. draft
   if is_message and live and keep > 0 then
     redis.call('XADD', rk(room, 'log'), 'MAXLEN', '~', keep, id .. '-0', 'p', payload)
+  elseif live and not is_message then
+    -- Who came and went, for a node that missed it while cut off (messages are in the log).
+    redis.call('XADD', rk(room, 'events'), 'MAXLEN', '~', 1000, pos .. '-0', 'p', payload)
   end
   redis.call('PUBLISH', P .. 'live:' .. room, payload)
   return { pos, id, ms }
@@ -472,14 +475,21 @@ end
 return { pos, epoch, member_names(room), payloads, trimmed }
 `,
   ),
-  /** ARGV: prefix, room, after id. Every kept message after the id, oldest first. */
+  /**
+   * ARGV: prefix, room, after id, after position. What a node missed: every kept message after
+   * the id, and every kept other event (join, leave, nick) after the position, each oldest
+   * first: [messages, events].
+   */
   since: script(
     "chatSince",
     `
-local entries = redis.call('XRANGE', rk(ARGV[2], 'log'), '(' .. ARGV[3] .. '-0', '+')
-local payloads = {}
-for i, entry in ipairs(entries) do payloads[i] = entry[2][2] end
-return payloads
+local function after(key, from)
+  local entries = redis.call('XRANGE', key, '(' .. from .. '-0', '+')
+  local payloads = {}
+  for i, entry in ipairs(entries) do payloads[i] = entry[2][2] end
+  return payloads
+end
+return { after(rk(ARGV[2], 'log'), ARGV[3]), after(rk(ARGV[2], 'events'), ARGV[4]) }
 `,
   ),
 } as const;

@@ -648,3 +648,60 @@ test("a name given on two nodes while Redis was down stays with one; the other b
     for (const { client } of clients) await client.close();
   }
 });
+
+test("a rename and a move on a node while Redis is down reach the other nodes after it", async () => {
+  await using redis = await RedisServer.start({ persist: true });
+  await using one = await node(redis);
+  await using two = await node(redis);
+  const alice = await joinJson(one.port, "alice");
+  const bob = await joinJson(one.port, "bob");
+  const carol = await joinJson(two.port, "carol");
+  const clients = [alice, bob, carol];
+  try {
+    await alice.client.waitForEvent((e) => e.type === "join" && e.name === "carol");
+    await bob.client.waitForEvent((e) => e.type === "join" && e.name === "carol");
+    await redis.kill();
+    await alice.client.waitForEvent((e) => e.type === "notice" && /degraded/.test(String(e.text)));
+    await alice.client.sendJson({ type: "nick", name: "alicia" });
+    const nick = await bob.client.waitForEvent("nick");
+    assert.deepEqual([nick.from, nick.to], ["alice", "alicia"]);
+    await bob.client.sendJson({ type: "room", name: "#ops" });
+    const moved = await bob.client.waitForEvent("moved");
+    assert.deepEqual(moved.users, ["bob"]);
+    await bob.client.sendJson({ type: "say", text: "in ops" });
+    assert.equal((await bob.client.waitForEvent("message")).pending, true);
+    await alice.client.waitForEvent((e) => e.type === "leave" && e.reason === "moved");
+
+    await redis.restart();
+    const atCarol = await collect(
+      carol.client,
+      (events) =>
+        events.some((e) => e.type === "nick") &&
+        events.some((e) => e.type === "leave" && e.reason === "moved") &&
+        events.some((e) => e.type === "notice" && /whole again/.test(String(e.text))),
+      20_000,
+    );
+    const renamed = atCarol.find((e) => e.type === "nick")!;
+    assert.deepEqual([renamed.from, renamed.to], ["alice", "alicia"]);
+    assert.equal(atCarol.find((e) => e.type === "leave")!.name, "bob");
+    assert.equal(atCarol.filter((e) => e.type === "leave" || e.type === "join").length, 1);
+    await alice.client.waitForEvent(
+      (e) => e.type === "notice" && /whole again/.test(String(e.text)),
+      20_000,
+    );
+    await carol.client.sendJson({ type: "rooms" });
+    assert.deepEqual((await carol.client.waitForEvent("rooms")).rooms, [
+      { name: "#main", online: 2 },
+      { name: "#ops", online: 1 },
+    ]);
+    // Carol follows bob to #ops and finds him there, with what he said.
+    await carol.client.sendJson({ type: "room", name: "#ops" });
+    const there = await collect(carol.client, (events) => messages(events).length === 1);
+    const arrived = there.find((e) => e.type === "moved")!;
+    assert.deepEqual(arrived.users, ["bob", "carol"]);
+    assert.deepEqual(messages(there).map((m) => m.split(":").slice(1).join(":")), ["bob:in ops"]);
+    await bob.client.waitForEvent((e) => e.type === "join" && e.name === "carol");
+  } finally {
+    for (const { client } of clients) await client.close();
+  }
+});
