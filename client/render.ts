@@ -10,7 +10,7 @@ import pc from "picocolors";
 import type { LeaveReason, MessageEvent, ServerEvent } from "../protocol/events.ts";
 import { nameKey } from "../protocol/names.ts";
 import { sanitizeLine, sanitizeText } from "../protocol/sanitize.ts";
-import { describeMod, gapText, renderTextLines } from "../protocol/text_render.ts";
+import { describeMod, formatCount, gapText, renderTextLines } from "../protocol/text_render.ts";
 import { visibleWidth } from "./width.ts";
 
 /** A set of colour functions, as made by `picocolors`' `createColors`. */
@@ -358,7 +358,7 @@ export class Renderer {
         }
         // An identity that came back: what follows is what it missed, not the usual history.
         if (typeof event.unread === "number" && event.unread > 0) {
-          lines.push(c.bold(`-- ${event.unread} new since you left --`));
+          lines.push(c.bold(`-- ${formatCount(event.unread)} new since you left --`));
         }
         return { lines, bell: false, indent: 3 };
       }

@@ -205,3 +205,29 @@ Deno.test("Renderer marks where the messages an identity missed start", () => {
   }, "alice").lines;
   assert.equal(lines.at(-1), "-- 37 new since you left --");
 });
+
+Deno.test("Renderer groups the counts of a long absence by thousands", () => {
+  const welcome = plain().render({
+    type: "welcome",
+    name: "alice",
+    server: "den",
+    protocol: 1,
+    users: ["alice"],
+    limits: {
+      maxMessageBytes: 4096,
+      rateBurst: 10,
+      ratePerSecond: 5,
+      pingIntervalSeconds: 30,
+      idleTimeoutSeconds: 75,
+    },
+    unread: 1000,
+  }, "alice").lines;
+  assert.equal(welcome.at(-1), "-- 1,000 new since you left --");
+  const gap = plain().render(
+    { type: "gap", room: "#main", reason: "too_many", skipped: 1234 },
+    "alice",
+  ).lines;
+  assert.deepEqual(gap, [
+    "-- too much was said in #main while you were away: 1,234 earlier messages not shown",
+  ]);
+});

@@ -686,6 +686,7 @@ export class RedisBroker implements Broker {
           0,
           0,
           newEpoch(),
+          -1,
         ) as [number, string, string[]];
         if (current !== "") channel.epoch = current;
         present = Math.max(now, channel.lastPosition);
@@ -1204,19 +1205,27 @@ export class RedisBroker implements Broker {
 
   async snapshot(room: string, query: HistoryQuery): Promise<RoomSnapshot> {
     if (this.#degraded) return this.#snapshotLocally(room, query);
-    const [position, epoch, users, payloads, trimmed] = await this.#run(
+    const [position, epoch, users, payloads, trimmed, count] = await this.#run(
       REDIS_SCRIPTS.snapshot,
       room,
       Math.max(0, query.limit),
       query.after ?? 0,
       newEpoch(),
-    ) as [number, string, string[], string[], number];
+      query.countAfter ?? -1,
+    ) as [number, string, string[], string[], number, number];
     const history: MessageEvent[] = [];
     for (let i = payloads.length - 1; i >= 0; i--) {
       history.push(decodeRoomEvent(room, payloads[i]!).event as MessageEvent);
     }
     this.#know(room, users, epoch);
-    return { history, users, epoch, position, trimmedThrough: trimmed };
+    return {
+      history,
+      users,
+      epoch,
+      position,
+      trimmedThrough: trimmed,
+      ...(count >= 0 ? { count } : {}),
+    };
   }
 
   /**
@@ -1231,12 +1240,16 @@ export class RedisBroker implements Broker {
     const history = query.limit <= 0
       ? []
       : recent.filter((message) => message.id > after).slice(-query.limit);
+    const countAfter = query.countAfter;
     return {
       history,
       users: this.#localMembers(room),
       epoch: channel?.epoch ?? newEpoch(),
       position: channel === undefined ? 0 : Math.max(channel.localPosition, channel.lastPosition),
       trimmedThrough: Math.max(0, (recent[0]?.id ?? 1) - 1),
+      ...(countAfter === undefined
+        ? {}
+        : { count: recent.filter((message) => message.id > countAfter).length }),
     };
   }
 
