@@ -201,3 +201,36 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "redis broker: nobody is taken for lost while a node coming back from an outage asks for calm",
+  ignore: !REDIS_AVAILABLE,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using server = await RedisServer.start();
+    const one = await RedisBroker.connect({ url: server.url, cluster: "calm", nodeTimeoutMs: 300 });
+    try {
+      // A node that registered and went silent, while the cluster is calm for a second.
+      assert.equal(await redisCommand(server.port, "SET calm:calm 1 PX 1000"), "+OK");
+      assert.equal(await redisCommand(server.port, "ZADD calm:nodes 1 ghost"), ":1");
+      const ghost = () => redisCommand(server.port, "ZSCORE calm:nodes ghost");
+      const deadline = Date.now() + 10_000;
+      // Node one beats every 100 ms: within the calm it judges nobody...
+      while (
+        Date.now() < deadline && (await redisCommand(server.port, "EXISTS calm:calm")) === ":1"
+      ) {
+        assert.notEqual(await ghost(), "$-1", "the ghost was reaped during the calm");
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      // ...and after it, the silent node is taken for lost as usual.
+      while (Date.now() < deadline && (await ghost()) !== "$-1") {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.equal(await ghost(), "$-1", "the ghost is reaped once the calm is over");
+    } finally {
+      await one.close();
+    }
+  },
+});

@@ -118,6 +118,8 @@ local function reap(node, announce)
 end
 local function reap_dead(me)
   local reaped = 0
+  -- A node came back from an outage lately: the others get one node timeout to come back too.
+  if redis.call('EXISTS', P .. 'calm') == 1 then return 0 end
   for _, node in ipairs(redis.call('ZRANGE', P .. 'nodes', 0, -1)) do
     if node ~= me and redis.call('EXISTS', P .. 'node:' .. node) == 0 then
       reap(node, 'node_lost')
@@ -340,6 +342,11 @@ return publish_event(ARGV[2], ARGV[3] == '1', ARGV[4], ARGV[5], tonumber(ARGV[6]
     "chatReconcile",
     `
 local me, ttl, fresh, n = ARGV[2], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
+if redis.call('EXISTS', P .. 'node:' .. me) == 0 then
+  -- Away past the node timeout: so were the others, likely (Redis was down for all). They may
+  -- reconnect a backoff later; nobody is judged lost for one node timeout.
+  redis.call('SET', P .. 'calm', '1', 'PX', ttl)
+end
 redis.call('SET', P .. 'node:' .. me, '1', 'PX', ttl)
 redis.call('ZADD', P .. 'nodes', now_ms(), me)
 local set = P .. 'node:' .. me .. ':members'
