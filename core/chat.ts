@@ -26,6 +26,7 @@ import {
   BrokerUnavailableError,
   MAIN_ROOM,
   type MemberRef,
+  type NameEntry,
   type Published,
   type PublishedDirect,
   type RoomSnapshot,
@@ -476,7 +477,7 @@ export class Chat<M extends ChatMember> {
    * @returns `no_such_user`, or undefined when answered
    */
   async whois(member: M, name: string): Promise<ProtocolError | undefined> {
-    let entry;
+    let entry: NameEntry | undefined;
     try {
       entry = await this.#broker.lookupName(name);
     } catch (error) {

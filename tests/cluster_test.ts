@@ -460,8 +460,11 @@ test("Redis back without its data: the node registers its members again, and a r
       15_000,
     );
     // Alice was never let go: the node put her back in the new Redis, with what she said.
+    // (Node two comes back on its own schedule: until then it would serve bob by itself.)
+    await two.waitForStderr(/cluster_restored/, 20_000);
     const bob = await joinJson(two.port, "bob");
     try {
+      assert.equal((bob.welcome.cluster as { degraded: boolean }).degraded, false);
       assert.deepEqual(bob.welcome.users, ["alice", "bob"]);
       const replay = messages(await collect(bob.client, (e) => messages(e).length === 1));
       assert.deepEqual(replay.map((m) => m.split(":").slice(1).join(":")), ["alice:during"]);
