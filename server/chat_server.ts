@@ -584,7 +584,8 @@ export class ChatServer implements SessionHost {
             : {}),
         });
       }
-      void session.run().finally(() => this.#refusing--);
+      session.run();
+      void session.ended().finally(() => this.#refusing--);
       return;
     }
     this.log.info("connect", {
@@ -592,7 +593,7 @@ export class ChatServer implements SessionHost {
       active: this.#sessions.size,
       ...(encrypted ? { tls: true } : {}),
     });
-    void session.run();
+    session.run();
   }
 
   #refusal(ip: string): ProtocolError | undefined {

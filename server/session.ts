@@ -225,9 +225,17 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
     this.#connection.send(bytes);
   }
 
-  /** Reads until the connection ends; resolves when it has closed. Never rejects. */
-  run(): Promise<void> {
-    return this.#connection.run();
+  /**
+   * Starts reading until the connection ends (an idle member keeps no promise of it: see
+   * {@linkcode Session.ended}).
+   */
+  run(): void {
+    this.#connection.run();
+  }
+
+  /** Resolves when the connection's reading has ended. Never rejects. */
+  ended(): Promise<void> {
+    return this.#connection.ended();
   }
 
   /**

@@ -144,7 +144,8 @@ function makeHost(limits: Partial<SessionLimits> = {}) {
 function open(host: SessionHost, now = Date.now()) {
   const socket = new FakeSocket();
   const session = new Session(socket, "192.0.2.9:4000", "192.0.2.9", host, now);
-  const running = session.run();
+  session.run();
+  const running = session.ended();
   const finish = async () => {
     session.close("closed");
     socket.close();
@@ -363,7 +364,8 @@ Deno.test("Session sends FIN first and keeps reading until the peer closes", asy
   const { host, closed } = makeHost();
   const socket = new HalfClosingSocket();
   const session = new Session(socket, "192.0.2.9:4000", "192.0.2.9", host, Date.now());
-  const running = session.run();
+  session.run();
+  const running = session.ended();
   socket.push(json({ type: "hello", name: "alice", protocol: 1 }));
   await settle();
   session.close("quit");
@@ -390,7 +392,8 @@ Deno.test("Session closes a quiet peer shortly after FIN without waiting for its
   const { host, closed } = makeHost();
   const socket = new HalfClosingSocket();
   const session = new Session(socket, "192.0.2.9:4000", "192.0.2.9", host, Date.now());
-  const running = session.run();
+  session.run();
+  const running = session.ended();
   socket.push("bob\n");
   await settle();
   session.close("quit");
