@@ -657,12 +657,17 @@ export class Chat<M extends ChatMember> {
     waiting.delete(member);
     if (waiting.size === 0) this.#entering.delete(room);
     if (snapshot === undefined || held.length === 0) return;
-    const listed = new Set(snapshot.users);
+    // Made only when a join or leave came after the snapshot, which is rare: in a join storm
+    // nearly every joiner holds the joins of the others, all before its snapshot, and a set of
+    // the whole room per join made the storm cost O(members²).
+    let listed: Set<string> | undefined;
     for (const published of held) {
       if (published.position <= snapshot.position) continue;
       const event = published.event;
-      if (event.type === "join" && listed.has(event.name)) continue;
-      if (event.type === "leave" && !listed.has(event.name)) continue;
+      if (event.type === "join" || event.type === "leave") {
+        listed ??= new Set(snapshot.users);
+        if (listed.has(event.name) === (event.type === "join")) continue;
+      }
       this.#delivery.publishTo(member, published, this.#originOf(published));
     }
   }
