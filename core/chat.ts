@@ -657,16 +657,15 @@ export class Chat<M extends ChatMember> {
     waiting.delete(member);
     if (waiting.size === 0) this.#entering.delete(room);
     if (snapshot === undefined || held.length === 0) return;
-    // Made only when a join or leave came after the snapshot, which is rare: in a join storm
-    // nearly every joiner holds the joins of the others, all before its snapshot, and a set of
-    // the whole room per join made the storm cost O(members²).
-    let listed: Set<string> | undefined;
     for (const published of held) {
       if (published.position <= snapshot.position) continue;
       const event = published.event;
+      // Searched from the end, where a name that entered after the snapshot's users were read
+      // is: a set of the whole room per joiner made a join storm cost O(members²), since in a
+      // storm nearly every joiner holds a join or two of the others.
       if (event.type === "join" || event.type === "leave") {
-        listed ??= new Set(snapshot.users);
-        if (listed.has(event.name) === (event.type === "join")) continue;
+        const listed = snapshot.users.lastIndexOf(event.name) !== -1;
+        if (listed === (event.type === "join")) continue;
       }
       this.#delivery.publishTo(member, published, this.#originOf(published));
     }
