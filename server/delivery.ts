@@ -129,7 +129,8 @@ export class NodeDelivery implements Delivery<DeliveryMember> {
       if (event.type === "message") except = origin.style === "json" ? null : origin;
       else if (event.type === "join") except = origin;
     }
-    delivery.fanOut.broadcast(new Outgoing(event), except);
+    const notice = event.type === "join" || event.type === "leave";
+    delivery.fanOut.broadcast(new Outgoing(event), except, notice);
   }
 
   publishTo(
