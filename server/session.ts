@@ -114,6 +114,8 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
   encrypted = false;
   /** The fingerprint of the identity this member proved, once joined with a key. */
   fingerprint: string | undefined;
+  /** True once its `hello` asked for `presence` summaries of a large room's joins and leaves. */
+  summaries = false;
   /** The `hello`-to-join steps (made on the first JSON `hello`). */
   #gate: HelloGate | null = null;
   /** Where the client of the last `hello` was (`hello.resume`), for the join that follows. */
@@ -493,7 +495,10 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
         }
         this.#gate ??= new HelloGate(this.#host.trust, this.#gateSession());
         // A reconnecting client says where it was; the join the gate lets through resumes there.
-        if (item.event.type === "hello") this.#resume = item.event.resume;
+        if (item.event.type === "hello") {
+          this.#resume = item.event.resume;
+          this.summaries = item.event.summaries === true;
+        }
         this.#gate.handle(item.event);
         // A hello without a key joins at once: what follows it waits for that join.
         const joining = this.#gateJoin;
