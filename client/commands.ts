@@ -88,6 +88,7 @@ function _help(op: boolean): string {
     "  Ctrl-A/Ctrl-E start/end of line, Ctrl-U/Ctrl-K delete to start/end, Ctrl-W deletes a word;",
     "  a pasted block of several lines is sent as one message; Ctrl-C clears the line,",
     "  Ctrl-D deletes the character under the cursor; on an empty line either one leaves.",
+    "  While missed messages scroll in, Esc (or Enter on an empty line) shows the rest at once.",
   ].join("\n");
 }
 

@@ -8,6 +8,11 @@
  * for flooding; while the connection is down they wait in it. The queue and the connection
  * state share one status row above the input line, updated in place.
  *
+ * Replayed history (the recent messages, or everything missed since the user left) is scrolled
+ * in a few lines per frame ({@linkcode CatchUp}), so a long catch-up neither floods the terminal
+ * in one write nor holds up typing; what arrives meanwhile is shown after it, in order. Esc, or
+ * Enter on an empty line, shows the rest at once.
+ *
  * @module
  */
 
@@ -15,6 +20,7 @@ import { nameKey, validateName } from "../protocol/names.ts";
 import { sanitizeLine } from "../protocol/sanitize.ts";
 import type { ClientEvent, ServerEvent } from "../protocol/events.ts";
 import { BACKOFF_DRAFT_MAX_MS, BACKOFF_MAX_MS, backoffDelay } from "./backoff.ts";
+import { CATCH_UP_FRAME_MS, CatchUp } from "./catch_up.ts";
 import { completeInput, helpText, interpretInput } from "./commands.ts";
 import type { Dialer } from "./connection.ts";
 import type { Identity } from "./identity.ts";
@@ -23,6 +29,7 @@ import { BRACKETED_PASTE_OFF, BRACKETED_PASTE_ON, type Key, KeyDecoder } from ".
 import { type EditorAction, LineEditor } from "./line_editor.ts";
 import { Pacer } from "./pacer.ts";
 import { makeColors, type Rendered, Renderer } from "./render.ts";
+import { formatCount } from "../protocol/text_render.ts";
 import { Roster } from "./roster.ts";
 import { Screen } from "./screen.ts";
 import {
@@ -134,6 +141,9 @@ export class InteractiveClient {
   /** True after a replayed message, until the `-- end of history --` line is shown. */
   #inHistory = false;
   #historyTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Output from the server waiting to be scrolled in behind replayed history. */
+  #catchUp = new CatchUp();
+  #catchUpTimer: ReturnType<typeof setTimeout> | undefined;
   /** Typed events waiting to be sent: paced under the server's rate, held while offline. */
   #outbox: ClientEvent[] = [];
   #pacer: Pacer | null = null;
@@ -233,6 +243,7 @@ export class InteractiveClient {
       clearTimeout(this.#flushTimer);
       clearTimeout(this.#escapeTimer);
       clearTimeout(this.#historyTimer);
+      clearTimeout(this.#catchUpTimer);
       clearTimeout(this.#pumpTimer);
       clearInterval(this.#tickTimer);
       removeResize();
@@ -254,6 +265,8 @@ export class InteractiveClient {
   }
 
   #end(code: number): void {
+    // Leaving mid catch-up: what was not scrolled in yet still goes to the scrollback.
+    this.#showCatchUp(this.#catchUp.drain());
     this.#flushNow();
     this.#finish(code);
   }
@@ -382,7 +395,13 @@ export class InteractiveClient {
 
   #handleKeys(keys: readonly Key[]): void {
     if (this.#mode === "done") return;
-    for (const key of keys) this.#handleAction(this.#editor.handle(key));
+    for (const key of keys) {
+      if (key.type === "key" && key.name === "escape" && this.#catchUp.active) {
+        this.#skipCatchUp();
+        continue;
+      }
+      this.#handleAction(this.#editor.handle(key));
+    }
     // Something typed while offline: the next attempt should not be far away.
     if (this.#offline !== null && this.#hasDraft()) {
       this.#retrySoon(BACKOFF_DRAFT_MAX_MS);
@@ -415,7 +434,8 @@ export class InteractiveClient {
     const action = interpretInput(text, this.#replyTo);
     switch (action.kind) {
       case "none":
-        // Enter on an empty line while offline: try again now.
+        // Enter on an empty line: show the rest of a catch-up; while offline, try again now.
+        if (this.#catchUp.active) this.#skipCatchUp();
         if (this.#offline !== null) this.#retrySoon(0);
         return;
       case "reconnect":
@@ -535,6 +555,10 @@ export class InteractiveClient {
     const offline = this.#offline;
     // Short, and the queue first: the row is cut at the window's width.
     const waiting = this.#outbox.length;
+    const toCatchUp = this.#catchUp.paced ? this.#catchUp.messages : 0;
+    if (toCatchUp > 0) {
+      parts.push(`catching up, ${formatCount(toCatchUp)} to go; Esc shows them all`);
+    }
     if (waiting > 0) {
       const lines = waiting === 1 ? "1 line waiting" : `${waiting} lines waiting`;
       parts.push(
@@ -563,6 +587,8 @@ export class InteractiveClient {
     const wasChatting = this.#mode === "chat";
     this.#mode = "leaving";
     this.#screen.setPrompt("");
+    // What was not scrolled in yet goes to the scrollback before the goodbye lines.
+    this.#skipCatchUp();
     this.#flushNow();
     // Lines typed before leaving still go out, at the server's pace, if the server is there.
     if (this.#offline === null) await this.#drainOutbox(_LEAVE_DRAIN_MS);
@@ -601,7 +627,10 @@ export class InteractiveClient {
         continue;
       }
       if (event.type === "rooms") this.#rooms = event.rooms.map((room) => room.name);
-      this.#show(this.#renderer.render(event, me));
+      this.#showIncoming(
+        this.#renderer.render(event, me),
+        event.type === "message" && event.history === true,
+      );
       if ((event.type === "nick" || event.type === "moved") && this.#mode === "chat") {
         this.#setChatPrompt(true);
       }
@@ -618,7 +647,41 @@ export class InteractiveClient {
     this.#historyTimer = undefined;
     if (!this.#inHistory) return;
     this.#inHistory = false;
-    this.#show(this.#renderer.historyEnd());
+    this.#showIncoming(this.#renderer.historyEnd(), false);
+  }
+
+  /**
+   * Shows what the server sent: replayed history, and anything behind it while it is being
+   * scrolled in, goes through the catch-up; the rest at once.
+   */
+  #showIncoming(rendered: Rendered, replayed: boolean): void {
+    if (!replayed && !this.#catchUp.active) return this.#show(rendered);
+    this.#catchUp.push(rendered, replayed);
+    // The first frame at the next flush (a short replay shows in it whole), then one a frame.
+    this.#catchUpTimer ??= setTimeout(() => this.#catchUpFrame(), 0);
+  }
+
+  /** Scrolls in one frame of the catch-up, and sets the timer for the next while any is left. */
+  #catchUpFrame(): void {
+    this.#catchUpTimer = undefined;
+    if (this.#mode === "done") return;
+    this.#showCatchUp(this.#catchUp.take());
+    if (this.#catchUp.active) {
+      this.#catchUpTimer = setTimeout(() => this.#catchUpFrame(), CATCH_UP_FRAME_MS);
+    }
+    this.#updateStatus();
+  }
+
+  /** Shows the rest of the catch-up at once (Esc, or Enter on an empty line). */
+  #skipCatchUp(): void {
+    clearTimeout(this.#catchUpTimer);
+    this.#catchUpTimer = undefined;
+    this.#showCatchUp(this.#catchUp.drain());
+    this.#updateStatus();
+  }
+
+  #showCatchUp(output: readonly Rendered[]): void {
+    for (const rendered of output) this.#show(rendered);
   }
 
   #onStatus(status: SessionStatus): void {
@@ -660,8 +723,10 @@ export class InteractiveClient {
           ? 0
           : Math.max(1, Math.round((Date.now() - offline.since) / 1000));
         const why = offline === null ? "" : ` (${sanitizeLine(offline.firstReason)})`;
-        this.#show(
+        // Behind any catch-up still scrolling in, so the screen keeps the order of events.
+        this.#showIncoming(
           r.notice(`Reconnected as ${r.name(status.name)} after ${seconds} s offline${why}`),
+          false,
         );
         if (this.#mode === "chat") this.#setChatPrompt(true);
         this.#pump();

@@ -312,6 +312,41 @@ Deno.test("interactive: a burst of 1000 messages is drawn in a few writes", asyn
   }
 });
 
+Deno.test("interactive: a long replay scrolls in over many writes; Enter on an empty line shows the rest", async () => {
+  const server = await startTestServer({ history: 400 });
+  const term = new FakeTerminal(100, 30);
+  const bob = await peer(server.port, "bob");
+  try {
+    for (let i = 1; i <= 400; i++) bob.session.send({ type: "say", text: `old ${i}` });
+    await waitFor(() => bob.seen.texts.includes("old 400"), "bob's last echo");
+    const run = runInteractive({
+      host: HOST,
+      port: server.port,
+      name: "alice",
+      color: false,
+      reconnect: false,
+      terminal: term,
+    });
+    await waitFor(() => screenText(term).includes("catching up"), "the catch-up under way");
+    const printed = () => term.writes.filter((write) => write.includes("bob: old "));
+    await waitFor(() => printed().length >= 3, "three frames");
+    const shown = (text: string) => term.output.includes(`bob: ${text}\r\n`);
+    assert.ok(shown("old 1") && !shown("old 400"), "the first lines, not all of them");
+    // Frames of a few lines each, not a screenful.
+    assert.ok(printed().every((write) => write.split("bob: old ").length - 1 <= 20), "small");
+    term.type("\r");
+    await waitFor(() => shown("old 400"), "the rest at once after Enter", 1000);
+    await waitFor(() => !screenText(term).includes("catching up"), "the status row gone");
+    const order = [...term.output.matchAll(/bob: old (\d+)\r\n/g)].map((m) => Number(m[1]));
+    assert.deepEqual(order, Array.from({ length: 400 }, (_, i) => i + 1), "in order, once each");
+    term.type("\x04");
+    assert.equal(await run, 0);
+  } finally {
+    await bob.session.quit();
+    await server.close();
+  }
+});
+
 Deno.test("interactive: the first connection failing throws before the terminal is touched", async () => {
   const listener = Deno.listen({ hostname: HOST, port: 0 });
   const port = listener.addr.port;

@@ -13,6 +13,7 @@ import { sanitizeLine, sanitizeText } from "../protocol/sanitize.ts";
 import {
   describeMod,
   describePresence,
+  formatCount,
   gapText,
   renderTextLines,
 } from "../protocol/text_render.ts";
@@ -376,7 +377,7 @@ export class Renderer {
         }
         // An identity that came back: what follows is what it missed, not the usual history.
         if (typeof event.unread === "number" && event.unread > 0) {
-          lines.push(c.bold(`-- ${event.unread} new since you left --`));
+          lines.push(c.bold(`-- ${formatCount(event.unread)} new since you left --`));
         }
         return { lines, bell: false, indent: 3 };
       }

@@ -227,3 +227,29 @@ Deno.test("Renderer shows a presence summary as one line, the names cut short", 
   };
   assert.deepEqual(r.render(left, "alice").lines, [`${CLOCK} -- 1 left: bob (1203 online)`]);
 });
+
+Deno.test("Renderer groups the counts of a long absence by thousands", () => {
+  const welcome = plain().render({
+    type: "welcome",
+    name: "alice",
+    server: "den",
+    protocol: 1,
+    users: ["alice"],
+    limits: {
+      maxMessageBytes: 4096,
+      rateBurst: 10,
+      ratePerSecond: 5,
+      pingIntervalSeconds: 30,
+      idleTimeoutSeconds: 75,
+    },
+    unread: 1000,
+  }, "alice").lines;
+  assert.equal(welcome.at(-1), "-- 1,000 new since you left --");
+  const gap = plain().render(
+    { type: "gap", room: "#main", reason: "too_many", skipped: 1234 },
+    "alice",
+  ).lines;
+  assert.deepEqual(gap, [
+    "-- too much was said in #main while you were away: 1,234 earlier messages not shown",
+  ]);
+});

@@ -135,8 +135,10 @@ export function checkServerEvent(value: unknown): ServerEvent | null {
       ok = _str(o, "message");
       break;
     case "gap":
+      // `skipped` is printed as a count. A reason of a later protocol gets a general sentence.
       ok = _str(o, "room") && _str(o, "reason") &&
-        (o["skipped"] === undefined || _num(o, "skipped"));
+        (o["skipped"] === undefined ||
+          (Number.isSafeInteger(o["skipped"]) && (o["skipped"] as number) >= 0));
       break;
     case "notice":
       ok = _str(o, "text");

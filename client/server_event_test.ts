@@ -23,6 +23,8 @@ Deno.test("checkServerEvent accepts every event of the protocol", () => {
     { type: "ping" },
     { type: "pong", id: 7 },
     { type: "shutdown", message: "m" },
+    { type: "gap", room: "#main", reason: "too_many", skipped: 1234 },
+    { type: "gap", room: "#main", reason: "a later reason" },
   ];
   for (const event of good) assert.equal(checkServerEvent(event), event, JSON.stringify(event));
 });
@@ -38,6 +40,9 @@ Deno.test("checkServerEvent refuses unknown types and missing or mistyped fields
     { type: "who", users: [1] },
     { type: "welcome", name: "a", server: "s", protocol: 1, users: [] },
     { type: "ping", id: {} },
+    { type: "gap", room: "#main", reason: "too_many", skipped: -1 },
+    { type: "gap", room: "#main", reason: "too_many", skipped: 1.5 },
+    { type: "gap", room: "#main", reason: "too_many", skipped: "5" },
   ];
   for (const value of bad) assert.equal(checkServerEvent(value), null, JSON.stringify(value));
 });

@@ -128,6 +128,11 @@ export interface RoomSnapshot {
    * was dropped): a resume after an older id has a gap.
    */
   readonly trimmedThrough: number;
+  /**
+   * When the query asked for it: how many messages of the room with an id greater than the
+   * query's `countAfter` are kept, counted at the same instant as the rest.
+   */
+  readonly count?: number;
 }
 
 /** A private message as the broker delivers it to the recipient's node. */
@@ -171,6 +176,12 @@ export interface HistoryQuery {
   readonly limit: number;
   /** Only messages with an id greater than this one. */
   readonly after?: number;
+  /**
+   * Also count every kept message with an id greater than this one, however many `limit` lets
+   * through ({@linkcode RoomSnapshot.count}): what a resume that is cut short tells the client
+   * it skipped. Only {@linkcode Broker.snapshot} reads it.
+   */
+  readonly countAfter?: number;
 }
 
 /**

@@ -292,9 +292,12 @@ export class Chat<M extends ChatMember> {
         sinceLeft = true;
       }
     }
-    let snapshot = await broker.snapshot(room, {
-      limit: resuming === undefined ? this.#options.historySize : RESUME_LIMIT + 1,
-    });
+    let snapshot = await broker.snapshot(
+      room,
+      resuming === undefined
+        ? { limit: this.#options.historySize }
+        : { limit: RESUME_LIMIT + 1, countAfter: resuming.after },
+    );
     let unread: number | undefined;
     if (sinceLeft && resuming !== undefined) {
       const after = resuming.after;
@@ -627,13 +630,21 @@ export class Chat<M extends ChatMember> {
       return this.#delivery.replay(member, recent());
     }
     const missed = history.filter((message) => message.id > resume.after);
+    // Messages after the resume point that retention dropped are not counted anywhere (ids are
+    // shared with private messages, so their difference is no count): with any dropped, the
+    // number skipped is unknown and `skipped` is left out rather than guessed.
+    const trimmed = snapshot.trimmedThrough > resume.after;
     if (missed.length > RESUME_LIMIT) {
-      this.#delivery.send(member, { type: "gap", room, reason: "too_many" });
+      const count = snapshot.count;
+      this.#delivery.send(member, {
+        type: "gap",
+        room,
+        reason: "too_many",
+        ...(count === undefined || trimmed ? {} : { skipped: count - RESUME_LIMIT }),
+      });
       return this.#delivery.replay(member, missed.slice(missed.length - RESUME_LIMIT));
     }
-    if (snapshot.trimmedThrough > resume.after) {
-      this.#delivery.send(member, { type: "gap", room, reason: "trimmed" });
-    }
+    if (trimmed) this.#delivery.send(member, { type: "gap", room, reason: "trimmed" });
     this.#delivery.replay(member, missed);
   }
 

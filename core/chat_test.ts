@@ -207,3 +207,40 @@ Deno.test("Chat: a joiner's list stays right when others join and leave while it
   assert.deepEqual([...list].sort(), ["bob", "carol"]);
   assert.deepEqual([...await broker.members("#main")].sort(), ["bob", "carol"]);
 });
+
+Deno.test("Chat: a resume past 1000 says how many it skipped, unless some were dropped too", async () => {
+  for (const [keep, skipped] of [[2000, 200], [1100, undefined]] as const) {
+    const delivery = new RecordingDelivery();
+    const broker = InProcessBroker.create({ keepMessages: keep, now: () => new Date(TS) });
+    const chat = new Chat<ChatMember>({
+      broker,
+      historySize: 10,
+      maxRooms: 10,
+      serverName: "core",
+      limits: {
+        maxMessageBytes: 4096,
+        rateBurst: 10,
+        ratePerSecond: 5,
+        pingIntervalSeconds: 30,
+        idleTimeoutSeconds: 75,
+      },
+    }, delivery);
+    const [a, b] = [member(1), member(2)];
+    await chat.join(a, "alice");
+    const welcome = delivery.seen.get(a)![0] as WelcomeEvent;
+    for (let i = 1; i <= 1200; i++) await chat.say(a, `m${i}`, "say");
+    await chat.join(b, "bob", { room: "#main", after: 0, epoch: welcome.epoch! });
+    const seen = delivery.seen.get(b)!;
+    assert.deepEqual(seen[1], {
+      type: "gap",
+      room: "#main",
+      reason: "too_many",
+      // With 1100 kept, the first 100 are gone: how many of those were said is not counted.
+      ...(skipped === undefined ? {} : { skipped }),
+    }, `keeping ${keep}`);
+    const replayed = seen.filter((e) => e.type === "message").map((e) => e.text);
+    assert.equal(replayed.length, 1000);
+    assert.equal(replayed[0], "m201");
+    await chat.close();
+  }
+});

@@ -455,7 +455,29 @@ export class InProcessHub {
       trimmedThrough: this.#store === undefined
         ? state?.trimmed ?? 0
         : this.#store.trimmedThrough(room),
+      ...(query.countAfter === undefined ? {} : this.#count(state, query.countAfter)),
     };
+  }
+
+  /**
+   * How many kept messages of a room come after an id: those in memory, and with a store the
+   * older ones it holds (memory keeps the latest window, everything before it is written).
+   * Nothing when the store cannot be read: the count is then unknown, not zero.
+   */
+  #count(state: RoomState | undefined, after: number): { count: number } | Record<never, never> {
+    if (state === undefined) return { count: 0 };
+    const history = state.history;
+    let count = 0;
+    for (let i = history.length - 1; i >= 0 && history[i]!.id > after; i--) count++;
+    const store = this.#store;
+    const first = history[0]?.id ?? state.lastId + 1;
+    if (store === undefined || first <= after + 1) return { count };
+    try {
+      return { count: count + store.count(state.name, after, first) };
+    } catch (error) {
+      this.#report?.failed(error, this.#unwritten.length);
+      return {};
+    }
   }
 
   /** @internal */

@@ -614,18 +614,26 @@ export class RedisBroker implements Broker {
   }
 
   async snapshot(room: string, query: HistoryQuery): Promise<RoomSnapshot> {
-    const [position, epoch, users, payloads, trimmed] = await this.#run(
+    const [position, epoch, users, payloads, trimmed, count] = await this.#run(
       REDIS_SCRIPTS.snapshot,
       room,
       Math.max(0, query.limit),
       query.after ?? 0,
       newEpoch(),
-    ) as [number, string, string[], string[], number];
+      query.countAfter ?? -1,
+    ) as [number, string, string[], string[], number, number];
     const history: MessageEvent[] = [];
     for (let i = payloads.length - 1; i >= 0; i--) {
       history.push(decodeRoomEvent(room, payloads[i]!).event as MessageEvent);
     }
-    return { history, users, epoch, position, trimmedThrough: trimmed };
+    return {
+      history,
+      users,
+      epoch,
+      position,
+      trimmedThrough: trimmed,
+      ...(count >= 0 ? { count } : {}),
+    };
   }
 
   async subscribe(room: string, listener: (published: Published) => void): Promise<Subscription> {

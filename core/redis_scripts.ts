@@ -329,9 +329,9 @@ return { id, ms }
 `,
   ),
   /**
-   * ARGV: prefix, room, limit, after id (0 for none), fresh epoch. What a member entering the
-   * room needs, read at one instant: [position, epoch, names, payloads newest first, oldest
-   * id trimmed or 0].
+   * ARGV: prefix, room, limit, after id (0 for none), fresh epoch, the id to count the entries
+   * after (-1: no count). What a member entering the room needs, read at one instant:
+   * [position, epoch, names, payloads newest first, oldest id trimmed or 0, the count or -1].
    */
   snapshot: script(
     "chatSnapshot",
@@ -357,7 +357,14 @@ if redis.call('EXISTS', rk(room, 'log')) == 1 then
     trimmed = tonumber(string.match(fields['first-entry'][1], '^(%d+)')) - 1
   end
 end
-return { pos, epoch, member_names(room), payloads, trimmed }
+local count, count_after = -1, tonumber(ARGV[6])
+if count_after >= 0 then
+  -- Only a resume asks, and the stream is capped by the room's retention: the range is bounded.
+  local from = '-'
+  if count_after > 0 then from = '(' .. count_after .. '-0' end
+  count = #redis.call('XRANGE', rk(room, 'log'), from, '+')
+end
+return { pos, epoch, member_names(room), payloads, trimmed, count }
 `,
   ),
   /** ARGV: prefix, room, after id. Every kept message after the id, oldest first. */

@@ -42,6 +42,14 @@ export interface RoomStore {
    */
   messages(room: string, after: number, limit: number): MessageEvent[];
   /**
+   * How many stored messages of a room have an id in the open range (`after`, `before`).
+   *
+   * @param room the room's name
+   * @param after the ids counted are greater than this one
+   * @param before and smaller than this one
+   */
+  count(room: string, after: number, before: number): number;
+  /**
    * Writes a batch in one transaction: the rooms' states and the new messages.
    *
    * @param rooms the rooms whose state changed

@@ -312,7 +312,10 @@ export interface GapEvent {
   readonly room: string;
   /** Why: `epoch` (the history was lost or reset), `trimmed` or `too_many`. */
   readonly reason: "epoch" | "trimmed" | "too_many";
-  /** How many messages were skipped, when that is known. */
+  /**
+   * How many messages after the resume point are not replayed, when the server counted them
+   * (with `too_many`: the kept ones before the 1000 replayed).
+   */
   readonly skipped?: number;
 }
 /** `notice`: something the server says to everyone (the cluster is degraded, and back). */

@@ -240,20 +240,54 @@ export function describeMod(event: ModNoticeEvent, viewerName?: string): string 
 }
 
 /**
- * What a person is told of a `gap`: that the history replayed is not all they missed.
+ * A count as people read it, with thousands separated: `1,234`. Fixed to English digits, so
+ * what a text client shows does not depend on the server's locale.
+ *
+ * @param n a whole number
+ * @returns the number, grouped by thousands
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatCount } from "./text_render.ts";
+ * assert.equal(formatCount(1234567), "1,234,567");
+ * ```
+ */
+export function formatCount(n: number): string {
+  return n.toLocaleString("en-US", { maximumFractionDigits: 0 });
+}
+
+/**
+ * What a person is told of a `gap`: that the history replayed is not all they missed, and how
+ * much is missing when the server counted it.
  *
  * @param event the gap
  * @returns one sentence
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { gapText } from "./text_render.ts";
+ * const text = gapText({ type: "gap", room: "#main", reason: "too_many", skipped: 1234 });
+ * assert.ok(text.endsWith("1,234 earlier messages not shown"));
+ * ```
  */
 export function gapText(event: GapEvent): string {
   const room = sanitizeLine(event.room);
-  const skipped = event.skipped === undefined ? "" : ` (${event.skipped} skipped)`;
+  const skipped = event.skipped;
+  const notShown = skipped === undefined
+    ? undefined
+    : `${formatCount(skipped)} earlier ${skipped === 1 ? "message" : "messages"} not shown`;
   switch (event.reason) {
     case "epoch":
       return `the history of ${room} was reset while you were away: older messages are gone`;
     case "trimmed":
-      return `some messages of ${room} from while you were away are no longer kept${skipped}`;
+      return `some messages of ${room} from while you were away are no longer kept` +
+        (notShown === undefined ? "" : `: ${notShown}`);
     case "too_many":
-      return `too much was said in ${room} while you were away: only the latest follows${skipped}`;
+      return `too much was said in ${room} while you were away: ` +
+        (notShown ?? "only the latest follow");
+    default:
+      // A reason this code does not know (a later server): the gist still holds.
+      return `not everything said in ${room} while you were away follows` +
+        (notShown === undefined ? "" : `: ${notShown}`);
   }
 }

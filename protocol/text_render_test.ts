@@ -180,3 +180,27 @@ Deno.test("renderTextLines shows no keepalive and nothing for a blank message", 
   assert.deepEqual(renderTextLines(say("alice", "")), []);
   assert.deepEqual(renderTextLines(say("alice", "\n\n")), []);
 });
+
+Deno.test("renderTextLines says how many messages a gap skipped, when the server counted them", () => {
+  assert.deepEqual(
+    renderTextLines({ type: "gap", room: "#main", reason: "too_many", skipped: 1234 }),
+    ["* too much was said in #main while you were away: 1,234 earlier messages not shown"],
+  );
+  assert.deepEqual(
+    renderTextLines({ type: "gap", room: "#main", reason: "too_many", skipped: 1 }),
+    ["* too much was said in #main while you were away: 1 earlier message not shown"],
+  );
+  assert.deepEqual(
+    renderTextLines({ type: "gap", room: "#dev", reason: "trimmed" }),
+    ["* some messages of #dev from while you were away are no longer kept"],
+  );
+  assert.deepEqual(
+    renderTextLines({ type: "gap", room: "#dev", reason: "too_many" }),
+    ["* too much was said in #dev while you were away: only the latest follow"],
+  );
+  // A reason of a later protocol, from a newer server.
+  const later = { type: "gap", room: "#dev", reason: "compacted", skipped: 3 } as unknown;
+  assert.deepEqual(renderTextLines(later as ServerEvent), [
+    "* not everything said in #dev while you were away follows: 3 earlier messages not shown",
+  ]);
+});

@@ -53,6 +53,7 @@ export class MessageStore implements RoomStore {
   /** Inserts {@linkcode _ROWS_PER_INSERT} messages in one statement: fewer calls into SQLite. */
   readonly #insertMany: StatementSync;
   readonly #recent: StatementSync;
+  readonly #count: StatementSync;
   readonly #getSeen: StatementSync;
   readonly #setSeen: StatementSync;
   /** Room to the id of the last message retention removed. */
@@ -77,6 +78,10 @@ export class MessageStore implements RoomStore {
     this.#recent = sql.prepare(
       "SELECT id, ts, sender, kind, text FROM messages WHERE room = ? AND id > ? " +
         "ORDER BY id DESC LIMIT ?",
+    );
+    // A range of the primary key (room, id): no row is read beyond the index.
+    this.#count = sql.prepare(
+      "SELECT count(*) AS n FROM messages WHERE room = ? AND id > ? AND id < ?",
     );
     this.#getSeen = sql.prepare(
       "SELECT last_id, epoch FROM last_seen WHERE fingerprint = ? AND room = ?",
@@ -117,6 +122,11 @@ export class MessageStore implements RoomStore {
       });
     }
     return messages;
+  }
+
+  count(room: string, after: number, before: number): number {
+    const row = this.#count.get(room, after, before) as { n: number } | undefined;
+    return row?.n ?? 0;
   }
 
   write(rooms: readonly RoomRecord[], messages: readonly MessageEvent[]): void {

@@ -28,6 +28,7 @@ function wrap(store: MessageStore, write: RoomStore["write"]): RoomStore {
   return {
     room: (room) => store.room(room),
     messages: (room, after, limit) => store.messages(room, after, limit),
+    count: (room, after, before) => store.count(room, after, before),
     trimmedThrough: (room) => store.trimmedThrough(room),
     write,
   };

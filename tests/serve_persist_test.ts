@@ -152,6 +152,54 @@ Deno.test("persist: an identity that comes back gets what it missed, marked", as
   }
 });
 
+Deno.test("persist: more than 1000 missed: a gap says how many were skipped, then the latest 1000", async () => {
+  const data = await tempData();
+  await using server = await ServeProcess.start([
+    "--data",
+    data,
+    ...PLAIN,
+    "--history",
+    "2",
+    "--rate-per-second",
+    "0",
+  ]);
+  const identity = await newIdentity();
+  const { client: ann } = await joinJson(server.port, "ann");
+  const first = await joinWithKey(server.port, "carol", identity);
+  await first.client.close();
+  await ann.waitForEvent((e) => e.type === "leave" && e.name === "carol");
+  for (let i = 1; i <= 1005; i++) await ann.sendJson({ type: "say", text: `missed ${i}` });
+  const last = await ann.waitForEvent((e) => e.type === "message" && e.text === "missed 1005");
+  const echoes = eventsOf(ann).filter((e) => e.type === "message");
+  const back = await joinWithKey(server.port, "carol", identity);
+  const resumed = await joinJson(server.port, "dave", {
+    hello: {
+      resume: { room: "#main", after: echoes[2]!.id, epoch: back.welcome.epoch },
+    },
+  });
+  try {
+    assert.equal(back.welcome.unread, 1000, JSON.stringify(back.welcome));
+    const gap = await back.client.nextEvent();
+    assert.deepEqual(gap, { type: "gap", room: "#main", reason: "too_many", skipped: 5 });
+    await back.client.waitForEvent((e) => e.type === "message" && e.id === last.id);
+    const replayed = eventsOf(back.client).filter((e) => e.type === "message");
+    assert.deepEqual(
+      replayed.map((e) => e.text),
+      Array.from({ length: 1000 }, (_, i) => `missed ${i + 6}`),
+      "the latest 1000, in order, once each",
+    );
+    // A resume after the third: 1002 said since, the latest 1000 follow the gap.
+    const resumedGap = await resumed.client.nextEvent();
+    assert.deepEqual(resumedGap, { type: "gap", room: "#main", reason: "too_many", skipped: 2 });
+    const next = await resumed.client.nextEvent();
+    assert.equal(next.text, "missed 6");
+  } finally {
+    await resumed.client.close();
+    await back.client.close();
+    await ann.close();
+  }
+});
+
 Deno.test("persist: chat export prints NDJSON while the server runs", async () => {
   const data = await tempData();
   await using server = await ServeProcess.start(["--data", data, ...PLAIN]);

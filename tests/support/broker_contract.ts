@@ -402,6 +402,37 @@ export function brokerContract(implementation: string, fixture: () => BrokerFixt
     }
   }, 2);
 
+  test("a snapshot asked to count says how many kept messages follow an id", async ([broker]) => {
+    const a = member(broker!, 1);
+    await broker!.claimName("alice", a);
+    await broker!.enter(MAIN_ROOM, a, 10);
+    const ids: number[] = [];
+    for (let i = 1; i <= 60; i++) {
+      const p = await broker!.publish(MAIN_ROOM, say("alice", `m${i}`), a);
+      if (p.event.type === "message") ids.push(p.event.id);
+      // A private message takes an id of the room's sequence too: ids are not a count.
+      if (i === 30) {
+        await broker!.sendDirect(
+          MAIN_ROOM,
+          { type: "dm", from: "alice", to: "alice", text: "note" },
+          a,
+          a,
+        );
+      }
+    }
+    const plain = await broker!.snapshot(MAIN_ROOM, { limit: 5 });
+    assert.equal(plain.count, undefined, "not counted unless asked");
+    const recent = await broker!.snapshot(MAIN_ROOM, { limit: 5, countAfter: ids[49]! });
+    assert.deepEqual(recent.history.map((m) => m.text), ["m56", "m57", "m58", "m59", "m60"]);
+    assert.equal(plain.history.length, 5);
+    assert.equal(recent.count, 10, "m51 to m60");
+    const early = await broker!.snapshot(MAIN_ROOM, { limit: 5, countAfter: ids[4]! });
+    assert.equal(early.history.length, 5);
+    const kept = await broker!.history(MAIN_ROOM, { limit: 1000, after: ids[4]! });
+    assert.equal(early.count, kept.length, "every kept message after m5, beyond the limit");
+    if (durable) assert.equal(early.count, 55, "the store keeps them all: m6 to m60");
+  });
+
   test("a snapshot tells which messages are no longer kept", async ([broker]) => {
     const a = member(broker!, 1);
     await broker!.claimName("alice", a);
