@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { IdentityError, loadIdentity, newIdentity } from "./identity.ts";
+import { IdentityError, loadIdentity } from "./identity.ts";
 import { NameOwners, readOfferedKey, verifyAuth } from "../server/identity.ts";
 import { Database, MEMORY } from "../store/database.ts";
+import { nameOwnershipContract } from "../tests/support/name_ownership_contract.ts";
 
 function tempPath(): string {
   return `${Deno.makeTempDirSync({ prefix: "chat-identity-" })}/chat/identity`;
@@ -51,27 +52,17 @@ Deno.test("loadIdentity refuses a key file others can read, and a file that is n
   await assert.rejects(() => loadIdentity(path), IdentityError);
 });
 
-Deno.test("NameOwners: the first identity owns a name until it lapses", async () => {
-  let now = 1_000_000;
-  const db = Database.open(MEMORY);
-  try {
-    const owners = new NameOwners(db, { nameDays: 1, now: () => now });
-    const alice = await newIdentity();
-    const mallory = await newIdentity();
-    assert.equal(owners.refusal("Alice", mallory.fingerprint), undefined);
-    owners.claim("Alice", alice.fingerprint);
-    assert.equal(owners.refusal("ALICE", mallory.fingerprint)?.code, "name_owned");
-    assert.equal(owners.refusal("alice", undefined)?.code, "name_owned");
-    assert.equal(owners.refusal("alice", alice.fingerprint), undefined);
-    now += 12 * 3600_000;
-    owners.release("alice", alice.fingerprint);
-    now += 23 * 3600_000;
-    assert.equal(owners.ownerOf("alice"), alice.fingerprint, "a day from the last use");
-    now += 2 * 3600_000;
-    assert.equal(owners.ownerOf("alice"), undefined);
-    owners.claim("alice", mallory.fingerprint);
-    assert.equal(owners.ownerOf("alice"), mallory.fingerprint);
-  } finally {
-    db.close();
-  }
-});
+const databases: Database[] = [];
+nameOwnershipContract("database", () => ({
+  open: (count, nameDays, now) => {
+    const db = Database.open(MEMORY);
+    databases.push(db);
+    return Promise.resolve(
+      Array.from({ length: count }, () => new NameOwners(db, { nameDays, now })),
+    );
+  },
+  close: () => {
+    for (const db of databases.splice(0)) db.close();
+    return Promise.resolve();
+  },
+}));

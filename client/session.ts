@@ -7,6 +7,8 @@
  * @module
  */
 
+import { lookup } from "node:dns/promises";
+import { isIP } from "node:net";
 import { VERSION } from "../flags/version.ts";
 import type {
   ClientEvent,
@@ -263,8 +265,10 @@ export class ChatSession {
   #pingCount = 0;
   #sleep: { timer: ReturnType<typeof setTimeout>; resolve(): void; until: number } | null = null;
   #joinWaiters: ((joined: boolean) => void)[] = [];
-  /** Which of the servers answered last: reconnecting starts there. */
-  #server = 0;
+  /** The server address that answered last: reconnecting starts there. */
+  #answered: ServerAddress | undefined;
+  /** An address that accepted the last reconnection but did not let the user join. */
+  #avoid: ServerAddress | undefined;
   /** The address and port being connected to (a `use_tls` moves to another port there). */
   #host: string;
   #port: number;
@@ -322,27 +326,34 @@ export class ChatSession {
    * @throws {ConnectError} when the server cannot be reached
    */
   async connect(): Promise<void> {
-    // The servers of a cluster are tried in turn, from the one that answered last; a host name
-    // with several addresses is tried at each of them.
-    const servers = this.#options.servers ?? [this.#options];
+    const candidates = await candidatesOf(
+      this.#options.servers ?? [{ host: this.#options.host, port: this.#options.port }],
+    );
+    // Tried in turn from the one that answered last: when it is the one that went away, the
+    // others come next, and a connection that comes back stays where it was. One that accepted
+    // the connection but then did not let the user join (a frozen machine accepts and never
+    // answers) is tried after all the others.
+    const same = (a: ServerAddress, b: ServerAddress | undefined) =>
+      a.host === b?.host && a.port === b.port;
+    const start = Math.max(0, candidates.findIndex((c) => same(c, this.#answered)));
+    const rotated = [...candidates.slice(start), ...candidates.slice(0, start)];
+    const avoid = this.#avoid;
+    this.#avoid = undefined;
+    const order = [
+      ...rotated.filter((c) => !same(c, avoid)),
+      ...rotated.filter((c) => same(c, avoid)),
+    ];
     let failure: unknown;
-    for (let i = 0; i < servers.length; i++) {
-      const index = (this.#server + i) % servers.length;
-      const server = servers[index]!;
-      const addresses = this.#options.servers === undefined
-        ? [server.host]
-        : await addressesOf(server.host);
-      for (const address of addresses) {
-        this.#host = address;
-        this.#port = server.port;
-        try {
-          await this.#connectTo(server.port, undefined);
-          this.#server = index;
-          return;
-        } catch (error) {
-          if (!(error instanceof ConnectError) || this.#quitting) throw error;
-          failure = error;
-        }
+    for (const candidate of order) {
+      this.#host = candidate.host;
+      this.#port = candidate.port;
+      try {
+        await this.#connectTo(candidate.port, undefined);
+        this.#answered = candidate;
+        return;
+      } catch (error) {
+        if (!(error instanceof ConnectError) || this.#quitting) throw error;
+        failure = error;
       }
     }
     throw failure;
@@ -787,6 +798,9 @@ export class ChatSession {
           this.#finish({ reason: "lost", message: error.message });
           return;
         }
+        // Connected, but not joined (no answer in time, the name not free yet): the next attempt
+        // tries the other addresses first.
+        if (!(error instanceof ConnectError)) this.#avoid = this.#answered;
         this.#handlers.status({
           type: "retry_failed",
           reason: error instanceof ConnectError
@@ -830,23 +844,60 @@ function _numbers(limits: ServerLimits): Partial<ServerLimits> {
   return out as Partial<ServerLimits>;
 }
 
+/** How long resolving one host name may take before it is dialed by name instead. */
+const RESOLVE_TIMEOUT_MS = 3000;
+
 /**
- * The addresses to try for a host: an IP address as it is, a name at each of its IPv4 and IPv6
- * addresses (a DNS name with several addresses is a cluster), or as it is when it does not
- * resolve here (the connection attempt then says why).
+ * The addresses of a host, as the system resolves it (`/etc/hosts`, then DNS: IPv4 and IPv6
+ * alike, in the system's order): an IP address is its own; a name that does not resolve here
+ * (or not within {@linkcode RESOLVE_TIMEOUT_MS}) is given back as it is, and the connection
+ * attempt then says why.
  *
- * @param host a host name or IP address
- * @returns the addresses, IPv4 first
+ * @param host a host name or IP address (IPv6 without brackets)
+ * @returns the addresses, without repeats
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { addressesOf } from "./session.ts";
+ * assert.deepEqual(await addressesOf("::1"), ["::1"]);
+ * assert.deepEqual(await addressesOf("127.0.0.1"), ["127.0.0.1"]);
+ * ```
  */
 export async function addressesOf(host: string): Promise<string[]> {
-  if (/^[\d.]+$/.test(host) || host.includes(":") || host === "localhost") return [host];
-  const found: string[] = [];
-  for (const type of ["A", "AAAA"] as const) {
-    try {
-      found.push(...await Deno.resolveDns(host, type, { signal: AbortSignal.timeout(3000) }));
-    } catch {
-      // No such record here (or no DNS at all): the other type, or the name itself, is tried.
+  if (isIP(host) !== 0) return [host];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const found = await Promise.race([
+      lookup(host, { all: true }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error("timed out")), RESOLVE_TIMEOUT_MS);
+      }),
+    ]);
+    const addresses = [...new Set(found.map((entry) => entry.address))];
+    return addresses.length > 0 ? addresses : [host];
+  } catch {
+    return [host];
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Every address to connect to, in order: each server given (`chat join HOST1,HOST2`) at every
+ * address its name has, since a DNS name with several addresses is a cluster too. Those are
+ * dialed (and their certificates pinned) by address, as the nodes of a cluster each have their
+ * own; a name with one address is dialed by its name, so that its pin and the screen keep it.
+ *
+ * @param servers the servers, as given
+ * @returns the addresses to try
+ */
+export async function candidatesOf(servers: readonly ServerAddress[]): Promise<ServerAddress[]> {
+  const candidates: ServerAddress[] = [];
+  for (const server of servers) {
+    const addresses = await addressesOf(server.host);
+    for (const host of addresses.length > 1 ? addresses : [server.host]) {
+      candidates.push({ host, port: server.port });
     }
   }
-  return found.length > 0 ? [...new Set(found)] : [host];
+  return candidates;
 }

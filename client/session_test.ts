@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import type { Transport } from "./connection.ts";
 import { Recorder, startTestServer, waitFor } from "../tests/support/client_harness.ts";
-import { addressesOf, ChatSession, NameRefusedError } from "./session.ts";
+import { lookup } from "node:dns/promises";
+import { addressesOf, candidatesOf, ChatSession, NameRefusedError } from "./session.ts";
 import { scriptedServer } from "../tests/support/scripted_server.ts";
 
 const HOST = "127.0.0.1";
@@ -289,12 +290,30 @@ Deno.test("ChatSession: a wrong password ends the session without retrying", asy
   }
 });
 
-Deno.test("addressesOf keeps IP addresses and localhost, and a name it cannot resolve", async () => {
+Deno.test("addressesOf keeps IP addresses, resolves names as the system does, keeps a name it cannot resolve", async () => {
   assert.deepEqual(await addressesOf("127.0.0.1"), ["127.0.0.1"]);
   assert.deepEqual(await addressesOf("::1"), ["::1"]);
-  assert.deepEqual(await addressesOf("localhost"), ["localhost"]);
+  // Every address /etc/hosts (or DNS) gives for the name, not only the first.
+  const system = (await lookup("localhost", { all: true })).map((entry) => entry.address);
+  assert.deepEqual(await addressesOf("localhost"), [...new Set(system)]);
+  assert.ok(system.includes("127.0.0.1"), JSON.stringify(system));
   // A reserved name (RFC 2606) never resolves: the connection attempt then says why.
   assert.deepEqual(await addressesOf("nothing.invalid"), ["nothing.invalid"]);
+});
+
+Deno.test("candidatesOf dials a name with one address by name, and one with several at each", async () => {
+  const single = await candidatesOf([{ host: "127.0.0.1", port: 1 }, { host: "::1", port: 2 }]);
+  assert.deepEqual(single, [{ host: "127.0.0.1", port: 1 }, { host: "::1", port: 2 }]);
+  const system = [
+    ...new Set((await lookup("localhost", { all: true })).map((entry) => entry.address)),
+  ];
+  const named = await candidatesOf([{ host: "localhost", port: 3 }]);
+  assert.deepEqual(
+    named,
+    system.length > 1
+      ? system.map((host) => ({ host, port: 3 }))
+      : [{ host: "localhost", port: 3 }],
+  );
 });
 
 Deno.test("ChatSession with several servers connects to the first that answers", async () => {

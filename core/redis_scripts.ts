@@ -91,6 +91,8 @@ end
 local function reap(node, announce)
   local set = P .. 'node:' .. node .. ':members'
   for _, mk in ipairs(redis.call('SMEMBERS', set)) do
+    -- The member directory of server/redis_trust.ts: a lost node cannot forget its own.
+    redis.call('HDEL', P .. 'memberinfo', mk)
     local room = redis.call('HGET', P .. 'roomof', mk)
     local key = redis.call('HGET', P .. 'nameof', mk)
     local name = nil

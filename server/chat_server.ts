@@ -21,10 +21,11 @@ import { MessageStore, RETENTION_BATCH } from "../store/message_store.ts";
 import type { LastSeen } from "../core/chat.ts";
 import { type ServerCertificate, serverCertificate } from "./certificate.ts";
 import { NameOwners } from "./identity.ts";
-import type { Trust } from "./trust.ts";
+import type { SharedTrust, Trust } from "./trust.ts";
 import { GuardedTlsConn } from "./tls_conn.ts";
 import { AllowList } from "./allow_list.ts";
-import { Moderation } from "./moderation.ts";
+import { DatabaseModerationStore, Moderation } from "./moderation.ts";
+import { applyAct } from "./moderator.ts";
 import { PasswordGuard } from "./password_guard.ts";
 import { banRefusal } from "./session.ts";
 
@@ -72,6 +73,11 @@ export interface StartOptions {
   readonly broker?: Broker;
   /** For a node of a cluster: what `welcome.cluster` says now. */
   readonly cluster?: () => ClusterStatus;
+  /**
+   * For a node of a cluster: the owned names, operators' decisions and member directory the
+   * nodes share (else owned names and decisions are kept in the database).
+   */
+  readonly shared?: SharedTrust;
 }
 
 /** The TLS side of a server: its listener and the certificate it serves. */
@@ -94,6 +100,8 @@ export interface ServerParts {
   readonly allow?: AllowList;
   /** For a node of a cluster: what `welcome.cluster` says now. */
   readonly cluster?: (() => ClusterStatus) | undefined;
+  /** For a node of a cluster: what the nodes share besides the chat. */
+  readonly shared?: SharedTrust | undefined;
 }
 
 /**
@@ -221,11 +229,17 @@ export class ChatServer implements SessionHost {
     this.trust = {
       tlsPort: parts.tls?.listener.addr.port,
       tlsFingerprint: parts.tls?.certificate.fingerprint,
-      owners: new NameOwners(this.database, { nameDays: config.nameDays }),
+      owners: parts.shared?.owners ?? new NameOwners(this.database, { nameDays: config.nameDays }),
       password: config.password === undefined ? undefined : new PasswordGuard(config.password),
       allow: parts.allow,
-      moderation: new Moderation(this.database, { configOps: config.ops ?? [] }),
+      moderation: new Moderation(
+        parts.shared?.moderation ?? new DatabaseModerationStore(this.database),
+        { configOps: config.ops ?? [] },
+      ),
+      members: parts.shared?.members,
     };
+    // What operators of other nodes do reaches this node's members at once.
+    this.trust.moderation.onRemoteAct((act) => applyAct(this, act));
     parts.allow?.watch(() => this.#afterAllowReload());
     this.limits = {
       maxMessageBytes: config.maxMessageBytes,
@@ -689,6 +703,7 @@ export async function startServer(
         ...(options.broker === undefined ? {} : { broker: options.broker }),
         ...(allow === undefined ? {} : { allow }),
         ...(options.cluster === undefined ? {} : { cluster: options.cluster }),
+        ...(options.shared === undefined ? {} : { shared: options.shared }),
       },
     );
     await server.chat.start();

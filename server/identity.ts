@@ -1,6 +1,7 @@
 /**
  * Identity without accounts: the challenge a `hello` with a `key` is answered with, the check
- * of its `auth` signature, and the names that belong to identities (kept in the database).
+ * of its `auth` signature, and the names that belong to identities (in the database, or in
+ * the cluster's Redis behind the same interface).
  *
  * The session only asks this module questions; it keeps no crypto or SQL of its own.
  *
@@ -120,6 +121,98 @@ export async function verifyAuth(
   }
 }
 
+/** What {@linkcode NameOwnership.claim} gave. */
+export type NameClaim =
+  | {
+    readonly granted: true;
+    /**
+     * True when the name was not this identity's before (free, or lapsed): a claim that turns
+     * out unneeded (the name was taken by a member without an identity) is then undone with
+     * {@linkcode NameOwnership.unclaim}.
+     */
+    readonly fresh: boolean;
+  }
+  | { readonly granted: false; readonly refusal: ProtocolError };
+
+/**
+ * The names that belong to identities, wherever they are kept: in the server's database
+ * ({@linkcode NameOwners}), or in the cluster's Redis (`server/redis_trust.ts`) so that every
+ * node of a cluster agrees on them. The first identity to join with a name owns it; a name whose
+ * owner has not used it for `--name-days` is free again. Every answer may need a round trip,
+ * so every method returns a promise.
+ */
+export interface NameOwnership {
+  /**
+   * The identity that owns a name now, if any.
+   *
+   * @param name a valid name, any case
+   * @returns the owner's fingerprint, or undefined when the name is free (or has lapsed)
+   */
+  ownerOf(name: string): Promise<string | undefined>;
+  /**
+   * Why someone may not take a name: `name_owned` when another identity owns it.
+   *
+   * @param name a valid name
+   * @param fingerprint the asker's identity, or undefined for a client without one
+   * @returns the refusal, or undefined when the name may be used
+   */
+  refusal(name: string, fingerprint: string | undefined): Promise<ProtocolError | undefined>;
+  /**
+   * Claims a name for an identity in one atomic step: granted when it is free, lapsed or
+   * already this identity's (its days start again), refused with `name_owned` otherwise. Two
+   * identities claiming one free name at once (on two nodes of a cluster) never both get it.
+   *
+   * @param name the name as used
+   * @param fingerprint the identity
+   */
+  claim(name: string, fingerprint: string): Promise<NameClaim>;
+  /**
+   * Undoes a fresh claim that was not needed after all (the join or rename that made it was
+   * refused); does nothing when the name belongs to someone else by now.
+   *
+   * @param name the name
+   * @param fingerprint the identity that claimed it
+   */
+  unclaim(name: string, fingerprint: string): Promise<void>;
+  /**
+   * Records that an identity stopped using a name just now (left, or renamed away): the name's
+   * days count from here.
+   *
+   * @param name the name
+   * @param fingerprint the identity
+   */
+  release(name: string, fingerprint: string): Promise<void>;
+}
+
+/**
+ * The refusal of a name an identity owns, for someone else.
+ *
+ * @param name the name asked for
+ * @param owner the owner's fingerprint, or undefined when the name is free
+ * @param fingerprint the asker's identity, or undefined for a client without one
+ * @returns `name_owned`, or undefined when the name may be used
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ownedRefusal } from "./identity.ts";
+ * assert.ok(ownedRefusal("alice", "SHA256:a", undefined)?.code === "name_owned");
+ * assert.ok(ownedRefusal("alice", "SHA256:a", "SHA256:a") === undefined);
+ * ```
+ */
+export function ownedRefusal(
+  name: string,
+  owner: string | undefined,
+  fingerprint: string | undefined,
+): ProtocolError | undefined {
+  if (owner === undefined || owner === fingerprint) return undefined;
+  return new ProtocolError(
+    "name_owned",
+    fingerprint === undefined
+      ? `The name "${name}" belongs to someone (${owner}): choose another`
+      : `The name "${name}" belongs to another identity (${owner}): choose another`,
+  );
+}
+
 /** Options of a {@linkcode NameOwners}. */
 export interface NameOwnersOptions {
   /** Days a name may stay unused before it is free again. */
@@ -129,8 +222,9 @@ export interface NameOwnersOptions {
 }
 
 /**
- * The names that belong to identities. The first identity to join with a name owns it; a name
- * whose owner has not used it for `nameDays` is free again.
+ * The names that belong to identities, kept in the server's database (a server on its own).
+ * One process uses the database, and each method runs its statements without yielding, so a
+ * claim is atomic.
  *
  * @example
  * ```ts
@@ -139,19 +233,21 @@ export interface NameOwnersOptions {
  * import { NameOwners } from "./identity.ts";
  * const db = Database.open(MEMORY);
  * const owners = new NameOwners(db, { nameDays: 90 });
- * owners.claim("Alice", "SHA256:a");
- * assert.ok(owners.refusal("alice", "SHA256:b")?.code === "name_owned");
- * assert.ok(owners.refusal("alice", "SHA256:a") === undefined);
+ * assert.ok((await owners.claim("Alice", "SHA256:a")).granted);
+ * assert.ok((await owners.refusal("alice", "SHA256:b"))?.code === "name_owned");
+ * assert.ok((await owners.refusal("alice", "SHA256:a")) === undefined);
+ * assert.ok(!(await owners.claim("ALICE", "SHA256:b")).granted);
  * db.close();
  * ```
  */
-export class NameOwners {
+export class NameOwners implements NameOwnership {
   #db: Database;
   #lapseMs: number;
   #now: () => number;
   #select;
   #upsert;
   #touch;
+  #delete;
 
   /**
    * @param db the server's database
@@ -177,15 +273,12 @@ export class NameOwners {
     this.#touch = db.sql.prepare(
       "UPDATE owned_names SET last_used_at = ? WHERE name_key = ? AND fingerprint = ?",
     );
+    this.#delete = db.sql.prepare(
+      "DELETE FROM owned_names WHERE name_key = ? AND fingerprint = ?",
+    );
   }
 
-  /**
-   * The identity that owns a name now, if any.
-   *
-   * @param name a valid name, any case
-   * @returns the owner's fingerprint, or undefined when the name is free (or has lapsed)
-   */
-  ownerOf(name: string): string | undefined {
+  #owner(name: string): string | undefined {
     const row = this.#select.get(nameKey(name)) as
       | { fingerprint: string; last_used_at: number }
       | undefined;
@@ -194,44 +287,31 @@ export class NameOwners {
     return row.fingerprint;
   }
 
-  /**
-   * Why someone may not take a name: `name_owned` when another identity owns it.
-   *
-   * @param name a valid name
-   * @param fingerprint the asker's identity, or undefined for a client without one
-   * @returns the refusal, or undefined when the name may be used
-   */
-  refusal(name: string, fingerprint: string | undefined): ProtocolError | undefined {
-    const owner = this.ownerOf(name);
-    if (owner === undefined || owner === fingerprint) return undefined;
-    return new ProtocolError(
-      "name_owned",
-      fingerprint === undefined
-        ? `The name "${name}" belongs to someone (${owner}): choose another`
-        : `The name "${name}" belongs to another identity (${owner}): choose another`,
-    );
+  ownerOf(name: string): Promise<string | undefined> {
+    return Promise.resolve(this.#owner(name));
   }
 
-  /**
-   * Records that an identity uses a name: claims it when free, renews it when its own.
-   *
-   * @param name the name as used
-   * @param fingerprint the identity
-   */
-  claim(name: string, fingerprint: string): void {
+  refusal(name: string, fingerprint: string | undefined): Promise<ProtocolError | undefined> {
+    return Promise.resolve(ownedRefusal(name, this.#owner(name), fingerprint));
+  }
+
+  claim(name: string, fingerprint: string): Promise<NameClaim> {
+    const owner = this.#owner(name);
+    const refusal = ownedRefusal(name, owner, fingerprint);
+    if (refusal !== undefined) return Promise.resolve({ granted: false, refusal });
     const now = this.#now();
     this.#upsert.run(nameKey(name), name, fingerprint, now, now);
+    return Promise.resolve({ granted: true, fresh: owner === undefined });
   }
 
-  /**
-   * Records that an identity stopped using a name just now (left, or renamed away): the name's
-   * days count from here.
-   *
-   * @param name the name
-   * @param fingerprint the identity
-   */
-  release(name: string, fingerprint: string): void {
+  unclaim(name: string, fingerprint: string): Promise<void> {
+    this.#delete.run(nameKey(name), fingerprint);
+    return Promise.resolve();
+  }
+
+  release(name: string, fingerprint: string): Promise<void> {
     this.#touch.run(this.#now(), nameKey(name), fingerprint);
+    return Promise.resolve();
   }
 
   /** The database, for tests. */

@@ -1,7 +1,9 @@
 /**
- * What operators decide, kept in the database so that it outlives the server: who is an
- * operator (besides those named with `--op`), who is banned (an identity by its fingerprint, or
- * an address) and who is muted, each until a time or until lifted.
+ * What operators decide, kept so that it outlives the server: who is an operator (besides those
+ * named with `--op`), who is banned (an identity by its fingerprint, or an address) and who is
+ * muted, each until a time or until lifted. Where it is kept is a {@linkcode ModerationStore}:
+ * the server's database ({@linkcode DatabaseModerationStore}), or with `--redis` the cluster's
+ * Redis (`server/redis_trust.ts`), which also tells every other node at once.
  *
  * Everything is also held in memory, so the checks on the hot paths (an address at accept, a
  * muted member's message) are one map lookup: a banned address retrying in a tight loop costs
@@ -10,6 +12,7 @@
  * @module
  */
 
+import type { ModNoticeEvent } from "../protocol/events.ts";
 import type { Database } from "../store/database.ts";
 
 /** A ban: an identity (fingerprint) or an address, until a time or until lifted. */
@@ -31,6 +34,170 @@ export interface Mute {
   readonly target: string;
   readonly by: string;
   readonly until?: number | undefined;
+}
+
+/** One change of what is kept. */
+export type ModerationChange =
+  | { readonly kind: "op"; readonly fingerprint: string; readonly by: string }
+  | { readonly kind: "deop"; readonly fingerprint: string }
+  | { readonly kind: "ban"; readonly ban: Ban }
+  /** A ban lifted; with `until`, only the ban ending then (it ended: forget it). */
+  | { readonly kind: "unban"; readonly target: string; readonly until?: number }
+  | { readonly kind: "mute"; readonly mute: Mute }
+  | { readonly kind: "unmute"; readonly target: string; readonly until?: number };
+
+/**
+ * What an operator did, as it is recorded and, in a cluster, told to every node: the change to
+ * keep (none for a kick), the `mod` event the members it concerns are told, and the member the
+ * command named when it is connected to another node.
+ */
+export interface ModerationAct {
+  readonly change?: ModerationChange;
+  readonly notice?: ModNoticeEvent;
+  /** The member named, as `NODE/ID` (see `MemberRef`), when its node must act on it. */
+  readonly member?: string;
+}
+
+/** Everything kept, as read at start. */
+export interface ModerationRecords {
+  readonly ops: readonly string[];
+  readonly bans: readonly Ban[];
+  readonly mutes: readonly Mute[];
+}
+
+/**
+ * Where operators' decisions are kept. Reads happen once, at start ({@linkcode load}); after
+ * that {@linkcode Moderation} answers from memory, and a shared store tells it of the acts of
+ * other nodes ({@linkcode listen}).
+ */
+export interface ModerationStore {
+  /** What is kept now. */
+  load(): ModerationRecords;
+  /**
+   * Keeps an act's change (and, for a shared store, tells the other nodes of the act).
+   *
+   * @param act what an operator did
+   */
+  record(act: ModerationAct): Promise<void>;
+  /**
+   * Calls `listener` with every act of another node, and `reloaded` with everything kept when
+   * the store read it all again (after it could not hear the other nodes for a while, so acts
+   * may have been missed); a store of one server calls neither.
+   */
+  listen(
+    listener: (act: ModerationAct) => void,
+    reloaded: (records: ModerationRecords) => void,
+  ): void;
+}
+
+/**
+ * The operators' decisions in the server's database (a server on its own).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Database, MEMORY } from "../store/database.ts";
+ * import { DatabaseModerationStore } from "./moderation.ts";
+ * const db = Database.open(MEMORY);
+ * const store = new DatabaseModerationStore(db);
+ * await store.record({ change: { kind: "op", fingerprint: "SHA256:x", by: "alice" } });
+ * assert.deepEqual(store.load().ops, ["SHA256:x"]);
+ * db.close();
+ * ```
+ */
+export class DatabaseModerationStore implements ModerationStore {
+  #db: Database;
+  #now: () => number;
+
+  /**
+   * @param db the server's database
+   * @param now the clock in milliseconds (when each decision was made is kept)
+   */
+  constructor(db: Database, now: () => number = Date.now) {
+    this.#db = db;
+    this.#now = now;
+  }
+
+  load(): ModerationRecords {
+    const sql = this.#db.sql;
+    const ops = sql.prepare("SELECT fingerprint FROM operators").all().map((row) =>
+      (row as { fingerprint: string }).fingerprint
+    );
+    const bans = (sql.prepare("SELECT * FROM bans").all() as unknown as _BanRow[]).map((row) => ({
+      target: row.target,
+      kind: row.kind,
+      name: row.name ?? undefined,
+      by: row.by_name,
+      reason: row.reason ?? undefined,
+      until: row.until ?? undefined,
+    }));
+    const mutes = (sql.prepare("SELECT * FROM mutes").all() as unknown as _MuteRow[]).map((
+      row,
+    ) => ({ target: row.target, by: row.by_name, until: row.until ?? undefined }));
+    return { ops, bans, mutes };
+  }
+
+  record(act: ModerationAct): Promise<void> {
+    const change = act.change;
+    if (change === undefined) return Promise.resolve();
+    const sql = this.#db.sql;
+    switch (change.kind) {
+      case "op":
+        sql.prepare(
+          "INSERT OR REPLACE INTO operators (fingerprint, added_by, added_at) VALUES (?, ?, ?)",
+        ).run(change.fingerprint, change.by, this.#now());
+        break;
+      case "deop":
+        sql.prepare("DELETE FROM operators WHERE fingerprint = ?").run(change.fingerprint);
+        break;
+      case "ban": {
+        const ban = change.ban;
+        sql.prepare(
+          `INSERT OR REPLACE INTO bans (target, kind, name, by_name, reason, created_at, until)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        ).run(
+          ban.target,
+          ban.kind,
+          ban.name ?? null,
+          ban.by,
+          ban.reason ?? null,
+          this.#now(),
+          ban.until ?? null,
+        );
+        break;
+      }
+      case "unban":
+        if (change.until === undefined) {
+          sql.prepare("DELETE FROM bans WHERE target = ?").run(change.target);
+        } else {
+          sql.prepare("DELETE FROM bans WHERE target = ? AND until = ?").run(
+            change.target,
+            change.until,
+          );
+        }
+        break;
+      case "mute":
+        sql.prepare(
+          "INSERT OR REPLACE INTO mutes (target, by_name, created_at, until) VALUES (?, ?, ?, ?)",
+        ).run(change.mute.target, change.mute.by, this.#now(), change.mute.until ?? null);
+        break;
+      case "unmute":
+        if (change.until === undefined) {
+          sql.prepare("DELETE FROM mutes WHERE target = ?").run(change.target);
+        } else {
+          sql.prepare("DELETE FROM mutes WHERE target = ? AND until = ?").run(
+            change.target,
+            change.until,
+          );
+        }
+        break;
+    }
+    return Promise.resolve();
+  }
+
+  listen(): void {
+    // One server: no other node acts, and the database is never out of date.
+  }
 }
 
 /** Options of a {@linkcode Moderation}. */
@@ -93,58 +260,140 @@ interface _MuteRow {
 }
 
 /**
- * Operators, bans and mutes, in the database and in memory.
+ * Operators, bans and mutes: in memory, kept by a {@linkcode ModerationStore}. A change takes
+ * effect in memory at once; the promise a change returns settles when the store has kept it.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { Database, MEMORY } from "../store/database.ts";
- * import { Moderation } from "./moderation.ts";
+ * import { DatabaseModerationStore, Moderation } from "./moderation.ts";
  * const db = Database.open(MEMORY);
- * const moderation = new Moderation(db);
- * moderation.ban({ target: "10.0.0.9", kind: "address", by: "alice" });
+ * const moderation = new Moderation(new DatabaseModerationStore(db));
+ * await moderation.ban({ target: "10.0.0.9", kind: "address", by: "alice" });
  * assert.ok(moderation.banOf("10.0.0.9")?.by === "alice");
  * db.close();
  * ```
  */
 export class Moderation {
-  #db: Database;
+  #store: ModerationStore;
   #now: () => number;
   #configOps: ReadonlySet<string>;
   #ops = new Set<string>();
   #bans = new Map<string, Ban>();
   #mutes = new Map<string, Mute>();
+  #listeners = new Set<(act: ModerationAct) => void>();
 
   /**
-   * Loads what the database holds.
+   * Loads what the store keeps, and follows the acts of other nodes when it is shared.
    *
-   * @param db the server's database
+   * @param store where decisions are kept
    * @param options the `--op` fingerprints, and the clock
    */
-  constructor(db: Database, options: ModerationOptions = {}) {
-    this.#db = db;
+  constructor(store: ModerationStore, options: ModerationOptions = {}) {
+    this.#store = store;
     this.#now = options.now ?? Date.now;
     this.#configOps = new Set(options.configOps ?? []);
-    for (const row of db.sql.prepare("SELECT fingerprint FROM operators").all()) {
-      this.#ops.add((row as { fingerprint: string }).fingerprint);
+    const records = store.load();
+    for (const fingerprint of records.ops) this.#ops.add(fingerprint);
+    for (const ban of records.bans) this.#bans.set(ban.target, ban);
+    for (const mute of records.mutes) this.#mutes.set(mute.target, mute);
+    store.listen((act) => {
+      if (act.change !== undefined) this.#apply(act.change);
+      this.#tell(act);
+    }, (records) => this.#reload(records));
+  }
+
+  #tell(act: ModerationAct): void {
+    for (const listener of this.#listeners) listener(act);
+  }
+
+  /**
+   * Takes everything kept, read again, in place of the memory, and tells the listeners what
+   * changed as acts (a ban made elsewhere meanwhile disconnects whom it covers here).
+   */
+  #reload(records: ModerationRecords): void {
+    const changes: ModerationChange[] = [];
+    const ops = new Set(records.ops);
+    for (const fingerprint of this.#ops) {
+      if (!ops.has(fingerprint)) changes.push({ kind: "deop", fingerprint });
     }
-    for (const row of db.sql.prepare("SELECT * FROM bans").all() as unknown as _BanRow[]) {
-      this.#bans.set(row.target, {
-        target: row.target,
-        kind: row.kind,
-        name: row.name ?? undefined,
-        by: row.by_name,
-        reason: row.reason ?? undefined,
-        until: row.until ?? undefined,
-      });
+    for (const fingerprint of ops) {
+      if (!this.#ops.has(fingerprint)) changes.push({ kind: "op", fingerprint, by: "" });
     }
-    for (const row of db.sql.prepare("SELECT * FROM mutes").all() as unknown as _MuteRow[]) {
-      this.#mutes.set(row.target, {
-        target: row.target,
-        by: row.by_name,
-        until: row.until ?? undefined,
-      });
+    const bans = new Map(records.bans.map((ban) => [ban.target, ban]));
+    for (const target of this.#bans.keys()) {
+      if (!bans.has(target)) changes.push({ kind: "unban", target });
     }
+    for (const ban of bans.values()) {
+      if (JSON.stringify(this.#bans.get(ban.target)) !== JSON.stringify(ban)) {
+        changes.push({ kind: "ban", ban });
+      }
+    }
+    const mutes = new Map(records.mutes.map((mute) => [mute.target, mute]));
+    for (const target of this.#mutes.keys()) {
+      if (!mutes.has(target)) changes.push({ kind: "unmute", target });
+    }
+    for (const mute of mutes.values()) {
+      if (JSON.stringify(this.#mutes.get(mute.target)) !== JSON.stringify(mute)) {
+        changes.push({ kind: "mute", mute });
+      }
+    }
+    for (const change of changes) {
+      this.#apply(change);
+      this.#tell({ change });
+    }
+  }
+
+  /**
+   * Calls `listener` with every act of another node of the cluster, once this memory knows it
+   * (the server applies it to its own members: a ban disconnects them, a mute silences them).
+   *
+   * @param listener what to call
+   */
+  onRemoteAct(listener: (act: ModerationAct) => void): void {
+    this.#listeners.add(listener);
+  }
+
+  /** Changes the memory. */
+  #apply(change: ModerationChange): void {
+    switch (change.kind) {
+      case "op":
+        this.#ops.add(change.fingerprint);
+        return;
+      case "deop":
+        this.#ops.delete(change.fingerprint);
+        return;
+      case "ban":
+        this.#bans.set(change.ban.target, change.ban);
+        return;
+      case "unban":
+        if (change.until === undefined || this.#bans.get(change.target)?.until === change.until) {
+          this.#bans.delete(change.target);
+        }
+        return;
+      case "mute":
+        this.#mutes.set(change.mute.target, change.mute);
+        return;
+      case "unmute":
+        if (
+          change.until === undefined || this.#mutes.get(change.target)?.until === change.until
+        ) {
+          this.#mutes.delete(change.target);
+        }
+        return;
+    }
+  }
+
+  /**
+   * Makes a change now and has the store keep it (telling the other nodes of a cluster).
+   *
+   * @param act the change, the notice for the members it concerns, the member named
+   * @returns when the store has kept it
+   */
+  record(act: ModerationAct): Promise<void> {
+    if (act.change !== undefined) this.#apply(act.change);
+    return this.#store.record(act);
   }
 
   /**
@@ -171,44 +420,32 @@ export class Moderation {
    *
    * @param fingerprint the identity
    * @param by the name of the operator who did it
+   * @returns when it is kept
    */
-  addOp(fingerprint: string, by: string): void {
-    this.#db.sql.prepare(
-      "INSERT OR REPLACE INTO operators (fingerprint, added_by, added_at) VALUES (?, ?, ?)",
-    ).run(fingerprint, by, this.#now());
-    this.#ops.add(fingerprint);
+  addOp(fingerprint: string, by: string): Promise<void> {
+    return this.record({ change: { kind: "op", fingerprint, by } });
   }
 
   /**
    * Takes an identity's operator status made with `/op` away.
    *
    * @param fingerprint the identity
-   * @returns false when it was not such an operator
+   * @returns false when it was not such an operator (nothing changes then)
    */
-  removeOp(fingerprint: string): boolean {
-    this.#db.sql.prepare("DELETE FROM operators WHERE fingerprint = ?").run(fingerprint);
-    return this.#ops.delete(fingerprint);
+  async removeOp(fingerprint: string): Promise<boolean> {
+    if (!this.#ops.has(fingerprint)) return false;
+    await this.record({ change: { kind: "deop", fingerprint } });
+    return true;
   }
 
   /**
    * Records a ban (replacing an earlier one of the same target).
    *
    * @param ban the ban
+   * @returns when it is kept
    */
-  ban(ban: Ban): void {
-    this.#db.sql.prepare(
-      `INSERT OR REPLACE INTO bans (target, kind, name, by_name, reason, created_at, until)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    ).run(
-      ban.target,
-      ban.kind,
-      ban.name ?? null,
-      ban.by,
-      ban.reason ?? null,
-      this.#now(),
-      ban.until ?? null,
-    );
-    this.#bans.set(ban.target, ban);
+  ban(ban: Ban): Promise<void> {
+    return this.record({ change: { kind: "ban", ban } });
   }
 
   /**
@@ -217,10 +454,9 @@ export class Moderation {
    * @param target the fingerprint or address
    * @returns the ban lifted, or undefined when there was none in force
    */
-  unban(target: string): Ban | undefined {
+  async unban(target: string): Promise<Ban | undefined> {
     const ban = this.banOf(target);
-    this.#db.sql.prepare("DELETE FROM bans WHERE target = ?").run(target);
-    this.#bans.delete(target);
+    await this.record({ change: { kind: "unban", target } });
     return ban;
   }
 
@@ -233,11 +469,9 @@ export class Moderation {
     const ban = this.#bans.get(target);
     if (ban === undefined) return undefined;
     if (ban.until !== undefined && ban.until <= this.#now()) {
-      this.#bans.delete(target);
-      this.#db.sql.prepare("DELETE FROM bans WHERE target = ? AND until = ?").run(
-        target,
-        ban.until,
-      );
+      void this.record({ change: { kind: "unban", target, until: ban.until } }).catch(() => {
+        // Forgetting an ended ban can wait for the next start: it is not in force either way.
+      });
       return undefined;
     }
     return ban;
@@ -255,12 +489,10 @@ export class Moderation {
    * Mutes an identity or address.
    *
    * @param mute the mute
+   * @returns when it is kept
    */
-  mute(mute: Mute): void {
-    this.#db.sql.prepare(
-      "INSERT OR REPLACE INTO mutes (target, by_name, created_at, until) VALUES (?, ?, ?, ?)",
-    ).run(mute.target, mute.by, this.#now(), mute.until ?? null);
-    this.#mutes.set(mute.target, mute);
+  mute(mute: Mute): Promise<void> {
+    return this.record({ change: { kind: "mute", mute } });
   }
 
   /**
@@ -269,10 +501,9 @@ export class Moderation {
    * @param target the fingerprint or address
    * @returns false when there was none in force
    */
-  unmute(target: string): boolean {
+  async unmute(target: string): Promise<boolean> {
     const had = this.muteOf(target) !== undefined;
-    this.#db.sql.prepare("DELETE FROM mutes WHERE target = ?").run(target);
-    this.#mutes.delete(target);
+    await this.record({ change: { kind: "unmute", target } });
     return had;
   }
 
@@ -285,11 +516,9 @@ export class Moderation {
     const mute = this.#mutes.get(target);
     if (mute === undefined) return undefined;
     if (mute.until !== undefined && mute.until <= this.#now()) {
-      this.#mutes.delete(target);
-      this.#db.sql.prepare("DELETE FROM mutes WHERE target = ? AND until = ?").run(
-        target,
-        mute.until,
-      );
+      void this.record({ change: { kind: "unmute", target, until: mute.until } }).catch(() => {
+        // As for an ended ban: not in force either way.
+      });
       return undefined;
     }
     return mute;

@@ -1,17 +1,17 @@
 import assert from "node:assert/strict";
 import { Database, MEMORY } from "../store/database.ts";
-import { isFingerprint, Moderation, readAddress } from "./moderation.ts";
+import { DatabaseModerationStore, isFingerprint, Moderation, readAddress } from "./moderation.ts";
 
 const FP = "SHA256:" + "A".repeat(43);
 
-Deno.test("Moderation keeps bans, mutes and ops in the database", () => {
+Deno.test("Moderation keeps bans, mutes and ops in the database", async () => {
   const db = Database.open(MEMORY);
   try {
-    const first = new Moderation(db);
-    first.ban({ target: FP, kind: "identity", name: "bob", by: "op", reason: "spam" });
-    first.mute({ target: "10.0.0.2", by: "op" });
-    first.addOp("SHA256:" + "B".repeat(43), "op");
-    const again = new Moderation(db);
+    const first = new Moderation(new DatabaseModerationStore(db));
+    await first.ban({ target: FP, kind: "identity", name: "bob", by: "op", reason: "spam" });
+    await first.mute({ target: "10.0.0.2", by: "op" });
+    await first.addOp("SHA256:" + "B".repeat(43), "op");
+    const again = new Moderation(new DatabaseModerationStore(db));
     assert.deepEqual(again.banOf(FP), {
       target: FP,
       kind: "identity",
@@ -28,13 +28,13 @@ Deno.test("Moderation keeps bans, mutes and ops in the database", () => {
   }
 });
 
-Deno.test("Moderation forgets bans and mutes once they end", () => {
+Deno.test("Moderation forgets bans and mutes once they end", async () => {
   const db = Database.open(MEMORY);
   let now = 1000;
   try {
-    const moderation = new Moderation(db, { now: () => now });
-    moderation.ban({ target: "10.0.0.1", kind: "address", by: "op", until: 2000 });
-    moderation.mute({ target: FP, by: "op", until: 1500 });
+    const moderation = new Moderation(new DatabaseModerationStore(db), { now: () => now });
+    await moderation.ban({ target: "10.0.0.1", kind: "address", by: "op", until: 2000 });
+    await moderation.mute({ target: FP, by: "op", until: 1500 });
     assert.ok(moderation.banOf("10.0.0.1") !== undefined);
     assert.equal(moderation.bans().length, 1);
     now = 2000;
@@ -47,12 +47,12 @@ Deno.test("Moderation forgets bans and mutes once they end", () => {
   }
 });
 
-Deno.test("Moderation: --op operators cannot be removed", () => {
+Deno.test("Moderation: --op operators cannot be removed", async () => {
   const db = Database.open(MEMORY);
   try {
-    const moderation = new Moderation(db, { configOps: [FP] });
+    const moderation = new Moderation(new DatabaseModerationStore(db), { configOps: [FP] });
     assert.ok(moderation.isOp(FP) && moderation.isConfigOp(FP));
-    assert.ok(!moderation.removeOp(FP));
+    assert.ok(!(await moderation.removeOp(FP)));
     assert.ok(moderation.isOp(FP));
   } finally {
     db.close();

@@ -1,12 +1,14 @@
 /**
  * What an operator's command does: `/kick`, `/ban`, `/unban`, `/bans`, `/mute`, `/unmute`,
  * `/op` and `/deop`. The session has already checked that the member is an operator (the
- * command table marks these commands operator-only). Each action is recorded in the database
- * where it must outlive the server, told to the member it concerns and to the operator, and
- * logged as `mod` with who, what, whom and why.
+ * command table marks these commands operator-only). Each action is kept where it must outlive
+ * the server (the database, or the cluster's Redis), told to the member it concerns and to the
+ * operator, and logged as `mod` with who, what, whom and why.
  *
- * Names are looked up among this server's members; an address or a fingerprint may be banned
- * or unbanned whether or not anyone with it is online.
+ * Names are looked up among this server's members, then (in a cluster) among those of the other
+ * nodes: an act on a member of another node is announced to every node, and the member's node
+ * carries it out (a ban disconnects whoever it covers on every node). An address or a
+ * fingerprint may be banned or unbanned whether or not anyone with it is online.
  *
  * @module
  */
@@ -17,8 +19,56 @@ import { ProtocolError } from "../protocol/errors.ts";
 import type { BanEntry, ModAction, ModNoticeEvent } from "../protocol/events.ts";
 import { nameKey } from "../protocol/names.ts";
 import { quote } from "../protocol/sanitize.ts";
-import { type Ban, isFingerprint, readAddress } from "./moderation.ts";
+import { type Ban, isFingerprint, type ModerationAct, readAddress } from "./moderation.ts";
 import { banRefusal, type Session, type SessionHost } from "./session.ts";
+
+/** Whom a command names: a member of this node, or (in a cluster) of another. */
+interface _Target {
+  readonly name: string;
+  readonly fingerprint: string | undefined;
+  readonly ip: string;
+  readonly isOp: boolean;
+  /** Its session, when it is connected to this node. */
+  readonly session: Session | undefined;
+  /** `NODE/ID`, wherever it is connected. */
+  readonly member: string;
+}
+
+/**
+ * A session's member key, `NODE/ID`, as the cluster's member directory and acts name it.
+ *
+ * @param session a session
+ * @returns its key
+ */
+export function memberKeyOf(session: Session): string {
+  return `${session.ref.node}/${session.ref.id}`;
+}
+
+/** Finds the member a command names: here first, then on the other nodes of a cluster. */
+async function _find(host: SessionHost, typed: string): Promise<_Target | undefined> {
+  const found = host.chat.localMember(typed);
+  if (found !== undefined) {
+    const session = found.member;
+    return {
+      name: found.name,
+      fingerprint: session.fingerprint,
+      ip: session.ip,
+      isOp: session.isOp,
+      session,
+      member: memberKeyOf(session),
+    };
+  }
+  const remote = await host.trust.members?.lookup(typed);
+  if (remote === undefined) return undefined;
+  return {
+    name: remote.name,
+    fingerprint: remote.fingerprint,
+    ip: remote.ip,
+    isOp: host.trust.moderation.isOp(remote.fingerprint),
+    session: undefined,
+    member: remote.member,
+  };
+}
 
 /**
  * Carries out an operator's command.
@@ -29,19 +79,19 @@ import { banRefusal, type Session, type SessionHost } from "./session.ts";
  * @returns why it was refused (`no_such_user`, `bad_target`, `bad_duration`), or undefined when
  *   done
  */
-export function moderate(
+export async function moderate(
   actor: Session,
   host: SessionHost,
   request: ModRequest,
 ): Promise<ProtocolError | undefined> {
-  try {
-    return Promise.resolve(_moderate(actor, host, request) ?? undefined);
-  } catch (error) {
-    return Promise.reject(error);
-  }
+  return (await _moderate(actor, host, request)) ?? undefined;
 }
 
-function _moderate(actor: Session, host: SessionHost, request: ModRequest): ProtocolError | void {
+async function _moderate(
+  actor: Session,
+  host: SessionHost,
+  request: ModRequest,
+): Promise<ProtocolError | void> {
   const moderation = host.trust.moderation;
   const by = actor.name ?? "?";
   const log = (action: ModAction, fields: Record<string, string | number | undefined>) => {
@@ -55,6 +105,21 @@ function _moderate(actor: Session, host: SessionHost, request: ModRequest): Prot
       ...clean,
     });
   };
+  /**
+   * Makes an act take effect: in memory and on this node's members at once, then kept (and
+   * told to the other nodes of a cluster, which apply it to theirs).
+   */
+  const act = async (done: ModerationAct): Promise<void> => {
+    const kept = moderation.record(done);
+    applyAct(host, done, actor);
+    if (done.notice !== undefined) actor.notify(done.notice);
+    await kept.catch((error) =>
+      host.log.error("moderation_not_kept", {
+        action: done.notice?.action,
+        error: error instanceof Error ? error.message : String(error),
+      })
+    );
+  };
   if (request.action === "bans") {
     const bans = moderation.bans().map(_entry);
     actor.notify({ type: "bans", bans });
@@ -62,31 +127,32 @@ function _moderate(actor: Session, host: SessionHost, request: ModRequest): Prot
     return;
   }
   const typed = request.target;
-  const found = host.chat.localMember(typed);
-  const member = found?.member;
-  const name = found?.name ?? typed;
+  const target = await _find(host, typed);
+  const name = target?.name ?? typed;
 
   switch (request.action) {
     case "kick": {
-      if (member === undefined) return _nobody(typed);
-      const refused = _untouchable(actor, member, name, host, "kick");
+      if (target === undefined) return _nobody(typed);
+      const refused = _untouchable(actor, target, host, "kick");
       if (refused !== undefined) return refused;
-      const event = _notice("kick", name, by, {}, request.reason);
-      actor.notify(event);
-      member.moderated(event, "kicked");
-      log("kick", { target: name, target_peer: member.peer, reason: request.reason });
+      await act({ notice: _notice("kick", name, by, {}, request.reason), member: target.member });
+      log("kick", {
+        target: name,
+        target_peer: target.session?.peer ?? target.ip,
+        reason: request.reason,
+      });
       return;
     }
     case "ban": {
       const until = _until(request.duration);
       if (until instanceof ProtocolError) return until;
       let ban: Ban;
-      if (member !== undefined) {
-        const refused = _untouchable(actor, member, name, host, "ban");
+      if (target !== undefined) {
+        const refused = _untouchable(actor, target, host, "ban");
         if (refused !== undefined) return refused;
-        ban = member.fingerprint !== undefined
-          ? { target: member.fingerprint, kind: "identity", name, by }
-          : { target: member.ip, kind: "address", name, by };
+        ban = target.fingerprint !== undefined
+          ? { target: target.fingerprint, kind: "identity", name, by }
+          : { target: target.ip, kind: "address", name, by };
       } else if (isFingerprint(typed)) {
         if (typed === actor.fingerprint) return _badTarget("You cannot ban yourself");
         if (moderation.isOp(typed)) return _opTarget(typed, moderation.isConfigOp(typed));
@@ -100,7 +166,7 @@ function _moderate(actor: Session, host: SessionHost, request: ModRequest): Prot
         if (ban.target === actor.ip) {
           return _badTarget(
             `${
-              member === undefined ? "That" : `${name} has no identity key, so a ban would be of ` +
+              target === undefined ? "That" : `${name} has no identity key, so a ban would be of ` +
                 `their address, and that`
             } is your own address (${ban.target}): banning it would lock you out. Use /kick ` +
               `instead, or ban from another address`,
@@ -120,23 +186,10 @@ function _moderate(actor: Session, host: SessionHost, request: ModRequest): Prot
         ...(until === undefined ? {} : { until: until.at }),
         ...(request.reason === undefined ? {} : { reason: request.reason }),
       };
-      moderation.ban(ban);
-      const event = _notice("ban", ban.name ?? ban.target, by, until ?? {}, request.reason);
-      actor.notify(event);
-      // Everyone the ban covers goes now: that identity, or every non-operator at that address.
-      for (const other of [...host.sessions()]) {
-        const covered = ban.kind === "identity"
-          ? other.fingerprint === ban.target
-          : other.ip === ban.target && !other.isOp;
-        if (!covered || other === actor) continue;
-        if (other.name === undefined) {
-          other.close("banned", {
-            notice: { type: "error", code: "banned", message: banRefusal(ban).message },
-          });
-        } else {
-          other.moderated({ ...event, target: other.name }, "banned");
-        }
-      }
+      await act({
+        change: { kind: "ban", ban },
+        notice: _notice("ban", ban.name ?? ban.target, by, until ?? {}, request.reason),
+      });
       log("ban", {
         target: ban.target,
         kind: ban.kind,
@@ -147,51 +200,56 @@ function _moderate(actor: Session, host: SessionHost, request: ModRequest): Prot
       return;
     }
     case "unban": {
-      let target = isFingerprint(typed) ? typed : readAddress(typed);
-      if (target === undefined) {
+      let key = isFingerprint(typed) ? typed : readAddress(typed);
+      if (key === undefined) {
         // A name: the ban made under it, or the identity or address of the member called so.
-        const key = nameKey(typed);
-        target = moderation.bans().find((ban) =>
-          ban.name !== undefined && nameKey(ban.name) === key
-        )
-          ?.target ?? member?.fingerprint ?? member?.ip;
+        const named = nameKey(typed);
+        key = moderation.bans().find((ban) => ban.name !== undefined && nameKey(ban.name) === named)
+          ?.target ?? target?.fingerprint ?? target?.ip;
       }
-      const lifted = target === undefined ? undefined : moderation.unban(target);
+      const lifted = key === undefined ? undefined : moderation.banOf(key);
       if (lifted === undefined) {
         return _badTarget(`No ban of ${quote(typed)} is in force: /bans lists them`);
       }
-      actor.notify(_notice("unban", lifted.target, by, {}));
+      await act({
+        change: { kind: "unban", target: lifted.target },
+        notice: _notice("unban", lifted.target, by, {}),
+      });
       log("unban", { target: lifted.target, name: lifted.name });
       return;
     }
     case "mute":
     case "unmute": {
-      if (member === undefined) return _nobody(typed);
-      const refused = _untouchable(actor, member, name, host, request.action);
+      if (target === undefined) return _nobody(typed);
+      const refused = _untouchable(actor, target, host, request.action);
       if (refused !== undefined) return refused;
-      const key = member.fingerprint ?? member.ip;
-      let event: ModNoticeEvent;
+      const key = target.fingerprint ?? target.ip;
+      let done: ModerationAct;
       if (request.action === "mute") {
         const until = _until(request.duration);
         if (until instanceof ProtocolError) return until;
         const mute = { target: key, by, ...(until === undefined ? {} : { until: until.at }) };
-        moderation.mute(mute);
-        member.setMute(mute);
-        event = _notice("mute", name, by, until ?? {});
+        done = {
+          change: { kind: "mute", mute },
+          notice: _notice("mute", name, by, until ?? {}),
+          member: target.member,
+        };
       } else {
-        if (!moderation.unmute(key)) return _badTarget(`${name} is not muted`);
-        member.setMute(undefined);
-        event = _notice("unmute", name, by, {});
+        if (moderation.muteOf(key) === undefined) return _badTarget(`${name} is not muted`);
+        done = {
+          change: { kind: "unmute", target: key },
+          notice: _notice("unmute", name, by, {}),
+          member: target.member,
+        };
       }
-      actor.notify(event);
-      member.moderated(event);
-      log(request.action, { target: name, key, duration: event.duration });
+      await act(done);
+      log(request.action, { target: name, key, duration: done.notice?.duration });
       return;
     }
     case "op":
     case "deop": {
-      if (member === undefined) return _nobody(typed);
-      const fingerprint = member.fingerprint;
+      if (target === undefined) return _nobody(typed);
+      const fingerprint = target.fingerprint;
       if (fingerprint === undefined) {
         return _badTarget(
           `${name} joined without an identity key: operators are identities, never names ` +
@@ -200,7 +258,11 @@ function _moderate(actor: Session, host: SessionHost, request: ModRequest): Prot
       }
       if (request.action === "op") {
         if (moderation.isOp(fingerprint)) return _badTarget(`${name} is already an operator`);
-        moderation.addOp(fingerprint, by);
+        await act({
+          change: { kind: "op", fingerprint, by },
+          notice: _notice("op", name, by, {}),
+          member: target.member,
+        });
       } else {
         if (moderation.isConfigOp(fingerprint)) {
           return _badTarget(
@@ -208,34 +270,81 @@ function _moderate(actor: Session, host: SessionHost, request: ModRequest): Prot
               `without it takes that away`,
           );
         }
-        if (!moderation.removeOp(fingerprint)) return _badTarget(`${name} is not an operator`);
+        if (!moderation.isOp(fingerprint)) return _badTarget(`${name} is not an operator`);
+        await act({
+          change: { kind: "deop", fingerprint },
+          notice: _notice("deop", name, by, {}),
+          member: target.member,
+        });
       }
-      const event = _notice(request.action, name, by, {});
-      actor.notify(event);
-      if (member !== actor) member.moderated(event);
       log(request.action, { target: name, fingerprint });
       return;
     }
   }
 }
 
+/**
+ * Applies an operator's act to this node's members: a ban disconnects everyone it covers (that
+ * identity, or every non-operator at that address), a mute or unmute changes whom it covers,
+ * and the member the act names is told (and closed for a kick). Called for this node's own
+ * operators' acts and for those other nodes of the cluster announce; memory already knows the
+ * change.
+ *
+ * @param host the server
+ * @param act what an operator did
+ * @param actor the operator, when it is a member of this node (it is told separately)
+ */
+export function applyAct(host: SessionHost, act: ModerationAct, actor?: Session): void {
+  const change = act.change;
+  const notice = act.notice;
+  if (change?.kind === "ban") {
+    const ban = change.ban;
+    for (const other of [...host.sessions()]) {
+      const covered = ban.kind === "identity"
+        ? other.fingerprint === ban.target
+        : other.ip === ban.target && !other.isOp;
+      if (!covered || other === actor || other.closed) continue;
+      if (other.name === undefined || notice === undefined) {
+        other.close("banned", {
+          notice: { type: "error", code: "banned", message: banRefusal(ban).message },
+        });
+      } else {
+        other.moderated({ ...notice, target: other.name }, "banned");
+      }
+    }
+    return;
+  }
+  if (change?.kind === "mute" || change?.kind === "unmute") {
+    const key = change.kind === "mute" ? change.mute.target : change.target;
+    const mute = host.trust.moderation.muteOf(key);
+    for (const other of host.sessions()) {
+      if ((other.fingerprint ?? other.ip) === key && !other.isOp) other.setMute(mute);
+    }
+  }
+  if (act.member === undefined || notice === undefined) return;
+  for (const other of host.sessions()) {
+    if (memberKeyOf(other) !== act.member || other.closed) continue;
+    if (notice.action === "kick") other.moderated(notice, "kicked");
+    else if (other !== actor) other.moderated(notice);
+  }
+}
+
 /** Refuses an action on oneself (but `/unmute` and `/op` of oneself are harmless) or an op. */
 function _untouchable(
   actor: Session,
-  member: Session,
-  name: string,
+  target: _Target,
   host: SessionHost,
   action: "kick" | "ban" | "mute" | "unmute",
 ): ProtocolError | undefined {
-  if (member === actor) {
+  if (target.session === actor) {
     return _badTarget(
       action === "kick"
         ? "You cannot kick yourself: /quit leaves"
         : `You cannot ${action} yourself`,
     );
   }
-  if (member.isOp) {
-    return _opTarget(name, host.trust.moderation.isConfigOp(member.fingerprint ?? ""));
+  if (target.isOp) {
+    return _opTarget(target.name, host.trust.moderation.isConfigOp(target.fingerprint ?? ""));
   }
   return undefined;
 }

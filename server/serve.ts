@@ -8,6 +8,7 @@
 import { VERSION } from "../flags/version.ts";
 import type { Broker } from "../core/broker.ts";
 import type { ClusterStatus } from "../protocol/events.ts";
+import type { SharedTrust } from "./trust.ts";
 import { bannerLines, joinAddresses } from "./banner.ts";
 import { type ChatServer, startServer } from "./chat_server.ts";
 import type { ServeConfig } from "./config.ts";
@@ -44,11 +45,13 @@ export async function runServe(config: ServeConfig): Promise<number> {
     server = await startServer(config, {
       log,
       idleGc: true,
-      ...(node === undefined ? {} : { broker: node.broker, cluster: node.status }),
+      ...(node === undefined
+        ? {}
+        : { broker: node.broker, cluster: node.status, shared: node.shared }),
     });
     node?.attach(server);
   } catch (error) {
-    await node?.broker.close();
+    await node?.close();
     const where = `${config.host === "::" ? "" : config.host}:${config.port}`;
     const reason = error instanceof DatabaseOpenError || error instanceof AllowListError
       ? error.message
@@ -129,6 +132,7 @@ export async function runServe(config: ServeConfig): Promise<number> {
   };
   if (config.allow !== undefined) Deno.addSignalListener("SIGHUP", onHangUp);
   await server.finished;
+  await node?.shared.close();
   for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
   if (config.allow !== undefined) Deno.removeSignalListener("SIGHUP", onHangUp);
   return 0;
@@ -137,6 +141,10 @@ export async function runServe(config: ServeConfig): Promise<number> {
 /** This server as a node of a cluster: its Redis broker, and what it does when Redis falters. */
 interface ClusterNode {
   readonly broker: Broker;
+  /** Owned names, operators' decisions and the member directory, shared by the nodes. */
+  readonly shared: SharedTrust & { close(): Promise<void> };
+  /** Lets go of Redis (when the server could not start). */
+  close(): Promise<void>;
   /** What `welcome.cluster` says now. */
   readonly status: () => ClusterStatus;
   /** Connects the broker's news to the running server. */
@@ -149,6 +157,7 @@ interface ClusterNode {
  */
 async function joinCluster(config: ServeConfig, log: Logger): Promise<ClusterNode> {
   const { RedisBroker } = await import("../core/redis_broker.ts");
+  const { RedisTrust } = await import("./redis_trust.ts");
   let server: ChatServer | undefined;
   const broker = await RedisBroker.connect({
     url: config.redis!,
@@ -179,8 +188,23 @@ async function joinCluster(config: ServeConfig, log: Logger): Promise<ClusterNod
     },
     onError: (message) => log.error("redis", { error: message }),
   });
+  const shared = await RedisTrust.connect({
+    url: config.redis!,
+    cluster: config.cluster,
+    node: broker.node,
+    nameDays: config.nameDays,
+    onError: (message) => log.error("redis", { error: message }),
+  }).catch(async (error) => {
+    await broker.close();
+    throw error;
+  });
   return {
     broker,
+    shared,
+    close: async () => {
+      await shared.close();
+      await broker.close();
+    },
     status: () => ({ name: config.cluster, nodes: broker.nodes, degraded: broker.degraded }),
     attach: (running) => server = running,
   };

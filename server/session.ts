@@ -20,7 +20,7 @@ import type { MemberRef } from "../core/broker.ts";
 import type { Framing } from "../protocol/detect.ts";
 import { FramingError, ProtocolError } from "../protocol/errors.ts";
 import type { LeaveReason, ModNoticeEvent, ResumePoint, ServerEvent } from "../protocol/events.ts";
-import { validateName } from "../protocol/names.ts";
+import { nameKey, validateName } from "../protocol/names.ts";
 import { isBlank, sanitizeText } from "../protocol/sanitize.ts";
 import { Connection, type ConnectionHandler, type ConnectionSocket } from "./connection.ts";
 import type { DeliveryMember, NodeDelivery } from "./delivery.ts";
@@ -36,7 +36,7 @@ import { RAW_WRITE_GAP_MS, type TextMode } from "./text_input.ts";
 import { looksLikeTls } from "./tls_probe.ts";
 import { type GateSession, HelloGate, PASSWORD_WRONG, type Trust } from "./trust.ts";
 import type { Ban, Mute } from "./moderation.ts";
-import { moderate } from "./moderator.ts";
+import { memberKeyOf, moderate } from "./moderator.ts";
 
 export {
   CLOSE_FLUSH_MS,
@@ -333,7 +333,14 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
     const chat = this.#host.chat;
     const name = chat.nameOf(this);
     if (name !== undefined) {
-      if (this.fingerprint !== undefined) this.#host.trust.owners.release(name, this.fingerprint);
+      this.#host.trust.members?.left(memberKeyOf(this)).catch((error) =>
+        this.#host.log.error("member_directory_failed", { name, error: errorText(error) })
+      );
+      if (this.fingerprint !== undefined) {
+        this.#host.trust.owners.release(name, this.fingerprint).catch((error) =>
+          this.#host.log.error("name_release_failed", { name, error: errorText(error) })
+        );
+      }
       const room = chat.roomOf(this);
       void chat.leave(this, reason, options.announce ?? true).then((online) => {
         this.#host.log.info("leave", { name, peer: this.peer, reason, room, online });
@@ -539,17 +546,18 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
    * checked as the password, fails, and is closed: its password was never shown or logged.
    * The password itself is never accepted as a name.
    */
-  #textPasswordStep(line: string): void {
+  #textPasswordStep(line: string): void | Promise<void> {
     const name = this.#nameBeforePassword;
     if (this.#passwordProved || name === undefined) {
       const result = validateName(line);
       if (!result.ok) return this.#refuseName(result.error);
-      const owned = this.#host.trust.owners.refusal(result.name, undefined);
-      if (owned !== undefined) return this.#refuseName(owned);
-      if (this.#passwordProved) return void this.#joinUnlessPassword(result.name);
-      this.#nameBeforePassword = result.name;
-      this.#sendBytes(encodeInfo(["password?"], this.style));
-      return;
+      return this.#host.trust.owners.refusal(result.name, undefined).then((owned) => {
+        if (this.#closed) return;
+        if (owned !== undefined) return this.#refuseName(owned);
+        if (this.#passwordProved) return void this.#joinUnlessPassword(result.name);
+        this.#nameBeforePassword = result.name;
+        this.#sendBytes(encodeInfo(["password?"], this.style));
+      });
     }
     this.#nameBeforePassword = undefined;
     this.checkPassword(line, (ok) => {
@@ -656,25 +664,46 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
       this.#host.log.info("refuse", { peer: this.peer, reason: admission.code, name });
       return this.#closeWithError(admission.code, admission.message, "error");
     }
-    const owned = owners.refusal(name, fingerprint);
-    if (owned !== undefined) {
-      if (!quietly) this.#refuseName(owned);
+    // From here what arrives is meant as commands (a client may send them right behind its
+    // hello), so the parser is told now, before anything is awaited; a refusal undoes it.
+    this.#joining = true;
+    this.#inbound.setJoined(true);
+    // An identity claims the name before joining with it, in one atomic step of the owners (of
+    // the cluster with --redis): two identities asking for one free name at once never both get
+    // it. A claim the join then finds unneeded (a member without an identity has the name) is
+    // undone.
+    let fresh = false;
+    let owned: ProtocolError | undefined;
+    if (fingerprint === undefined) {
+      owned = await owners.refusal(name, undefined);
+    } else {
+      const claim = await owners.claim(name, fingerprint);
+      if (claim.granted) fresh = claim.fresh;
+      else owned = claim.refusal;
+    }
+    if (owned !== undefined || this.#closed) {
+      this.#joining = false;
+      this.#inbound.setJoined(false);
+      if (fresh) await owners.unclaim(name, fingerprint!);
+      if (owned !== undefined && !quietly && !this.#closed) this.#refuseName(owned);
       return;
     }
     this.fingerprint = fingerprint;
-    this.#joining = true;
-    this.#inbound.setJoined(true);
     const chat = this.#host.chat;
     const joined = await chat.join(this, name, resume);
     this.#joining = false;
     if (joined instanceof ProtocolError || this.#closed || chat.nameOf(this) === undefined) {
       this.fingerprint = undefined;
       this.#inbound.setJoined(false);
-      if (joined instanceof ProtocolError && !quietly) this.#refuseName(joined);
+      if (fresh) await owners.unclaim(name, fingerprint!);
+      if (joined instanceof ProtocolError && !quietly && !this.#closed) this.#refuseName(joined);
       return;
     }
-    if (fingerprint !== undefined) owners.claim(name, fingerprint);
     this.#joined = true;
+    // Operators of other nodes find this member by name (a server alone has no directory).
+    this.#host.trust.members?.joined(memberKeyOf(this), fingerprint, this.ip).catch((error) =>
+      this.#host.log.error("member_directory_failed", { name, error: errorText(error) })
+    );
     this.#mute = this.isOp ? undefined : this.#host.trust.moderation.muteOf(fingerprint ?? this.ip);
     if (this.#errors !== null) this.#errors.limit = JOINED_ERROR_LIMIT;
     this.#host.log.info("join", {
@@ -718,11 +747,9 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
     const chat = this.#host.chat;
     for (let attempt = 0; attempt < GUEST_ATTEMPTS && !this.#closed; attempt++) {
       // Names this node's members hold are skipped at once; others are found by the broker.
-      // A guest name is never one an identity owns.
-      const owners = this.#host.trust.owners;
-      const name = this.#host.guestNames.next((candidate) =>
-        chat.isLocalName(candidate) || owners.ownerOf(candidate) !== undefined
-      );
+      // A guest name is never one an identity owns: the join refuses it quietly, and the next
+      // is tried.
+      const name = this.#host.guestNames.next((candidate) => chat.isLocalName(candidate));
       await this.#join(name, true);
       if (this.#joined) break;
     }
@@ -822,19 +849,33 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
   rename(raw: string): void | Promise<void> {
     const result = validateName(raw);
     if (!result.ok) return this.#refuseEvent(result.error);
+    return this.#rename(result.name);
+  }
+
+  /** Renames this member to a valid name: claimed first when it has an identity (as a join). */
+  async #rename(name: string): Promise<void> {
     const old = this.name;
     const owners = this.#host.trust.owners;
-    const owned = owners.refusal(result.name, this.fingerprint);
-    if (owned !== undefined) return this.#refuseEvent(owned);
-    return this.#host.chat.rename(this, result.name).then((refused) => {
-      if (refused !== undefined) return this.#refuseEvent(refused);
-      if (old === result.name) return;
-      if (this.fingerprint !== undefined) {
-        owners.claim(result.name, this.fingerprint);
-        if (old !== undefined) owners.release(old, this.fingerprint);
-      }
-      this.#host.log.info("nick", { from: old, to: result.name });
-    });
+    const fingerprint = this.fingerprint;
+    let fresh = false;
+    if (fingerprint === undefined) {
+      const owned = await owners.refusal(name, undefined);
+      if (owned !== undefined) return this.#refuseEvent(owned);
+    } else {
+      const claim = await owners.claim(name, fingerprint);
+      if (!claim.granted) return this.#refuseEvent(claim.refusal);
+      fresh = claim.fresh;
+    }
+    const refused = await this.#host.chat.rename(this, name);
+    if (refused !== undefined) {
+      if (fresh) await owners.unclaim(name, fingerprint!);
+      return this.#refuseEvent(refused);
+    }
+    if (old === name) return;
+    if (fingerprint !== undefined && old !== undefined && nameKey(old) !== nameKey(name)) {
+      await owners.release(old, fingerprint);
+    }
+    this.#host.log.info("nick", { from: old, to: name });
   }
 
   /** Sends this member what is known of one member's identity. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Database, MEMORY } from "../store/database.ts";
-import { Moderation } from "./moderation.ts";
+import { DatabaseModerationStore, Moderation } from "./moderation.ts";
 import { NameOwners } from "./identity.ts";
 import { ProtocolError } from "../protocol/errors.ts";
 import { encodeFrame } from "../protocol/frame64.ts";
@@ -130,7 +130,7 @@ function makeHost(limits: Partial<SessionLimits> = {}) {
         owners: new NameOwners(db, { nameDays: 90 }),
         password: undefined,
         allow: undefined,
-        moderation: new Moderation(db),
+        moderation: new Moderation(new DatabaseModerationStore(db)),
       };
     })(),
     guestNames: new GuestNames(),

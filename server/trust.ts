@@ -1,8 +1,9 @@
 /**
  * The trust steps between a connection's `hello` and its `welcome`: moving a TLS-capable client
- * off the plain port (`use_tls`), the identity challenge (`challenge`, `auth`), and the rule that
- * an owned name belongs to its identity. A session hands its `hello` and `auth` events to a
- * {@linkcode HelloGate} and is called back to join; the gate holds the state in between.
+ * off the plain port (`use_tls`), the password and the identity challenge (`challenge`, `auth`). A
+ * session hands its `hello` and `auth` events to a {@linkcode HelloGate} and is called back to
+ * join with the identity proved; the join claims the name, which an owned name refuses to
+ * anyone but its identity. The gate holds the state in between.
  *
  * @module
  */
@@ -11,14 +12,14 @@ import { ProtocolError } from "../protocol/errors.ts";
 import type { AuthEvent, HelloEvent, ServerEvent } from "../protocol/events.ts";
 import { validateName } from "../protocol/names.ts";
 import {
-  type NameOwners,
+  type NameOwnership,
   newNonce,
   type OfferedKey,
   readOfferedKey,
   verifyAuth,
 } from "./identity.ts";
 import type { AllowList } from "./allow_list.ts";
-import type { Moderation } from "./moderation.ts";
+import type { Moderation, ModerationStore } from "./moderation.ts";
 import type { PasswordGuard } from "./password_guard.ts";
 
 /** What the server knows of TLS and identities, shared by every session. */
@@ -27,14 +28,68 @@ export interface Trust {
   readonly tlsPort: number | undefined;
   /** The certificate's fingerprint, when the server listens for TLS. */
   readonly tlsFingerprint: string | undefined;
-  /** Who owns which name. */
-  readonly owners: NameOwners;
+  /** Who owns which name (the database's, or the cluster's with `--redis`). */
+  readonly owners: NameOwnership;
   /** The password and its guessers, when the server has a password (`--password`). */
   readonly password: PasswordGuard | undefined;
   /** The identities allowed in, when the server has an allowlist (`--allow`). */
   readonly allow: AllowList | undefined;
   /** Operators, bans and mutes. */
   readonly moderation: Moderation;
+  /** Where the members of every node of the cluster are; absent for a server on its own. */
+  readonly members?: MemberDirectory | undefined;
+}
+
+/** A member connected to any node of a cluster, as an operator's command finds it by name. */
+export interface ClusterMember {
+  /** Its name, as it spelled it. */
+  readonly name: string;
+  /** `NODE/ID`: the node that holds its connection, and its number there. */
+  readonly member: string;
+  /** Its identity's fingerprint, if it proved one. */
+  readonly fingerprint?: string | undefined;
+  /** Its normalised IP address. */
+  readonly ip: string;
+}
+
+/**
+ * Who the members of a cluster are, beyond their names: each node records its own members'
+ * identities and addresses, so that an operator on one node can ban, mute or make an operator
+ * of a member connected to another.
+ */
+export interface MemberDirectory {
+  /**
+   * Records a member of this node that has joined.
+   *
+   * @param member `NODE/ID`
+   * @param fingerprint its identity, if any
+   * @param ip its normalised address
+   */
+  joined(member: string, fingerprint: string | undefined, ip: string): Promise<void>;
+  /**
+   * Forgets a member of this node that left.
+   *
+   * @param member `NODE/ID`
+   */
+  left(member: string): Promise<void>;
+  /**
+   * Finds the member holding a name, on any node.
+   *
+   * @param name a name, any case
+   * @returns the member, or undefined when nobody holds the name
+   */
+  lookup(name: string): Promise<ClusterMember | undefined>;
+}
+
+/**
+ * What the nodes of a cluster share besides the chat itself (the broker's): who owns which
+ * name, the operators' decisions, and who their members are. A server on its own keeps the
+ * first two in its database and needs no directory.
+ */
+export interface SharedTrust {
+  readonly owners: NameOwnership;
+  readonly moderation: ModerationStore;
+  readonly members: MemberDirectory;
 }
 
 /** What a gate needs from its session. */
@@ -151,11 +206,9 @@ export class HelloGate {
   #identify(event: HelloEvent, name: string): void {
     const session = this.#session;
     const result = { name };
-    if (event.key === undefined) {
-      const owned = this.#trust.owners.refusal(result.name, undefined);
-      if (owned !== undefined) return session.refuseName(owned);
-      return session.join(result.name, undefined);
-    }
+    // Whether the name belongs to another identity is the join's question (asked once, where
+    // the name is claimed).
+    if (event.key === undefined) return session.join(result.name, undefined);
     this.#state = { step: "checking" };
     void this.#challenge(event.key, event.name, result.name);
   }
@@ -196,9 +249,6 @@ export class HelloGate {
       );
     }
     this.#state = { step: "idle" };
-    const fingerprint = state.offered.fingerprint;
-    const owned = this.#trust.owners.refusal(state.name, fingerprint);
-    if (owned !== undefined) return session.refuseName(owned);
-    session.join(state.name, fingerprint);
+    session.join(state.name, state.offered.fingerprint);
   }
 }

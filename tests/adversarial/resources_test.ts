@@ -77,6 +77,11 @@ Deno.test({
       reportFigure("condition 8 serving again after", `${Date.now() - started} ms`);
       await newcomer.close();
       await waitUntil(async () => (await openFdCount(server.pid)) <= baseFds, "descriptors back");
+      // The leave is announced after the socket is closed, so it may still be on its way.
+      await waitUntil(
+        () => bystanders.events.some((e) => e.type === "leave" && e.name === "newcomer"),
+        "the newcomer's leave at the bystanders",
+      );
       const report = await bystanders.stop();
       assert.ok(report.inOrder, `bystanders lost or reordered: ${JSON.stringify(report)}`);
       assert.deepEqual(report.leaves, ["newcomer:closed"]);
