@@ -129,8 +129,7 @@ export class NodeDelivery implements Delivery<DeliveryMember> {
       if (event.type === "message") except = origin.style === "json" ? null : origin;
       else if (event.type === "join") except = origin;
     }
-    const notice = event.type === "join" || event.type === "leave";
-    delivery.fanOut.broadcast(new Outgoing(event), except, notice);
+    delivery.fanOut.broadcast(new Outgoing(event), except);
   }
 
   publishTo(

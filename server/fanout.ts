@@ -80,21 +80,6 @@ export const MIN_FLUSH_PAUSE_MS = 2;
  */
 export const MEMBERS_PER_TICK = 256;
 
-/**
- * In a room of at least this many members, a join or leave notice does not start a tick of its
- * own: it waits (at most {@linkcode LAZY_NOTICE_MS}) to go out in the same write as whatever
- * follows it. A join storm into a room of thousands otherwise costs a write to every member per
- * join or two, on top of the writes of the messages said meanwhile. Below it, a room's writes are
- * cheap and a notice goes out at once.
- */
-export const LAZY_NOTICE_MEMBERS = 100;
-
-/**
- * The longest a join or leave notice of a large room waits for company: a person does not notice
- * a tenth of a second on "bob joined", and a storm's joins gather into a write per member.
- */
-export const LAZY_NOTICE_MS = 20;
-
 interface LoggedBroadcast {
   readonly out: Outgoing;
   readonly except: RoomMember | null;
@@ -165,10 +150,6 @@ export class FanOut {
   /** The end of the log when the current round of the walk began. */
   #roundStart = 0;
   #tickScheduled = false;
-  /** When the scheduled tick runs (monotonic ms), to tell whether a sooner one is needed. */
-  #tickAt = 0;
-  /** Counts the ticks scheduled: a tick that a sooner one replaced finds it changed and stops. */
-  #tickToken = 0;
   /** When the next tick may run; see {@linkcode FLUSH_MAX_BUSY}. */
   #nextTickAt = 0;
   /** The CPU time used when the last tick started. */
@@ -215,16 +196,14 @@ export class FanOut {
    *
    * @param out the event, encoded lazily per style
    * @param except a member that must not get it, or null
-   * @param notice true for a join or leave notice, which in a large room may wait a little for
-   *   company (see {@linkcode LAZY_NOTICE_MEMBERS})
    */
-  broadcast(out: Outgoing, except: RoomMember | null, notice = false): void {
+  broadcast(out: Outgoing, except: RoomMember | null): void {
     if (except !== null) {
       const position = this.#members.get(except);
       if (position !== undefined) position.exceptedAt = this.#logEnd;
     }
     this.#log.push({ out, except });
-    this.#scheduleTick(notice && this.#members.size >= LAZY_NOTICE_MEMBERS ? LAZY_NOTICE_MS : 0);
+    this.#scheduleTick();
   }
 
   /**
@@ -255,24 +234,14 @@ export class FanOut {
     return this.#logStart + this.#log.length;
   }
 
-  /**
-   * Makes sure a tick runs, after the pause pacing asks for and at least `waitMs`; a tick already
-   * scheduled for later (a notice waiting for company) is replaced by a sooner one.
-   */
-  #scheduleTick(waitMs = 0): void {
-    const now = this.#monotonicNow();
-    const wait = Math.max(this.#nextTickAt - now, waitMs);
-    const delay = wait >= MIN_FLUSH_PAUSE_MS ? Math.ceil(wait) : 0;
-    if (this.#tickScheduled && this.#tickAt <= now + delay) return;
+  #scheduleTick(): void {
+    if (this.#tickScheduled) return;
     this.#tickScheduled = true;
-    this.#tickAt = now + delay;
-    const token = ++this.#tickToken;
-    this.#schedule(() => {
-      if (token === this.#tickToken) this.#tick();
-    }, delay);
+    const delay = this.#nextTickAt - this.#monotonicNow();
+    this.#schedule(this.#tick, delay >= MIN_FLUSH_PAUSE_MS ? Math.ceil(delay) : 0);
   }
 
-  #tick(): void {
+  #tick = (): void => {
     this.#tickScheduled = false;
     // The CPU used since the last tick is mostly the cost of its writes: the next tick waits
     // until that is at most FLUSH_MAX_BUSY of the time passed.
@@ -305,7 +274,7 @@ export class FanOut {
     this.#logStart = end;
     this.#log = [];
     this.#roundStart = end;
-  }
+  };
 
   /**
    * A round of the walk is over: every member has been visited since it began, so none still

@@ -2,8 +2,6 @@ import assert from "node:assert/strict";
 import {
   FanOut,
   FLUSH_MAX_BUSY,
-  LAZY_NOTICE_MEMBERS,
-  LAZY_NOTICE_MS,
   MAX_FLUSH_PAUSE_MS,
   MEMBERS_PER_TICK,
   type RoomMember,
@@ -166,42 +164,6 @@ Deno.test("FanOut paces ticks by the CPU the last one cost, within bounds", () =
   send("cheap");
   assert.equal(delays.at(-1), 0, "a pause under the timer's resolution is not taken");
   assert.equal(member.lines().length, 7, "nothing lost");
-});
-
-Deno.test("FanOut: in a large room a notice waits for company, and a message takes it along", () => {
-  const { fanOut, delays, ticks, runTick } = makeFanOut();
-  const members = Array.from({ length: LAZY_NOTICE_MEMBERS }, () => new Recorder());
-  for (const member of members) fanOut.add(member);
-  fanOut.broadcast(notice("bob joined"), null, true);
-  fanOut.broadcast(notice("eve joined"), null, true);
-  assert.deepEqual(delays, [LAZY_NOTICE_MS], "one tick, later, for both notices");
-  fanOut.broadcast(notice("hello"), null);
-  assert.deepEqual(delays, [LAZY_NOTICE_MS, 0], "a message wants a tick at once");
-  while (ticks.length > 0) runTick();
-  for (const member of members) {
-    assert.equal(member.deliveries.length, 1, "the notices and the message in one write");
-    assert.deepEqual(member.lines(), ["bob joined", "eve joined", "hello"]);
-  }
-});
-
-Deno.test("FanOut: a notice that waited alone goes out when its tick comes", () => {
-  const { fanOut, delays, runTick } = makeFanOut();
-  const members = Array.from({ length: LAZY_NOTICE_MEMBERS }, () => new Recorder());
-  for (const member of members) fanOut.add(member);
-  fanOut.broadcast(notice("bob joined"), null, true);
-  assert.deepEqual(delays, [LAZY_NOTICE_MS]);
-  runTick();
-  for (const member of members) assert.deepEqual(member.lines(), ["bob joined"]);
-});
-
-Deno.test("FanOut: in a small room a notice goes out at once", () => {
-  const { fanOut, delays, runTick } = makeFanOut();
-  const members = Array.from({ length: LAZY_NOTICE_MEMBERS - 1 }, () => new Recorder());
-  for (const member of members) fanOut.add(member);
-  fanOut.broadcast(notice("bob joined"), null, true);
-  assert.deepEqual(delays, [0]);
-  runTick();
-  for (const member of members) assert.deepEqual(member.lines(), ["bob joined"]);
 });
 
 /** A JSON member that records the events it is handed. */
