@@ -139,8 +139,6 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
   #connectedAt: number;
   /** True once the connection was sent the greeting (it had been silent). */
   #greeted = false;
-  /** A check found the connection silent past `greetAfterMs`: the next one greets it. */
-  #greetDue = false;
   #pingSentAt = 0;
   #pingCounter = 0;
   #closeReason: LeaveReason | undefined;
@@ -292,21 +290,11 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
     }
   }
 
-  /**
-   * Greets a connection that has said nothing yet, once; true when it did so now. It is greeted on
-   * the check after the one that found it silent for long enough: a server starved of CPU (a join
-   * storm on a loaded machine) runs its overdue timer before it reads the sockets, so a `hello`
-   * waiting unread would otherwise get the text greeting first, which a frame64 client takes for
-   * a broken frame. Between two checks the reads that were waiting have been handled.
-   */
+  /** Greets a connection that has said nothing yet, once; true when it did so now. */
   #shouldGreet(now: number): boolean {
     const after = this.#limits.greetAfterMs;
     if (after <= 0 || this.#greeted || this.#inbound.heardAnything) return false;
     if (now - this.#connectedAt <= after) return false;
-    if (!this.#greetDue) {
-      this.#greetDue = true;
-      return false;
-    }
     this.#greeted = true;
     // The handshake deadline starts again: a person has just been asked for a name.
     this.#connectedAt = now;

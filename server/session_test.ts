@@ -429,25 +429,3 @@ Deno.test("nextReadBuffer grows a filled buffer a size at a time and shrinks aft
   assert.notEqual(again[0]!.byteOffset, again[1]!.byteOffset);
   assert.equal(pool.slabCount, 1, "both slots of the first slab were free again");
 });
-
-Deno.test("Session greets a silent connection on the check after it was due, not before", async () => {
-  const { host } = makeHost({ greetAfterMs: 100 });
-  const silent = open(host, 0);
-  const speaking = open(host, 0);
-  try {
-    silent.session.checkDeadlines(150);
-    speaking.session.checkDeadlines(150);
-    assert.equal(silent.socket.text(), "", "due, but a hello may be waiting unread");
-    // What a starved server reads only after its overdue check ran.
-    speaking.socket.push(json({ type: "hello", name: "alice", protocol: 1 }));
-    await settle();
-    silent.session.checkDeadlines(400);
-    speaking.session.checkDeadlines(400);
-    assert.match(silent.socket.text(), /name\?\n$/, "greeted on the next check");
-    assert.equal(JSON.parse(speaking.socket.bodies()[0]!).type, "welcome");
-    assert.doesNotMatch(speaking.socket.text(), /name\?/, "never greeted");
-  } finally {
-    await silent.finish();
-    await speaking.finish();
-  }
-});
