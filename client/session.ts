@@ -639,6 +639,11 @@ export class ChatSession {
       const key = `${where}|${event.id}|${event.ts}`;
       if (this.#seen.has(key)) return;
       this.#seen.add(key);
+      // A message a cluster node showed while cut off from Redis (pending, a provisional id)
+      // comes back with its final id and the same time on a later resume: shown once.
+      const said = `${where}|${event.from}|${event.ts}|${event.text}`;
+      if (event.pending === true) this.#seen.add(said);
+      else if (this.#seen.has(said)) return;
       if (this.#seen.size > _SEEN_LIMIT) {
         const oldest = this.#seen.values().next().value;
         if (oldest !== undefined) this.#seen.delete(oldest);
@@ -652,7 +657,10 @@ export class ChatSession {
     shown.push(event);
   }
 
-  /** Follows the room, its epoch and the last message id, for a resume. */
+  /**
+   * Follows the room, its epoch and the last message id, for a resume. A pending message's id
+   * is provisional: resuming after it could skip what other servers said meanwhile.
+   */
   #track(event: ServerEvent): void {
     if (event.type === "welcome" || event.type === "moved") {
       const room = event.room;
@@ -663,7 +671,7 @@ export class ChatSession {
       };
     } else if (
       event.type === "message" && this.#position !== null && event.room === this.#position.room &&
-      event.id > this.#position.after
+      event.id > this.#position.after && event.pending !== true
     ) {
       this.#position.after = event.id;
     }

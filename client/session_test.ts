@@ -367,3 +367,54 @@ Deno.test("session: messages of two rooms with the same id and time are both sho
     await server.close();
   }
 });
+
+Deno.test("ChatSession shows a pending message once, when it comes back with its final id", async () => {
+  const limits = {
+    maxMessageBytes: 4096,
+    rateBurst: 10,
+    ratePerSecond: 5,
+    pingIntervalSeconds: 30,
+    idleTimeoutSeconds: 75,
+  };
+  const ts = "2024-05-01T09:05:00.000Z";
+  const later = "2024-05-01T09:05:01.000Z";
+  const server = scriptedServer([
+    { type: "welcome", name: "alice", server: "s", protocol: 1, users: ["alice"], limits },
+    // Said on a node cut off from Redis: a provisional id, the final time.
+    {
+      type: "message",
+      id: 5,
+      ts,
+      from: "bob",
+      text: "hi",
+      kind: "say",
+      room: "#main",
+      pending: true,
+    },
+    // The same message replayed with its final id after the node came back.
+    {
+      type: "message",
+      id: 7,
+      ts,
+      from: "bob",
+      text: "hi",
+      kind: "say",
+      room: "#main",
+      history: true,
+    },
+    // Another message at the same time from someone else is news.
+    { type: "message", id: 8, ts, from: "carol", text: "hi", kind: "say", room: "#main" },
+    { type: "message", id: 9, ts: later, from: "bob", text: "again", kind: "say", room: "#main" },
+  ]);
+  const seen = new Recorder();
+  const session = new ChatSession({ host: HOST, port: server.port, reconnect: false }, seen);
+  try {
+    await session.connect();
+    await session.join("alice");
+    await waitFor(() => seen.texts.includes("again"), "the last message");
+    assert.deepEqual(seen.texts, ["hi", "hi", "again"], "bob's hi once, carol's hi, then again");
+  } finally {
+    await session.quit();
+    await server.close();
+  }
+});

@@ -35,6 +35,19 @@ import type {
   NickChangeEvent,
 } from "../protocol/events.ts";
 
+/**
+ * The broker cannot do this now: a node of a cluster cut off from the shared state was asked
+ * for something only the cluster knows (a member of another node). The message says to try
+ * again later.
+ */
+export class BrokerUnavailableError extends Error {
+  /** @param message one sentence a person can act on */
+  constructor(message: string) {
+    super(message);
+    this.name = "BrokerUnavailableError";
+  }
+}
+
 /** The room every member starts in and `/part` returns to; it always exists. */
 export const MAIN_ROOM = "#main";
 

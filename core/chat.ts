@@ -23,8 +23,10 @@ import { nameKey } from "../protocol/names.ts";
 import { normaliseRoomName } from "../protocol/rooms.ts";
 import {
   type Broker,
+  BrokerUnavailableError,
   MAIN_ROOM,
   type MemberRef,
+  type NameEntry,
   type Published,
   type PublishedDirect,
   type RoomSnapshot,
@@ -404,17 +406,26 @@ export class Chat<M extends ChatMember> {
    */
   async dm(member: M, to: string, text: string): Promise<DirectMessageEvent | ProtocolError> {
     const local = this.#local.get(member.ref.id);
-    const entry = await this.#broker.lookupName(to);
-    if (local === undefined || entry === undefined) {
-      return new ProtocolError("no_such_user", `Nobody called "${to}" is here: try /who`);
+    let sent: PublishedDirect;
+    try {
+      const entry = await this.#broker.lookupName(to);
+      if (local === undefined || entry === undefined) {
+        return new ProtocolError("no_such_user", `Nobody called "${to}" is here: try /who`);
+      }
+      sent = await this.#broker.sendDirect(
+        local.room,
+        { type: "dm", from: local.name, to: entry.name, text },
+        member.ref,
+        entry.holder,
+      );
+    } catch (error) {
+      // A cluster node cut off from Redis reaches only its own members.
+      if (error instanceof BrokerUnavailableError) {
+        return new ProtocolError("no_such_user", error.message);
+      }
+      throw error;
     }
-    const sent = await this.#broker.sendDirect(
-      local.room,
-      { type: "dm", from: local.name, to: entry.name, text },
-      member.ref,
-      entry.holder,
-    );
-    const toSelf = entry.holder.node === member.ref.node && entry.holder.id === member.ref.id;
+    const toSelf = sent.to.node === member.ref.node && sent.to.id === member.ref.id;
     if (!toSelf && this.#local.has(member.ref.id)) this.#delivery.send(member, sent.event);
     return sent.event;
   }
@@ -466,7 +477,15 @@ export class Chat<M extends ChatMember> {
    * @returns `no_such_user`, or undefined when answered
    */
   async whois(member: M, name: string): Promise<ProtocolError | undefined> {
-    const entry = await this.#broker.lookupName(name);
+    let entry: NameEntry | undefined;
+    try {
+      entry = await this.#broker.lookupName(name);
+    } catch (error) {
+      if (error instanceof BrokerUnavailableError) {
+        return new ProtocolError("no_such_user", error.message);
+      }
+      throw error;
+    }
     if (entry === undefined) {
       return new ProtocolError("no_such_user", `Nobody called "${name}" is here: try /who`);
     }
@@ -712,9 +731,29 @@ export class Chat<M extends ChatMember> {
   }
 
   #onPublished(published: Published): void {
-    this.#delivery.publish(published, this.#originOf(published));
+    const origin = this.#originOf(published);
+    this.#delivery.publish(published, origin);
+    const event = published.event;
+    if (event.type === "nick" && origin !== undefined) this.#renamedByBroker(origin, event);
     const waiting = this.#entering.get(published.room);
     if (waiting !== undefined) { for (const held of waiting.values()) held.push(published); }
+  }
+
+  /**
+   * A `nick` of a member of this node that it did not ask for (its own rename has changed its
+   * name before the event comes): a cluster node coming back after Redis was unreachable found
+   * the name given to someone else meanwhile, and renamed this member. Follows it, and says why.
+   */
+  #renamedByBroker(member: M, event: { readonly from: string; readonly to: string }): void {
+    const local = this.#local.get(member.ref.id);
+    if (local === undefined || local.name !== event.from || event.from === event.to) return;
+    local.name = event.to;
+    this.#delivery.send(member, {
+      type: "notice",
+      text: `While this server could not reach the rest of the cluster, another server gave ` +
+        `the name "${event.from}" to someone else, who keeps it: you are "${event.to}" now ` +
+        `(/nick to choose another)`,
+    });
   }
 
   #onDirect(published: PublishedDirect): void {

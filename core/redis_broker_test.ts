@@ -7,7 +7,7 @@ import {
   RedisServer,
 } from "../tests/support/redis_server.ts";
 import { checkRedisUrl, RedisBroker, RedisUnavailableError } from "./redis_broker.ts";
-import { MAIN_ROOM } from "./broker.ts";
+import { BrokerUnavailableError, MAIN_ROOM, type Published } from "./broker.ts";
 
 let shared: RedisServer | null = null;
 let clusters = 0;
@@ -131,6 +131,106 @@ Deno.test({
     } finally {
       await one.close();
       await two.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "redis broker: while Redis is down a node shows its members' messages and keeps them for Redis",
+  ignore: !REDIS_AVAILABLE,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using server = await RedisServer.start({ persist: true });
+    const errors: string[] = [];
+    const one = await RedisBroker.connect({
+      url: server.url,
+      cluster: "down",
+      pendingLimit: 2,
+      onError: (message) => errors.push(message),
+    });
+    const two = await RedisBroker.connect({ url: server.url, cluster: "down" });
+    try {
+      const alice = { node: one.node, id: 1 };
+      assert.ok(await one.claimName("alice", alice));
+      await one.enter(MAIN_ROOM, alice, 10);
+      const atOne: Published[] = [];
+      const atTwo: Published[] = [];
+      await one.subscribe(MAIN_ROOM, (p) => atOne.push(p));
+      await two.subscribe(MAIN_ROOM, (p) => atTwo.push(p));
+      const until = async (done: () => boolean, what: string) => {
+        const deadline = Date.now() + 15_000;
+        while (!done()) {
+          if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      };
+      await server.kill();
+      await until(() => one.degraded, "node one to notice");
+      const say = (text: string) =>
+        one.publish(MAIN_ROOM, { type: "message", from: "alice", text, kind: "say" }, alice);
+      const shown = [await say("m1"), await say("m2")];
+      // Shown to the node's own subscribers at once, pending, with provisional ids in order.
+      assert.deepEqual(atOne.map((p) => p.event), shown.map((p) => p.event));
+      assert.ok(shown.every((p) => p.event.type === "message" && p.event.pending === true));
+      // Past the limit: refused, said once in the log, nothing shown.
+      await assert.rejects(say("m3"), BrokerUnavailableError);
+      await assert.rejects(say("m4"), BrokerUnavailableError);
+      assert.equal(errors.filter((e) => /2 messages are waiting for Redis/.test(e)).length, 1);
+      assert.equal(atOne.length, 2);
+      // Its own members are known; anyone else has to wait.
+      assert.deepEqual((await one.lookupName("ALICE"))?.holder, alice);
+      await assert.rejects(one.lookupName("bob"), /degraded.*try again/);
+      assert.ok(!(await one.claimName("Alice", { node: one.node, id: 2 })), "still one alice");
+
+      await server.restart();
+      await until(() => !one.degraded, "node one to be whole again");
+      const texts = (list: Published[]) =>
+        list.flatMap((p) => p.event.type === "message" ? [`${p.event.text}@${p.event.ts}`] : []);
+      await until(() => texts(atTwo).length === 2, "node two to get what node one kept");
+      assert.deepEqual(texts(atTwo), texts(shown), "in order, with the time shown");
+      assert.equal(atOne.length, 2, "not shown twice on node one");
+      const history = await two.history(MAIN_ROOM, { limit: 10 });
+      assert.deepEqual(history.map((m) => m.text), ["m1", "m2"]);
+      assert.ok(history.every((m) => m.pending === undefined));
+      assert.deepEqual(await two.members(MAIN_ROOM), ["alice"]);
+    } finally {
+      await one.close();
+      await two.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "redis broker: nobody is taken for lost while a node coming back from an outage asks for calm",
+  ignore: !REDIS_AVAILABLE,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using server = await RedisServer.start();
+    const one = await RedisBroker.connect({ url: server.url, cluster: "calm", nodeTimeoutMs: 300 });
+    try {
+      // A node that registered and went silent, while the cluster is calm for a second.
+      assert.equal(await redisCommand(server.port, "SET calm:calm 1 PX 1000"), "+OK");
+      assert.equal(await redisCommand(server.port, "ZADD calm:nodes 1 ghost"), ":1");
+      const ghost = () => redisCommand(server.port, "ZSCORE calm:nodes ghost");
+      const deadline = Date.now() + 10_000;
+      // Node one beats every 100 ms: within the calm it judges nobody...
+      while (
+        Date.now() < deadline && (await redisCommand(server.port, "EXISTS calm:calm")) === ":1"
+      ) {
+        assert.notEqual(await ghost(), "$-1", "the ghost was reaped during the calm");
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      // ...and after it, the silent node is taken for lost as usual.
+      while (Date.now() < deadline && (await ghost()) !== "$-1") {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.equal(await ghost(), "$-1", "the ghost is reaped once the calm is over");
+    } finally {
+      await one.close();
     }
   },
 });

@@ -39,7 +39,7 @@ end
 local function forget(room)
   redis.call('SREM', P .. 'rooms', room)
   redis.call('DEL', rk(room, 'members'), rk(room, 'seq'), rk(room, 'log'), rk(room, 'epoch'),
-    rk(room, 'pos'))
+    rk(room, 'pos'), rk(room, 'events'))
 end
 local function leave_room(room, mk)
   local members = rk(room, 'members')
@@ -60,8 +60,8 @@ local function epoch_of(room, fresh)
   redis.call('SET', key, fresh)
   return fresh
 end
-local function publish_event(room, is_message, draft, origin, keep)
-  local ms = now_ms()
+local function publish_event(room, is_message, draft, origin, keep, at)
+  local ms = at or now_ms()
   local live = exists(room)
   local pos = 1
   local id = 0
@@ -72,6 +72,9 @@ local function publish_event(room, is_message, draft, origin, keep)
   local payload = pos .. '\\n' .. id .. '\\n' .. ms .. '\\n' .. origin .. '\\n' .. draft
   if is_message and live and keep > 0 then
     redis.call('XADD', rk(room, 'log'), 'MAXLEN', '~', keep, id .. '-0', 'p', payload)
+  elseif live and not is_message then
+    -- Who came and went, for a node that missed it while cut off (messages are in the log).
+    redis.call('XADD', rk(room, 'events'), 'MAXLEN', '~', 1000, pos .. '-0', 'p', payload)
   end
   redis.call('PUBLISH', P .. 'live:' .. room, payload)
   return { pos, id, ms }
@@ -117,6 +120,8 @@ local function reap(node, announce)
 end
 local function reap_dead(me)
   local reaped = 0
+  -- A node came back from an outage lately: the others get one node timeout to come back too.
+  if redis.call('EXISTS', P .. 'calm') == 1 then return 0 end
   for _, node in ipairs(redis.call('ZRANGE', P .. 'nodes', 0, -1)) do
     if node ~= me and redis.call('EXISTS', P .. 'node:' .. node) == 0 then
       reap(node, 'node_lost')
@@ -306,12 +311,129 @@ return redis.call('INCR', rk(ARGV[2], 'seq'))
   ),
   /**
    * ARGV: prefix, room, 1 for a message else 0, draft JSON, origin member key or empty, how
-   * many messages to keep. Returns [position, id, ms].
+   * many messages to keep, and optionally the event's time in milliseconds (a message a node
+   * kept while Redis was unreachable keeps the time its members were shown). Returns
+   * [position, id, ms].
    */
   publish: script(
     "chatPublish",
     `
-return publish_event(ARGV[2], ARGV[3] == '1', ARGV[4], ARGV[5], tonumber(ARGV[6]))
+return publish_event(ARGV[2], ARGV[3] == '1', ARGV[4], ARGV[5], tonumber(ARGV[6]),
+  tonumber(ARGV[7]))
+`,
+  ),
+  /**
+   * Puts the shared state right for one node after Redis was unreachable: the node is
+   * registered again, and its members are made to be what the node holds now.
+   *
+   * ARGV: prefix, node, ttl ms, a fresh epoch (for rooms it makes), count N, then N times (member key, name key, name, room), then
+   * pairs (member key, leave reason) for members that left meanwhile.
+   *
+   * - A member Redis has for the node that the node no longer holds leaves its room (the
+   *   `leave` is published with the reason given, else `quit`) and its name is freed.
+   * - A member whose name is now held by someone else (another node gave it meanwhile) is left
+   *   as it is and returned: the node renames it and calls again.
+   * - Otherwise the member's name is claimed (a name it held before is released, with `nick`
+   *   in its old room), and it is put in its room (`leave` reason `moved` from the old one,
+   *   `join` in the new one; a room is made when missing).
+   *
+   * Every event it publishes carries `"p":1` in its draft: the node has shown it to its own
+   * members already and does not deliver it to them again. Returns the clashing member keys.
+   */
+  reconcile: script(
+    "chatReconcile",
+    `
+local me, ttl, fresh, n = ARGV[2], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
+if redis.call('EXISTS', P .. 'node:' .. me) == 0 then
+  -- Away past the node timeout: so were the others, likely (Redis was down for all). They may
+  -- reconnect a backoff later; nobody is judged lost for one node timeout.
+  redis.call('SET', P .. 'calm', '1', 'PX', ttl)
+end
+redis.call('SET', P .. 'node:' .. me, '1', 'PX', ttl)
+redis.call('ZADD', P .. 'nodes', now_ms(), me)
+local set = P .. 'node:' .. me .. ':members'
+local want, order = {}, {}
+local i = 6
+for _ = 1, n do
+  want[ARGV[i]] = { ARGV[i + 1], ARGV[i + 2], ARGV[i + 3] }
+  order[#order + 1] = ARGV[i]
+  i = i + 4
+end
+local reasons = {}
+while i + 1 <= #ARGV do
+  reasons[ARGV[i]] = ARGV[i + 1]
+  i = i + 2
+end
+local function note(room, fields, mk)
+  publish_event(room, false, '{' .. fields .. ',"p":1}', mk, 0)
+end
+local function leave_json(name, online, reason)
+  return '"type":"leave","name":' .. cjson.encode(name) .. ',"online":' .. online ..
+    ',"reason":' .. cjson.encode(reason)
+end
+for _, mk in ipairs(redis.call('SMEMBERS', set)) do
+  if not want[mk] then
+    local room = redis.call('HGET', P .. 'roomof', mk)
+    local key = redis.call('HGET', P .. 'nameof', mk)
+    local name = nil
+    if key then
+      local held, holder = holder_of(key)
+      if holder == mk then
+        name = held
+        redis.call('HDEL', P .. 'names', key)
+      end
+      redis.call('HDEL', P .. 'nameof', mk)
+    end
+    if room then
+      local left = leave_room(room, mk)
+      if name then note(room, leave_json(name, left, reasons[mk] or 'quit'), mk) end
+    end
+    redis.call('SREM', set, mk)
+  end
+end
+local clashes = {}
+for _, mk in ipairs(order) do
+  local key, name, room = want[mk][1], want[mk][2], want[mk][3]
+  local _, holder = holder_of(key)
+  if holder and holder ~= mk then
+    clashes[#clashes + 1] = mk
+  else
+    local current = redis.call('HGET', P .. 'roomof', mk)
+    if current and not exists(current) then current = nil end
+    local old_key = redis.call('HGET', P .. 'nameof', mk)
+    local old_name = nil
+    if old_key then
+      local held, was = holder_of(old_key)
+      if was == mk then old_name = held end
+      if old_key ~= key and was == mk then redis.call('HDEL', P .. 'names', old_key) end
+    end
+    redis.call('HSET', P .. 'names', key, name .. '\\n' .. mk)
+    redis.call('HSET', P .. 'nameof', mk, key)
+    redis.call('SADD', set, mk)
+    if current and old_name and old_name ~= name then
+      note(current, '"type":"nick","from":' .. cjson.encode(old_name) .. ',"to":' ..
+        cjson.encode(name), mk)
+    end
+    if current ~= room then
+      if current then
+        local left = leave_room(current, mk)
+        if old_name then note(current, leave_json(name, left, 'moved'), mk) end
+      end
+      if not exists(room) then
+        redis.call('SADD', P .. 'rooms', room)
+        redis.call('SET', rk(room, 'epoch'), fresh)
+      end
+      local members = rk(room, 'members')
+      if redis.call('ZSCORE', members, mk) == false then
+        redis.call('ZADD', members, redis.call('INCR', P .. 'entries'), mk)
+      end
+      redis.call('HSET', P .. 'roomof', mk, room)
+      note(room, '"type":"join","name":' .. cjson.encode(name) .. ',"online":' ..
+        redis.call('ZCARD', members), mk)
+    end
+  end
+end
+return clashes
 `,
   ),
   /**
@@ -369,14 +491,21 @@ end
 return { pos, epoch, member_names(room), payloads, trimmed, count }
 `,
   ),
-  /** ARGV: prefix, room, after id. Every kept message after the id, oldest first. */
+  /**
+   * ARGV: prefix, room, after id, after position. What a node missed: every kept message after
+   * the id, and every kept other event (join, leave, nick) after the position, each oldest
+   * first: [messages, events].
+   */
   since: script(
     "chatSince",
     `
-local entries = redis.call('XRANGE', rk(ARGV[2], 'log'), '(' .. ARGV[3] .. '-0', '+')
-local payloads = {}
-for i, entry in ipairs(entries) do payloads[i] = entry[2][2] end
-return payloads
+local function after(key, from)
+  local entries = redis.call('XRANGE', key, '(' .. from .. '-0', '+')
+  local payloads = {}
+  for i, entry in ipairs(entries) do payloads[i] = entry[2][2] end
+  return payloads
+end
+return { after(rk(ARGV[2], 'log'), ARGV[3]), after(rk(ARGV[2], 'events'), ARGV[4]) }
 `,
   ),
 } as const;

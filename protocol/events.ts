@@ -217,6 +217,11 @@ export interface MessageEvent {
   readonly history?: true;
   /** The room it was said in. */
   readonly room?: string;
+  /**
+   * True for a message a cluster node delivered to its own members while it could not reach
+   * Redis: its `id` is provisional (a client does not resume from it), its `ts` is final.
+   */
+  readonly pending?: true;
 }
 /** `dm` from the server: a private message, to its recipient and echoed to its sender. */
 export interface DirectMessageEvent {
@@ -226,6 +231,8 @@ export interface DirectMessageEvent {
   readonly from: string;
   readonly to: string;
   readonly text: string;
+  /** True for a private message between two members of a node cut off from Redis. */
+  readonly pending?: true;
 }
 /** `join`: someone joined. */
 export interface JoinEvent {

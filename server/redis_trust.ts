@@ -32,6 +32,9 @@ import type { ClusterMember, MemberDirectory, SharedTrust } from "./trust.ts";
 
 const _DAY_MS = 24 * 60 * 60 * 1000;
 
+/** How many names' owners a node remembers for answering while Redis is unreachable. */
+const _OWNERS_KEPT = 100_000;
+
 /** How long to wait for Redis at start before giving up, in milliseconds. */
 const _CONNECT_TIMEOUT_MS = 5000;
 
@@ -185,6 +188,16 @@ export class RedisTrust implements SharedTrust, NameOwnership, ModerationStore, 
   /** Acts heard before anyone listened (between subscribing and the first read). */
   #early: ModerationAct[] = [];
   #closed = false;
+  /**
+   * True while the command connection to Redis is down: owned names are then answered from
+   * what this node has seen (#owners), and changes wait in #later for Redis (see PROTOCOL.md,
+   * "While Redis is unreachable").
+   */
+  #down = false;
+  /** Owners this node has read or written, by name key (undefined: read as not owned). */
+  readonly #owners = new Map<string, string | undefined>();
+  /** Changes made while Redis was unreachable, sent in order when it is back. */
+  #later: (() => Promise<unknown>)[] = [];
 
   private constructor(options: RedisTrustOptions, redis: Redis, sub: Redis) {
     this.#redis = redis;
@@ -224,6 +237,8 @@ export class RedisTrust implements SharedTrust, NameOwnership, ModerationStore, 
     redis.on("error", () => {});
     sub.on("error", () => {});
     const trust = new RedisTrust(options, redis, sub);
+    redis.on("close", () => void (trust.#down = !trust.#closed));
+    redis.on("ready", () => void trust.#back());
     try {
       await redis.connect();
       await sub.connect();
@@ -263,11 +278,48 @@ export class RedisTrust implements SharedTrust, NameOwnership, ModerationStore, 
     return fn.call(this.#redis, this.#prefix, ...args);
   }
 
+  /** Redis is back: sends what waited for it, in order, then answers from Redis again. */
+  async #back(): Promise<void> {
+    if (!this.#down) return;
+    const waiting = this.#later;
+    this.#later = [];
+    this.#down = false;
+    for (const change of waiting) {
+      try {
+        await change();
+      } catch (error) {
+        this.#onError(`Writing what waited for Redis: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  /** Runs a change now, or when Redis is back if it is unreachable. */
+  #whenUp(change: () => Promise<unknown>): Promise<void> {
+    if (!this.#down) return change().then(() => {});
+    this.#later.push(change);
+    return Promise.resolve();
+  }
+
   // ---- owned names ----
 
   async ownerOf(name: string): Promise<string | undefined> {
-    const owner = await this.#script("ownerOf", nameKey(name), this.#now(), this.#lapseMs);
-    return typeof owner === "string" ? owner : undefined;
+    const key = nameKey(name);
+    // Cut off from Redis: what this node knows (a name it never saw is taken as not owned).
+    if (this.#down) return this.#owners.get(key);
+    const owner = await this.#script("ownerOf", key, this.#now(), this.#lapseMs);
+    const found = typeof owner === "string" ? owner : undefined;
+    this.#remember(key, found);
+    return found;
+  }
+
+  /** Keeps what Redis said of a name, for while it is unreachable (a bounded memory). */
+  #remember(key: string, owner: string | undefined): void {
+    this.#owners.delete(key);
+    this.#owners.set(key, owner);
+    if (this.#owners.size > _OWNERS_KEPT) {
+      const oldest = this.#owners.keys().next().value;
+      if (oldest !== undefined) this.#owners.delete(oldest);
+    }
   }
 
   async refusal(name: string, fingerprint: string | undefined): Promise<ProtocolError | undefined> {
@@ -275,6 +327,24 @@ export class RedisTrust implements SharedTrust, NameOwnership, ModerationStore, 
   }
 
   async claim(name: string, fingerprint: string): Promise<NameClaim> {
+    const key = nameKey(name);
+    if (this.#down) {
+      const owner = this.#owners.get(key);
+      if (owner !== undefined && owner !== fingerprint) {
+        return { granted: false, refusal: ownedRefusal(name, owner, fingerprint)! };
+      }
+      this.#remember(key, fingerprint);
+      this.#later.push(async () => {
+        const claim = await this.claim(name, fingerprint);
+        if (!claim.granted) {
+          this.#onError(
+            `The name "${name}" was granted to ${fingerprint} while Redis was unreachable, ` +
+              `but another identity owns it`,
+          );
+        }
+      });
+      return { granted: true, fresh: owner === undefined };
+    }
     const [granted, detail] = await this.#script(
       "claim",
       nameKey(name),
@@ -283,16 +353,23 @@ export class RedisTrust implements SharedTrust, NameOwnership, ModerationStore, 
       this.#now(),
       this.#lapseMs,
     ) as [number, number | string];
-    if (granted === 1) return { granted: true, fresh: detail === 1 };
+    if (granted === 1) {
+      this.#remember(key, fingerprint);
+      return { granted: true, fresh: detail === 1 };
+    }
+    this.#remember(key, String(detail));
     return { granted: false, refusal: ownedRefusal(name, String(detail), fingerprint)! };
   }
 
   async unclaim(name: string, fingerprint: string): Promise<void> {
-    await this.#script("unclaim", nameKey(name), fingerprint);
+    const key = nameKey(name);
+    if (this.#owners.get(key) === fingerprint) this.#remember(key, undefined);
+    await this.#whenUp(() => this.#script("unclaim", key, fingerprint));
   }
 
   async release(name: string, fingerprint: string): Promise<void> {
-    await this.#script("release", nameKey(name), fingerprint, this.#now());
+    const now = this.#now();
+    await this.#whenUp(() => this.#script("release", nameKey(name), fingerprint, now));
   }
 
   // ---- operators' decisions ----
@@ -398,14 +475,17 @@ export class RedisTrust implements SharedTrust, NameOwnership, ModerationStore, 
   // ---- member directory ----
 
   async joined(member: string, fingerprint: string | undefined, ip: string): Promise<void> {
-    await this.#redis.hset(`${this.#prefix}memberinfo`, member, `${fingerprint ?? ""}\n${ip}`);
+    const info = `${fingerprint ?? ""}\n${ip}`;
+    await this.#whenUp(() => this.#redis.hset(`${this.#prefix}memberinfo`, member, info));
   }
 
   async left(member: string): Promise<void> {
-    await this.#redis.hdel(`${this.#prefix}memberinfo`, member);
+    await this.#whenUp(() => this.#redis.hdel(`${this.#prefix}memberinfo`, member));
   }
 
   async lookup(name: string): Promise<ClusterMember | undefined> {
+    // Members of other nodes cannot be found while Redis is unreachable.
+    if (this.#down) return undefined;
     const found = await this.#script("lookup", nameKey(name)) as [string, string, string?] | null;
     if (found === null) return undefined;
     const [held, member, info] = found;

@@ -165,3 +165,60 @@ Deno.test({
     shared = null;
   },
 });
+
+Deno.test({
+  name:
+    `RedisTrust: while Redis is down owned names are answered from what the node saw, and claims wait for it${
+      REDIS_AVAILABLE ? "" : ` (${REDIS_SKIP_REASON})`
+    }`,
+  ignore: !REDIS_AVAILABLE,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using server = await RedisServer.start({ persist: true });
+    const other = "SHA256:" + "B".repeat(43);
+    const trust = await RedisTrust.connect({
+      url: server.url,
+      cluster: "down",
+      node: "n1",
+      nameDays: 90,
+    });
+    try {
+      assert.ok((await trust.claim("alice", FP)).granted);
+      await server.kill();
+      // Answered at once (not waiting for Redis) once the node knows Redis is gone.
+      const deadline = Date.now() + 10_000;
+      const answer = () =>
+        Promise.race([
+          trust.ownerOf("ALICE"),
+          new Promise<string>((resolve) => setTimeout(() => resolve("waiting"), 200)),
+        ]);
+      let owner = await answer();
+      while (owner === "waiting" && Date.now() < deadline) owner = await answer();
+      assert.equal(owner, FP, "the owner this node saw");
+      assert.equal((await trust.claim("Alice", other)).granted, false);
+      const granted = await trust.claim("bob", other);
+      assert.deepEqual(granted, { granted: true, fresh: true });
+      await server.restart();
+      // The claim made meanwhile reaches Redis once it is back.
+      const check = await RedisTrust.connect({
+        url: server.url,
+        cluster: "down",
+        node: "n2",
+        nameDays: 90,
+      });
+      try {
+        const until = Date.now() + 10_000;
+        while ((await check.ownerOf("bob")) !== other && Date.now() < until) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        assert.equal(await check.ownerOf("bob"), other);
+        assert.equal(await check.ownerOf("alice"), FP);
+      } finally {
+        await check.close();
+      }
+    } finally {
+      await trust.close();
+    }
+  },
+});

@@ -181,9 +181,12 @@ async function joinCluster(config: ServeConfig, log: Logger): Promise<ClusterNod
       server?.notifyAll({
         type: "notice",
         text: degraded
-          ? "The cluster is degraded: this server cannot reach Redis. Messages wait here " +
-            "until it is back; none you were sent back is lost"
-          : "The cluster is whole again: messages flow between servers",
+          ? "The cluster is degraded: this server cannot reach Redis. You can go on talking " +
+            "with the members of this server (your messages are marked pending and reach the " +
+            "other servers once Redis is back, in order); private messages to members of " +
+            "other servers have to wait until then"
+          : "The cluster is whole again: what was said here meanwhile has reached the other " +
+            "servers, and what they said is shown",
       });
     },
     onError: (message) => log.error("redis", { error: message }),

@@ -16,7 +16,7 @@ import {
   runCommand,
 } from "../core/commands.ts";
 import type { Chat } from "../core/chat.ts";
-import type { MemberRef } from "../core/broker.ts";
+import { BrokerUnavailableError, type MemberRef } from "../core/broker.ts";
 import type { Framing } from "../protocol/detect.ts";
 import { FramingError, ProtocolError } from "../protocol/errors.ts";
 import type { LeaveReason, ModNoticeEvent, ResumePoint, ServerEvent } from "../protocol/events.ts";
@@ -764,7 +764,11 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
       if (event.type === "message") {
         this.#host.log.message({ from: event.from, id: event.id, kind, text });
       }
-    }, (error) => this.#internalError(error));
+    }, (error) =>
+      // A cluster node cut off from Redis that holds all it may for it refuses, and says so.
+      error instanceof BrokerUnavailableError
+        ? this.#refuseEvent(new ProtocolError("rate_limited", error.message))
+        : this.#internalError(error));
   }
 
   /** Sends a private message from this member. */

@@ -446,34 +446,279 @@ test("a node stopped cleanly says goodbye for its members at once, not after the
   }
 });
 
-test("Redis back without its data: members are let go, and a resume there is told of a gap", async () => {
+test("Redis back without its data: the node registers its members again, and a resume is told of a gap", async () => {
   await using redis = await RedisServer.start();
   await using one = await node(redis);
+  await using two = await node(redis);
   const alice = await joinJson(one.port, "alice");
   try {
     await alice.client.sendJson({ type: "say", text: "before" });
     const said = await alice.client.waitForEvent("message");
     await redis.kill();
-    await alice.client.waitForEvent("notice");
+    await alice.client.waitForEvent((e) => e.type === "notice" && /degraded/.test(String(e.text)));
+    await alice.client.sendJson({ type: "say", text: "during" });
+    const pending = await alice.client.waitForEvent("message");
+    assert.equal(pending.pending, true);
     await redis.restart(); // --save "": it comes back empty
-    // The node finds it is not registered any more: it lets alice go, to reconnect.
-    const bye = await alice.client.waitForEvent("shutdown", 15_000);
-    assert.match(String(bye.message), /cut off from the cluster/);
-    await alice.client.waitClosed();
-    const back = await joinJson(one.port, "alice", {
+    await alice.client.waitForEvent(
+      (e) => e.type === "notice" && /whole again/.test(String(e.text)),
+      15_000,
+    );
+    // Alice was never let go: the node put her back in the new Redis, with what she said.
+    // (Node two comes back on its own schedule: until then it would serve bob by itself.)
+    await two.waitForStderr(/cluster_restored/, 20_000);
+    const bob = await joinJson(two.port, "bob");
+    try {
+      assert.equal((bob.welcome.cluster as { degraded: boolean }).degraded, false);
+      assert.deepEqual(bob.welcome.users, ["alice", "bob"]);
+      const replay = messages(await collect(bob.client, (e) => messages(e).length === 1));
+      assert.deepEqual(replay.map((m) => m.split(":").slice(1).join(":")), ["alice:during"]);
+      await alice.client.waitForEvent((e) => e.type === "join" && e.name === "bob");
+      const clash = await joinJson(two.port, "Alice").catch((error: Error) => error);
+      assert.ok(clash instanceof Error && /name_taken/.test(clash.message), String(clash));
+    } finally {
+      await bob.client.close();
+    }
+    // The history started again: a resume from before the outage is told so.
+    const stale = await joinJson(one.port, "dave", {
       hello: { resume: { room: "#main", after: said.id, epoch: alice.welcome.epoch } },
     });
     try {
-      assert.notEqual(back.welcome.epoch, alice.welcome.epoch, "the history started again");
-      assert.deepEqual(await back.client.nextEvent(), {
+      assert.notEqual(stale.welcome.epoch, alice.welcome.epoch, "the history started again");
+      assert.deepEqual(await stale.client.nextEvent(), {
         type: "gap",
         room: "#main",
         reason: "epoch",
       });
     } finally {
-      await back.client.close();
+      await stale.client.close();
     }
   } finally {
     await alice.client.close();
+  }
+});
+
+test("while Redis is down a node serves its own members; after it, the others get it all once, in order", async () => {
+  await using redis = await RedisServer.start({ persist: true });
+  await using one = await node(redis);
+  await using two = await node(redis);
+  const alice = await joinJson(one.port, "alice");
+  const bob = await joinJson(one.port, "bob");
+  const carol = await joinJson(two.port, "carol");
+  const clients = [alice, bob, carol];
+  try {
+    await alice.client.waitForEvent((e) => e.type === "join" && e.name === "carol");
+    await bob.client.waitForEvent((e) => e.type === "join" && e.name === "carol");
+    await alice.client.sendJson({ type: "say", text: "before" });
+    await carol.client.waitForEvent((e) => e.type === "message" && e.text === "before");
+    await bob.client.waitForEvent((e) => e.type === "message" && e.text === "before");
+
+    await redis.kill();
+    const killedAt = Date.now();
+    for (const { client } of clients) {
+      await client.waitForEvent((e) => e.type === "notice" && /degraded/.test(String(e.text)));
+    }
+    // Alice and bob talk live on node one: each message is echoed and delivered at once.
+    const echoes: WireEvent[] = [];
+    await alice.client.sendJson({ type: "say", text: "d1" });
+    echoes.push(await alice.client.waitForEvent("message"));
+    assert.equal((await bob.client.waitForEvent("message")).text, "d1");
+    await bob.client.sendJson({ type: "say", text: "d2" });
+    echoes.push(await bob.client.waitForEvent("message"));
+    assert.equal((await alice.client.waitForEvent("message")).text, "d2");
+    assert.ok(echoes.every((e) => e.pending === true), JSON.stringify(echoes));
+    assert.ok(Number(echoes[1]!.id) > Number(echoes[0]!.id), "provisional ids keep the order");
+
+    // Dave joins node one meanwhile, and is served from what the node knows.
+    const dave = await joinJson(one.port, "dave");
+    clients.push(dave);
+    assert.equal((dave.welcome.cluster as { degraded: boolean }).degraded, true);
+    assert.deepEqual([...(dave.welcome.users as string[])].sort(), [
+      "alice",
+      "bob",
+      "carol",
+      "dave",
+    ]);
+    const daveReplay = messages(await collect(dave.client, (e) => messages(e).length === 3));
+    assert.deepEqual(daveReplay.map((m) => m.split(":")[2]), ["before", "d1", "d2"]);
+    await alice.client.waitForEvent((e) => e.type === "join" && e.name === "dave");
+    await dave.client.sendJson({ type: "say", text: "d3" });
+    echoes.push(await dave.client.waitForEvent("message"));
+    assert.equal((await alice.client.waitForEvent("message")).text, "d3");
+
+    // A private message stays on the node; to another node it is refused, saying to wait.
+    await alice.client.sendJson({ type: "dm", to: "dave", text: "psst" });
+    assert.equal((await dave.client.waitForEvent("dm")).text, "psst");
+    await alice.client.sendJson({ type: "dm", to: "carol", text: "hello?" });
+    const refused = await alice.client.waitForEvent("error");
+    assert.equal(refused.code, "no_such_user");
+    assert.match(String(refused.message), /degraded.*try again/);
+
+    // Bob leaves during the outage; carol on node two says something there.
+    await bob.client.close();
+    await alice.client.waitForEvent((e) => e.type === "leave" && e.name === "bob");
+    await carol.client.sendJson({ type: "say", text: "c1" });
+
+    // The outage outlasts the node timeout: every node's key has expired when Redis is back, and
+    // the nodes reconnect up to a backoff apart, yet none is taken for lost.
+    await waitUntil(
+      () => Date.now() - killedAt > (Number(NODE_TIMEOUT) + 1) * 1000,
+      "the node timeout to pass",
+      10_000,
+      100,
+    );
+    await redis.restart();
+    // Everything from here on is kept: what arrives before each node says it is whole counts.
+    const whole = (events: WireEvent[]) =>
+      events.some((e) => e.type === "notice" && /whole again/.test(String(e.text)));
+    const atCarol = await collect(carol.client, whole, 20_000);
+    const atAlice = await collect(alice.client, whole, 20_000);
+    await collect(dave.client, whole, 20_000);
+    await carol.client.sendJson({ type: "say", text: "after" });
+    const said = (text: string) => (events: WireEvent[]) =>
+      events.some((e) => e.type === "message" && e.text === text);
+    atCarol.push(...await collect(carol.client, said("after"), 20_000));
+    atAlice.push(...await collect(alice.client, said("after"), 20_000));
+    // Carol sees node one's outage: dave joined, bob left, and each message once, in order.
+    const fromOne = messages(atCarol).filter((m) => /:d\d$/.test(m)).map((m) => m.split(":")[2]);
+    assert.deepEqual(fromOne, ["d1", "d2", "d3"]);
+    assert.ok(atCarol.some((e) => e.type === "join" && e.name === "dave"));
+    assert.ok(atCarol.some((e) => e.type === "leave" && e.name === "bob"));
+    // Alice gets carol's c1 once, and none of node one's messages a second time.
+    const aliceTexts = messages(atAlice).map((m) => m.split(":")[2]);
+    assert.deepEqual(aliceTexts.filter((t) => t === "c1"), ["c1"]);
+    assert.deepEqual(aliceTexts.filter((t) => /^d\d$/.test(t!)), [], "nothing delivered twice");
+    assert.ok(
+      !atAlice.some((e) => e.type === "join" || e.type === "leave"),
+      "no repeated presence",
+    );
+
+    // Who is there, the same on both nodes.
+    for (const { client } of [alice, carol]) {
+      await client.sendJson({ type: "who" });
+      const who = await client.waitForEvent("who");
+      assert.deepEqual([...(who.users as string[])].sort(), ["alice", "carol", "dave"]);
+    }
+    // The shared history holds everything anyone got an echo for, once, ids increasing.
+    const erin = await joinJson(two.port, "erin");
+    clients.push(erin);
+    const history = messages(await collect(erin.client, (e) => messages(e).length === 6));
+    const texts = history.map((m) => m.split(":")[2]);
+    assert.deepEqual(texts.filter((t) => /^d\d$/.test(t!)), ["d1", "d2", "d3"]);
+    assert.deepEqual([...texts].sort(), ["after", "before", "c1", "d1", "d2", "d3"]);
+    const ids = history.map((m) => Number(m.split(":")[0]));
+    assert.ok(ids.every((id, i) => i === 0 || id > ids[i - 1]!), `ids increase: ${ids}`);
+    for (const echo of echoes) assert.ok(texts.includes(String(echo.text)), `${echo.text} kept`);
+  } finally {
+    for (const { client } of clients) await client.close();
+  }
+});
+
+test("a name given on two nodes while Redis was down stays with one; the other becomes a guest", async () => {
+  await using redis = await RedisServer.start();
+  await using one = await node(redis);
+  await using two = await node(redis);
+  const carol = await joinJson(one.port, "carol");
+  const dave = await joinJson(two.port, "dave");
+  const clients = [carol, dave];
+  try {
+    await carol.client.waitForEvent((e) => e.type === "join" && e.name === "dave");
+    await redis.kill();
+    await carol.client.waitForEvent((e) => e.type === "notice" && /degraded/.test(String(e.text)));
+    await dave.client.waitForEvent((e) => e.type === "notice" && /degraded/.test(String(e.text)));
+    const first = await joinJson(one.port, "zed");
+    clients.push(first);
+    const second = await joinJson(two.port, "ZED");
+    clients.push(second);
+    await redis.restart();
+    // Whichever node comes back second finds the name taken and renames its own member.
+    const renamed = await Promise.race(
+      [first, second].map(async (member) => {
+        const notice = await member.client.waitForEvent(
+          (e) => e.type === "notice" && /gave the name/.test(String(e.text)),
+          20_000,
+        ).catch(() => null);
+        return notice === null ? null : { member, notice };
+      }),
+    );
+    assert.ok(renamed !== null, "one of the two was told it was renamed");
+    const guest = /you are "(guest-\d+)"/.exec(String(renamed.notice.text))?.[1];
+    assert.ok(guest !== undefined, String(renamed.notice.text));
+    await waitUntil(
+      async () => {
+        await carol.client.sendJson({ type: "who" });
+        const who = await carol.client.waitForEvent("who");
+        const users = [...(who.users as string[])].map((n) => n.toLowerCase()).sort();
+        return JSON.stringify(users) === JSON.stringify(["carol", "dave", guest, "zed"].sort());
+      },
+      "carol's who shows zed once and the guest",
+      20_000,
+      200,
+    );
+    // The guest speaks under its new name.
+    await renamed.member.client.sendJson({ type: "say", text: "still here" });
+    const heard = await carol.client.waitForEvent(
+      (e) => e.type === "message" && e.text === "still here",
+    );
+    assert.equal(heard.from, guest);
+  } finally {
+    for (const { client } of clients) await client.close();
+  }
+});
+
+test("a rename and a move on a node while Redis is down reach the other nodes after it", async () => {
+  await using redis = await RedisServer.start({ persist: true });
+  await using one = await node(redis);
+  await using two = await node(redis);
+  const alice = await joinJson(one.port, "alice");
+  const bob = await joinJson(one.port, "bob");
+  const carol = await joinJson(two.port, "carol");
+  const clients = [alice, bob, carol];
+  try {
+    await alice.client.waitForEvent((e) => e.type === "join" && e.name === "carol");
+    await bob.client.waitForEvent((e) => e.type === "join" && e.name === "carol");
+    await redis.kill();
+    await alice.client.waitForEvent((e) => e.type === "notice" && /degraded/.test(String(e.text)));
+    await alice.client.sendJson({ type: "nick", name: "alicia" });
+    const nick = await bob.client.waitForEvent("nick");
+    assert.deepEqual([nick.from, nick.to], ["alice", "alicia"]);
+    await bob.client.sendJson({ type: "room", name: "#ops" });
+    const moved = await bob.client.waitForEvent("moved");
+    assert.deepEqual(moved.users, ["bob"]);
+    await bob.client.sendJson({ type: "say", text: "in ops" });
+    assert.equal((await bob.client.waitForEvent("message")).pending, true);
+    await alice.client.waitForEvent((e) => e.type === "leave" && e.reason === "moved");
+
+    await redis.restart();
+    const atCarol = await collect(
+      carol.client,
+      (events) =>
+        events.some((e) => e.type === "nick") &&
+        events.some((e) => e.type === "leave" && e.reason === "moved") &&
+        events.some((e) => e.type === "notice" && /whole again/.test(String(e.text))),
+      20_000,
+    );
+    const renamed = atCarol.find((e) => e.type === "nick")!;
+    assert.deepEqual([renamed.from, renamed.to], ["alice", "alicia"]);
+    assert.equal(atCarol.find((e) => e.type === "leave")!.name, "bob");
+    assert.equal(atCarol.filter((e) => e.type === "leave" || e.type === "join").length, 1);
+    await alice.client.waitForEvent(
+      (e) => e.type === "notice" && /whole again/.test(String(e.text)),
+      20_000,
+    );
+    await carol.client.sendJson({ type: "rooms" });
+    assert.deepEqual((await carol.client.waitForEvent("rooms")).rooms, [
+      { name: "#main", online: 2 },
+      { name: "#ops", online: 1 },
+    ]);
+    // Carol follows bob to #ops and finds him there, with what he said.
+    await carol.client.sendJson({ type: "room", name: "#ops" });
+    const there = await collect(carol.client, (events) => messages(events).length === 1);
+    const arrived = there.find((e) => e.type === "moved")!;
+    assert.deepEqual(arrived.users, ["bob", "carol"]);
+    assert.deepEqual(messages(there).map((m) => m.split(":").slice(1).join(":")), ["bob:in ops"]);
+    await bob.client.waitForEvent((e) => e.type === "join" && e.name === "carol");
+  } finally {
+    for (const { client } of clients) await client.close();
   }
 });
