@@ -10,7 +10,13 @@ import pc from "picocolors";
 import type { LeaveReason, MessageEvent, ServerEvent } from "../protocol/events.ts";
 import { nameKey } from "../protocol/names.ts";
 import { sanitizeLine, sanitizeText } from "../protocol/sanitize.ts";
-import { describeMod, formatCount, gapText, renderTextLines } from "../protocol/text_render.ts";
+import {
+  describeMod,
+  describePresence,
+  formatCount,
+  gapText,
+  renderTextLines,
+} from "../protocol/text_render.ts";
 import { visibleWidth } from "./width.ts";
 
 /** A set of colour functions, as made by `picocolors`' `createColors`. */
@@ -90,6 +96,12 @@ const _LEAVE_WORDS: Readonly<Record<LeaveReason, readonly [string, string?]>> = 
   moved: ["went to another room"],
   node_lost: ["left", "their server was lost"],
 };
+
+/**
+ * How many names of each list a `presence` line shows before "and N more": a storm's summary
+ * stays one line of a normal terminal instead of a screenful of names.
+ */
+export const PRESENCE_MAX_NAMES = 8;
 
 /**
  * The words after a leaving name: `left (connection closed, 4 online)`, one pair of
@@ -299,6 +311,13 @@ export class Renderer {
         return this.#system(
           event.ts,
           `${this.name(event.name)} ${c.dim(leaveWords(event.reason, event.online))}`,
+        );
+      case "presence":
+        return this.#system(
+          event.ts,
+          `${c.dim(describePresence(event, PRESENCE_MAX_NAMES))} ${
+            c.dim(`(${event.online} online)`)
+          }`,
         );
       case "nick":
         return this.#system(

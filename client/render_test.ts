@@ -206,6 +206,28 @@ Deno.test("Renderer marks where the messages an identity missed start", () => {
   assert.equal(lines.at(-1), "-- 37 new since you left --");
 });
 
+Deno.test("Renderer shows a presence summary as one line, the names cut short", () => {
+  const r = plain();
+  const joined = Array.from({ length: 37 }, (_, i) => `u${i}`);
+  const event: ServerEvent = {
+    type: "presence",
+    ts: TS,
+    online: 1203,
+    joined,
+    left: [{ name: "eve", reason: "quit" }, { name: "zed", reason: "timeout" }],
+  };
+  assert.deepEqual(r.render(event, "alice").lines, [
+    `${CLOCK} -- +37 joined: u0, u1, u2, u3, u4, u5, u6, u7, and 29 more; 2 left: eve, zed ` +
+    "(1203 online)",
+  ]);
+  const left: ServerEvent = {
+    ...event,
+    joined: [],
+    left: [{ name: "\x1b[2Jbob", reason: "quit" }],
+  };
+  assert.deepEqual(r.render(left, "alice").lines, [`${CLOCK} -- 1 left: bob (1203 online)`]);
+});
+
 Deno.test("Renderer groups the counts of a long absence by thousands", () => {
   const welcome = plain().render({
     type: "welcome",

@@ -1,6 +1,6 @@
 /**
- * Who is online, as far as the client can tell from `welcome`, `join`, `leave`, `nick` and
- * `who`: the names Tab completes.
+ * Who is online, as far as the client can tell from `welcome`, `join`, `leave`, `presence`,
+ * `nick` and `who`: the names Tab completes.
  *
  * @module
  */
@@ -54,6 +54,10 @@ export class Roster {
         break;
       case "leave":
         this.#names.delete(nameKey(event.name));
+        break;
+      case "presence":
+        for (const left of event.left) this.#names.delete(nameKey(left.name));
+        for (const name of event.joined) this.#add(name);
         break;
       case "nick":
         this.#names.delete(nameKey(event.from));

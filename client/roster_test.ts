@@ -31,3 +31,16 @@ Deno.test("Roster sanitises names, since completion puts them on the terminal", 
   roster.apply({ type: "who", users: ["ev\x1b[2Jil"] });
   assert.deepEqual(roster.names, ["evil"]);
 });
+
+Deno.test("Roster follows a presence summary: who left goes, who joined comes", () => {
+  const roster = new Roster();
+  roster.apply({ type: "who", users: ["me", "Bob", "eve"] });
+  roster.apply({
+    type: "presence",
+    ts: TS,
+    online: 4,
+    joined: ["carol", "dan"],
+    left: [{ name: "BOB", reason: "quit" }, { name: "never-seen", reason: "closed" }],
+  });
+  assert.deepEqual(roster.names, ["me", "eve", "carol", "dan"]);
+});

@@ -106,6 +106,12 @@ export function checkServerEvent(value: unknown): ServerEvent | null {
       ok = _str(o, "name") && _str(o, "ts") && _num(o, "online") && _str(o, "reason") &&
         _optionalStr(o, "room");
       break;
+    case "presence":
+      ok = _str(o, "ts") && _num(o, "online") && _names(o["joined"]) &&
+        Array.isArray(o["left"]) &&
+        o["left"].every((left) => _isObject(left) && _str(left, "name") && _str(left, "reason")) &&
+        _optionalStr(o, "room");
+      break;
     case "moved":
       ok = _str(o, "room") && _names(o["users"]) && _optionalStr(o, "topic");
       break;

@@ -66,6 +66,17 @@ Deno.test("checkServerEvent accepts the room events and checks the room fields",
   assert.equal(checkServerEvent({ type: "join", name: "b", ts, online: 2, room: 5 }), null);
 });
 
+Deno.test("checkServerEvent accepts presence and checks its lists", () => {
+  const ts = "2024-05-01T09:05:00Z";
+  const event = { type: "presence", ts, online: 3, joined: ["a"], left: [], room: "#main" };
+  assert.ok(checkServerEvent(event) !== null);
+  assert.ok(checkServerEvent({ ...event, left: [{ name: "b", reason: "quit" }] }) !== null);
+  assert.equal(checkServerEvent({ ...event, joined: [1] }), null);
+  assert.equal(checkServerEvent({ ...event, left: ["b"] }), null);
+  assert.equal(checkServerEvent({ ...event, left: [{ name: "b" }] }), null);
+  assert.equal(checkServerEvent({ ...event, online: "3" }), null);
+});
+
 Deno.test("checkServerEvent accepts mod and bans events and welcome.op", () => {
   const ts = "2024-05-01T09:05:00Z";
   assert.ok(checkServerEvent({ type: "mod", action: "kick", target: "bob", by: "op", ts }));

@@ -586,6 +586,8 @@ export class ChatSession {
         ...(identity === undefined ? {} : { key: identity.publicKey }),
         ...(this.#security?.askTls === true ? { tls: true } : {}),
         ...(this.#password === undefined ? {} : { password: this.#password }),
+        // In a large room, the joins and leaves of a moment come as one line, not one each.
+        summaries: true,
       });
     });
   }

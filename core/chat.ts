@@ -687,12 +687,16 @@ export class Chat<M extends ChatMember> {
     waiting.delete(member);
     if (waiting.size === 0) this.#entering.delete(room);
     if (snapshot === undefined || held.length === 0) return;
-    const listed = new Set(snapshot.users);
     for (const published of held) {
       if (published.position <= snapshot.position) continue;
       const event = published.event;
-      if (event.type === "join" && listed.has(event.name)) continue;
-      if (event.type === "leave" && !listed.has(event.name)) continue;
+      // Searched from the end, where a name that entered after the snapshot's users were read
+      // is: a set of the whole room per joiner made a join storm cost O(members²), since in a
+      // storm nearly every joiner holds a join or two of the others.
+      if (event.type === "join" || event.type === "leave") {
+        const listed = snapshot.users.lastIndexOf(event.name) !== -1;
+        if (listed === (event.type === "join")) continue;
+      }
       this.#delivery.publishTo(member, published, this.#originOf(published));
     }
   }

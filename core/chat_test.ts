@@ -161,6 +161,53 @@ Deno.test("Chat hands a joiner the events that crossed its snapshot, once each",
   ]);
 });
 
+Deno.test("Chat: a joiner's list stays right when others join and leave while it enters", async () => {
+  const delivery = new RecordingDelivery();
+  const broker = new SlowSnapshotBroker(new InProcessHub({ keepMessages: 10 }));
+  const chat = new Chat<ChatMember>({
+    broker,
+    historySize: 10,
+    maxRooms: 10,
+    serverName: "core",
+    limits: {
+      maxMessageBytes: 4096,
+      rateBurst: 10,
+      ratePerSecond: 5,
+      pingIntervalSeconds: 30,
+      idleTimeoutSeconds: 75,
+    },
+  }, delivery);
+  const [alice, bob, carol, dave] = [member(1), member(2), member(3), member(4)];
+  await chat.join(alice, "alice");
+  await chat.join(dave, "dave");
+  let open!: () => void;
+  broker.gate = new Promise((resolve) => open = resolve);
+  // Bob's snapshot is read, then held up while carol joins and alice leaves.
+  const joining = chat.join(bob, "bob");
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  broker.gate = null;
+  await chat.join(carol, "carol");
+  await chat.leave(alice, "quit");
+  open();
+  await joining;
+  await chat.leave(dave, "quit");
+  // What bob's client would keep: the welcome's list, then each join and leave in order.
+  const list = new Set<string>();
+  for (const event of delivery.seen.get(bob) ?? []) {
+    if (event.type === "welcome") { for (const name of event.users) list.add(name); }
+    if (event.type === "join") {
+      assert.ok(!list.has(event.name), `a join of "${event.name}", listed already`);
+      list.add(event.name);
+    }
+    if (event.type === "leave") {
+      assert.ok(list.has(event.name), `a leave of "${event.name}", not listed`);
+      list.delete(event.name);
+    }
+  }
+  assert.deepEqual([...list].sort(), ["bob", "carol"]);
+  assert.deepEqual([...await broker.members("#main")].sort(), ["bob", "carol"]);
+});
+
 Deno.test("Chat: a resume past 1000 says how many it skipped, unless some were dropped too", async () => {
   for (const [keep, skipped] of [[2000, 200], [1100, undefined]] as const) {
     const delivery = new RecordingDelivery();

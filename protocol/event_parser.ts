@@ -151,6 +151,10 @@ function _hello(object: Record<string, unknown>): ClientEvent {
   if (tls !== undefined && tls !== null && typeof tls !== "boolean") {
     throw new _FieldError("bad_event", `Field "tls" must be true or false`);
   }
+  const summaries = _own(object, "summaries");
+  if (summaries !== undefined && summaries !== null && typeof summaries !== "boolean") {
+    throw new _FieldError("bad_event", `Field "summaries" must be true or false`);
+  }
   return {
     type: "hello",
     name,
@@ -160,6 +164,7 @@ function _hello(object: Record<string, unknown>): ClientEvent {
     ...(tls === true ? { tls } : {}),
     ...(password === undefined ? {} : { password }),
     ...(resume === undefined ? {} : { resume }),
+    ...(summaries === true ? { summaries } : {}),
   };
 }
 

@@ -280,3 +280,13 @@ Deno.test("parseClientEvent parses the room events and checks their fields", () 
   fails(json({ type: "room" }), "bad_event", 'Field "name" is missing');
   fails(json({ type: "room", name: 5 }), "bad_event", 'Field "name" must be a string');
 });
+
+Deno.test("parseClientEvent reads hello.summaries: true kept, false or null dropped, else bad", () => {
+  const hello = (summaries: string) =>
+    `{"type":"hello","name":"ann","protocol":1,"summaries":${summaries}}`;
+  assert.deepEqual(ok(hello("true")), { type: "hello", name: "ann", protocol: 1, summaries: true });
+  assert.deepEqual(ok(hello("false")), { type: "hello", name: "ann", protocol: 1 });
+  assert.deepEqual(ok(hello("null")), { type: "hello", name: "ann", protocol: 1 });
+  const result = parseClientEvent(hello('"yes"'), limits);
+  assert.ok(!result.ok && result.error.code === "bad_event");
+});

@@ -37,6 +37,11 @@ export interface HelloEvent {
   readonly tls?: boolean;
   /** The server's password, when it has one (`--password`). */
   readonly password?: string;
+  /**
+   * True from a client that reads `presence`: in a large room it may get the join and leave
+   * notices of one moment as one `presence` event instead of one event each.
+   */
+  readonly summaries?: boolean;
 }
 /** `auth`: the answer to `challenge`, the signature of `chat-auth-v1\n` + nonce + `\n` + name. */
 export interface AuthEvent {
@@ -261,6 +266,27 @@ export interface LeaveEvent {
   /** The room left. */
   readonly room?: string;
 }
+/** One member who left, in a `presence` event. */
+export interface PresenceLeft {
+  readonly name: string;
+  readonly reason: LeaveReason;
+}
+/**
+ * `presence`: the join and leave notices of one moment in a large room, in one event, sent only
+ * to a client that asked for it with `hello.summaries`. A name is in at most one of the lists,
+ * as its last notice says; `online` and `ts` are those of the last notice.
+ */
+export interface PresenceEvent {
+  readonly type: "presence";
+  readonly ts: string;
+  readonly online: number;
+  /** The names that joined (and are still there), in the order they joined. */
+  readonly joined: readonly string[];
+  /** Those who left (and are still away), in the order they left. */
+  readonly left: readonly PresenceLeft[];
+  /** The room. */
+  readonly room?: string;
+}
 /** `nick` from the server: someone was renamed. */
 export interface NickChangeEvent {
   readonly type: "nick";
@@ -373,6 +399,7 @@ export type ServerEvent =
   | DirectMessageEvent
   | JoinEvent
   | LeaveEvent
+  | PresenceEvent
   | NickChangeEvent
   | WhoListEvent
   | MovedEvent

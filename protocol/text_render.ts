@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { GapEvent, ModAction, ModNoticeEvent, ServerEvent } from "./events.ts";
+import type { GapEvent, ModAction, ModNoticeEvent, PresenceEvent, ServerEvent } from "./events.ts";
 import { nameKey } from "./names.ts";
 import { sanitizeLine, sanitizeText } from "./sanitize.ts";
 
@@ -40,6 +40,34 @@ function _names(unsorted: readonly string[], max: number): string {
   const shown = users.length > max ? users.slice(0, max) : users;
   const list = shown.map(sanitizeLine).join(", ");
   return users.length > max ? `${list}, and ${users.length - max} more` : list;
+}
+
+/**
+ * Says what a `presence` event reports, names sanitised and in the order given, at most `max` of
+ * each list: `+3 joined: ann, bob, cy; 2 left: dee, eve`.
+ *
+ * @param event the event
+ * @param max how many names of each list to show before "and N more"
+ * @returns the words, without the online count
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { describePresence } from "./text_render.ts";
+ * const event = { type: "presence", ts: "2024-05-01T09:05:00Z", online: 9, joined: ["ann", "bob", "cy"], left: [{ name: "dee", reason: "quit" }] } as const;
+ * assert.equal(describePresence(event, 2), "+3 joined: ann, bob, and 1 more; 1 left: dee");
+ * ```
+ */
+export function describePresence(event: PresenceEvent, max: number): string {
+  const list = (names: readonly string[]) => {
+    const shown = names.slice(0, max).map(sanitizeLine).join(", ");
+    return names.length > max ? `${shown}, and ${names.length - max} more` : shown;
+  };
+  const parts: string[] = [];
+  if (event.joined.length > 0) parts.push(`+${event.joined.length} joined: ${list(event.joined)}`);
+  if (event.left.length > 0) {
+    parts.push(`${event.left.length} left: ${list(event.left.map((left) => left.name))}`);
+  }
+  return parts.length === 0 ? "nobody came or went" : parts.join("; ");
 }
 
 /**
@@ -95,6 +123,8 @@ export function renderTextLines(event: ServerEvent, viewerName?: string): string
       const why = event.reason === "quit" ? "" : `: ${sanitizeLine(event.reason)}`;
       return [`* ${sanitizeLine(event.name)} left${why} (${event.online} online)`];
     }
+    case "presence":
+      return [`* ${describePresence(event, WELCOME_MAX_NAMES)} (${event.online} online)`];
     case "nick":
       return [`* ${sanitizeLine(event.from)} is now known as ${sanitizeLine(event.to)}`];
     case "who":

@@ -261,7 +261,7 @@ export class ChatServer implements SessionHost {
       pingIntervalSeconds: config.pingInterval,
       idleTimeoutSeconds: config.idleTimeout,
     };
-    this.delivery = new NodeDelivery();
+    this.delivery = new NodeDelivery({ summaryMembers: config.summaryMembers });
     // With a data dir (and no other broker), rooms and messages live in the database: written
     // in batches by the in-process broker, and trimmed in the background.
     let broker = parts.broker;
@@ -305,7 +305,12 @@ export class ChatServer implements SessionHost {
       serverName: config.serverName,
       limits,
       motd: config.motd,
-      features: parts.tls === undefined ? ["rooms", "identity"] : ["rooms", "identity", "tls"],
+      features: [
+        "rooms",
+        "identity",
+        ...(parts.tls === undefined ? [] : ["tls"]),
+        ...(config.summaryMembers > 0 ? ["presence"] : []),
+      ],
       ...(parts.tls === undefined ? {} : { tls: parts.tls.certificate.fingerprint }),
       cluster: parts.cluster,
     }, this.delivery);

@@ -12,6 +12,7 @@ import { isHost, type NumberRule, parseChoice, parseNumber } from "../flags/valu
 import { defaultDataDir } from "../store/database.ts";
 import { MAX_PASSWORD_CHARS } from "../protocol/event_parser.ts";
 import { isFingerprint } from "./moderation.ts";
+import { DEFAULT_SUMMARY_MEMBERS } from "./fanout.ts";
 
 /** The settings of a chat server. Durations are in seconds and may have fractions. */
 export interface ServeConfig {
@@ -23,6 +24,11 @@ export interface ServeConfig {
   readonly history: number;
   /** How many rooms may exist at once, `#main` included. */
   readonly maxRooms: number;
+  /**
+   * From how many members on, a room's joins and leaves reach the clients that asked for it
+   * (`hello.summaries`) as `presence` summaries; 0 never.
+   */
+  readonly summaryMembers: number;
   /** Message of the day, sent in `welcome`; absent for none. */
   readonly motd?: string;
   /** The server's name, sent in `welcome`. */
@@ -109,6 +115,7 @@ export const DEFAULT_SERVE_CONFIG: ServeConfig = Object.freeze({
   port: 5050,
   history: 50,
   maxRooms: DEFAULT_MAX_ROOMS,
+  summaryMembers: DEFAULT_SUMMARY_MEMBERS,
   serverName: "chat",
   log: "text",
   quiet: false,
@@ -158,6 +165,10 @@ const _NUMBER_FLAGS: Readonly<Record<string, readonly [_NumberField, NumberRule]
   "port": ["port", { integer: true, min: 0, max: 65535 }],
   "history": ["history", { integer: true, min: 0 }],
   "max-rooms": ["maxRooms", { integer: true, min: 1 }],
+  "summary-members": [
+    "summaryMembers",
+    { integer: true, min: 0, zeroMeans: "never summarises joins and leaves" },
+  ],
   "max-message-bytes": ["maxMessageBytes", { integer: true, min: 64, max: 1048576 }],
   "max-clients": ["maxClients", { integer: true, min: 1 }],
   "max-per-ip": ["maxPerIp", { integer: true, min: 0, zeroMeans: "means no limit" }],
@@ -188,6 +199,7 @@ const _FLAGS = {
   "port": { type: "string", short: "p" },
   "history": { type: "string" },
   "max-rooms": { type: "string" },
+  "summary-members": { type: "string" },
   "motd": { type: "string" },
   "server-name": { type: "string" },
   "log": { type: "string" },
@@ -516,6 +528,9 @@ Rooms:
                             0 for none (default: ${_D.history})
   --max-rooms N             Most rooms at once, #main included; members make a room with
                             /join #name (default: ${_D.maxRooms})
+  --summary-members N       From this many members on, a room's joins and leaves of a moment
+                            reach clients that ask for it (chat join does) as one summary
+                            line; 0 for never (default: ${_D.summaryMembers})
 
 Encryption (TLS):
   --tls-port PORT           Port for TLS, which 'chat join' uses by default; 0 picks a free one

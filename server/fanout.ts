@@ -6,6 +6,9 @@
  */
 
 import process from "node:process";
+import type { JoinEvent, LeaveEvent, PresenceEvent, PresenceLeft } from "../protocol/events.ts";
+import { encodeTextFrame } from "../protocol/frame64.ts";
+import { nameKey } from "../protocol/names.ts";
 import { type ClientStyle, joinBytes, type Outgoing } from "./outgoing.ts";
 
 /** What fan-out needs of a member: how it is spoken to, and a way to hand it bytes. */
@@ -14,6 +17,12 @@ export interface RoomMember {
   readonly style: ClientStyle;
   /** The fingerprint of the identity the member proved, if it did. */
   readonly fingerprint?: string | undefined;
+  /**
+   * True for a JSON client that asked for `presence` summaries (`hello.summaries`): in a room of
+   * at least {@linkcode FanOutOptions.summaryMembers} members, a run of join and leave notices
+   * handed to it at once comes as one `presence` event.
+   */
+  readonly summaries?: boolean;
   /**
    * Takes bytes to send. Must not call back into the room synchronously (a member that cannot
    * keep up reports it on a later turn).
@@ -32,7 +41,19 @@ export interface FanOutOptions {
   readonly monotonicNow?: () => number;
   /** The CPU time this process has used, in milliseconds, for pacing. */
   readonly cpuNow?: () => number;
+  /**
+   * From how many members on a room's members that asked for them get `presence` summaries
+   * (`--summary-members`); 0 never. {@linkcode DEFAULT_SUMMARY_MEMBERS} when absent.
+   */
+  readonly summaryMembers?: number;
 }
+
+/**
+ * The default of `--summary-members`. Below a few hundred members, joins and leaves come one at a
+ * time and a person reads each; a room of 500 sees them in waves (a restart brings everyone back
+ * within seconds), where a line per name would scroll the conversation away.
+ */
+export const DEFAULT_SUMMARY_MEMBERS = 500;
 
 /**
  * How busy fan-out may keep the server. After a tick, the next one waits until the CPU time used
@@ -64,8 +85,11 @@ interface LoggedBroadcast {
   readonly except: RoomMember | null;
 }
 
-/** The bytes made in one pass over the members, by client style and by starting place in the log. */
-type SharedBytes = Map<ClientStyle, Map<number, Uint8Array>>;
+/**
+ * The bytes made in one pass over the members, by client style (or `summaries`, JSON with runs of
+ * notices summarised) and by starting place in the log.
+ */
+type SharedBytes = Map<ClientStyle | "summaries", Map<number, Uint8Array>>;
 
 /** Where a member stands in the broadcast log. */
 interface Position {
@@ -116,6 +140,7 @@ export class FanOut {
   #schedule: (tick: () => void, delayMs: number) => void;
   #monotonicNow: () => number;
   #cpuNow: () => number;
+  #summaryMembers: number;
   #log: LoggedBroadcast[] = [];
   /** The sequence number of `#log[0]`. */
   #logStart = 0;
@@ -135,6 +160,7 @@ export class FanOut {
     this.#schedule = options.schedule ?? defaultSchedule;
     this.#monotonicNow = options.monotonicNow ?? (() => performance.now());
     this.#cpuNow = options.cpuNow ?? processCpuMs;
+    this.#summaryMembers = options.summaryMembers ?? DEFAULT_SUMMARY_MEMBERS;
     this.#lastTickCpu = this.#cpuNow();
   }
 
@@ -298,27 +324,85 @@ export class FanOut {
     shared: SharedBytes | null,
   ): Uint8Array {
     const style = member.style;
+    const summaries = style === "json" && member.summaries === true && this.#summaryMembers > 0 &&
+      this.#members.size >= this.#summaryMembers;
     const excepted = position.exceptedAt >= position.next;
-    if (shared === null || excepted) return this.#join(style, position.next, end, member);
-    let byPosition = shared.get(style);
-    if (byPosition === undefined) shared.set(style, byPosition = new Map());
+    if (shared === null || excepted) {
+      return this.#join(style, position.next, end, member, summaries);
+    }
+    const key = summaries ? "summaries" : style;
+    let byPosition = shared.get(key);
+    if (byPosition === undefined) shared.set(key, byPosition = new Map());
     let bytes = byPosition.get(position.next);
     if (bytes === undefined) {
-      bytes = this.#join(style, position.next, end, null);
+      bytes = this.#join(style, position.next, end, null, summaries);
       byPosition.set(position.next, bytes);
     }
     return bytes;
   }
 
-  /** Joins the logged broadcasts from `from` to `end` in one style, but those that except `member`. */
-  #join(style: ClientStyle, from: number, end: number, member: RoomMember | null): Uint8Array {
+  /**
+   * Joins the logged broadcasts from `from` to `end` in one style, but those that except `member`;
+   * with `summaries`, each run of two or more join and leave notices becomes one `presence`.
+   */
+  #join(
+    style: ClientStyle,
+    from: number,
+    end: number,
+    member: RoomMember | null,
+    summaries: boolean,
+  ): Uint8Array {
     const parts: Uint8Array[] = [];
+    let run: Outgoing[] = [];
+    const endRun = () => {
+      if (run.length === 1) parts.push(run[0]!.bytesFor(style));
+      else if (run.length > 1) parts.push(encodeTextFrame(JSON.stringify(summarise(run))));
+      run = [];
+    };
     for (let sequence = from; sequence < end; sequence++) {
       const { out, except } = this.#log[sequence - this.#logStart]!;
-      if (member === null || except !== member) parts.push(out.bytesFor(style));
+      if (member !== null && except === member) continue;
+      if (summaries && (out.event.type === "join" || out.event.type === "leave")) {
+        run.push(out);
+        continue;
+      }
+      endRun();
+      parts.push(out.bytesFor(style));
     }
+    endRun();
     return joinBytes(parts);
   }
+}
+
+/**
+ * One `presence` event for a run of join and leave notices of one room: each name in the list
+ * its last notice puts it in, `online` and `ts` of the last notice.
+ */
+function summarise(run: readonly Outgoing[]): PresenceEvent {
+  const last = new Map<string, JoinEvent | LeaveEvent>();
+  for (const { event } of run) {
+    if (event.type !== "join" && event.type !== "leave") continue;
+    const key = nameKey(event.name);
+    // Deleted first, so the map's order is the order of each name's last notice.
+    last.delete(key);
+    last.set(key, event);
+  }
+  const joined: string[] = [];
+  const left: PresenceLeft[] = [];
+  for (const event of last.values()) {
+    if (event.type === "join") joined.push(event.name);
+    else left.push({ name: event.name, reason: event.reason });
+  }
+  // The run holds only join and leave notices (see FanOut.#join).
+  const final = run.at(-1)!.event as JoinEvent | LeaveEvent;
+  return {
+    type: "presence",
+    ts: final.ts,
+    online: final.online,
+    joined,
+    left,
+    ...(final.room === undefined ? {} : { room: final.room }),
+  };
 }
 
 /** The CPU time (user and system) this process has used, in milliseconds. */

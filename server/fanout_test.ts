@@ -166,6 +166,92 @@ Deno.test("FanOut paces ticks by the CPU the last one cost, within bounds", () =
   assert.equal(member.lines().length, 7, "nothing lost");
 });
 
+/** A JSON member that records the events it is handed. */
+class JsonRecorder implements RoomMember {
+  readonly style = "json" as const;
+  readonly deliveries: Uint8Array[] = [];
+  constructor(readonly summaries: boolean) {}
+  deliver(bytes: Uint8Array): void {
+    this.deliveries.push(bytes);
+  }
+  events(): Record<string, unknown>[] {
+    const events: Record<string, unknown>[] = [];
+    for (const bytes of this.deliveries) {
+      for (let offset = 0; offset < bytes.length;) {
+        const length = Number(decoder.decode(bytes.subarray(offset, offset + 64)).trim());
+        events.push(JSON.parse(decoder.decode(bytes.subarray(offset + 64, offset + 64 + length))));
+        offset += 64 + length;
+      }
+    }
+    return events;
+  }
+}
+
+const TS = "2030-01-01T00:00:00.000Z";
+const joined = (name: string, online: number) =>
+  new Outgoing({ type: "join", name, ts: TS, online, room: "#main" });
+const left = (name: string, online: number) =>
+  new Outgoing({ type: "leave", name, ts: TS, online, reason: "quit", room: "#main" });
+const said = (text: string) =>
+  new Outgoing({ type: "message", id: 1, ts: TS, from: "ann", text, kind: "say", room: "#main" });
+
+Deno.test("FanOut summarises each run of notices for members that asked, in a large room", () => {
+  const fanOut = new FanOut({ schedule: () => {}, summaryMembers: 3 });
+  const asked = new JsonRecorder(true);
+  const plainJson = new JsonRecorder(false);
+  fanOut.add(asked);
+  fanOut.add(plainJson);
+  fanOut.add(new JsonRecorder(true));
+  fanOut.broadcast(joined("bob", 4), null);
+  fanOut.broadcast(joined("cy", 5), null);
+  fanOut.broadcast(left("bob", 4), null);
+  fanOut.broadcast(said("hi"), null);
+  fanOut.broadcast(left("dee", 3), null);
+  fanOut.broadcast(joined("bob", 4), null);
+  fanOut.broadcast(said("again"), null);
+  fanOut.broadcast(joined("eve", 5), null);
+  fanOut.flush();
+  assert.deepEqual(asked.events().map((event) => event.type === "message" ? event.text : event), [
+    {
+      type: "presence",
+      ts: TS,
+      online: 4,
+      joined: ["cy"],
+      left: [{ name: "bob", reason: "quit" }],
+      room: "#main",
+    },
+    "hi",
+    {
+      type: "presence",
+      ts: TS,
+      online: 4,
+      joined: ["bob"],
+      left: [{ name: "dee", reason: "quit" }],
+      room: "#main",
+    },
+    "again",
+    { type: "join", name: "eve", ts: TS, online: 5, room: "#main" },
+  ]);
+  assert.deepEqual(
+    plainJson.events().map((event) => event.type),
+    ["join", "join", "leave", "message", "leave", "join", "message", "join"],
+    "a member that did not ask gets every notice",
+  );
+});
+
+Deno.test("FanOut does not summarise below summaryMembers, nor with 0", () => {
+  for (const [summaryMembers, members] of [[3, 2], [0, 5]] as const) {
+    const fanOut = new FanOut({ schedule: () => {}, summaryMembers });
+    const asked = new JsonRecorder(true);
+    fanOut.add(asked);
+    for (let i = 1; i < members; i++) fanOut.add(new JsonRecorder(true));
+    fanOut.broadcast(joined("bob", 4), null);
+    fanOut.broadcast(joined("cy", 5), null);
+    fanOut.flush();
+    assert.deepEqual(asked.events().map((event) => event.type), ["join", "join"]);
+  }
+});
+
 Deno.test("FanOut hands a raw member each broadcast on its own, never joined", () => {
   const fanOut = new FanOut({ schedule: () => {} });
   const raw = {

@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { Recorder, startTestServer, waitFor } from "./support/client_harness.ts";
-import { TEST_XDG_ENV } from "./support/net.ts";
+import { frame, joinJson, TEST_XDG_ENV } from "./support/net.ts";
 import { ChatSession } from "../client/session.ts";
 
 const ROOT = new URL("..", import.meta.url);
@@ -418,4 +418,32 @@ Deno.test("join --help says what stdin must hold with --json", async () => {
   assert.match(entry, /stdin/, entry);
   assert.match(entry, /\{"type":"say","text":"hi"\}/, entry);
   assert.match(entry, /not (plain )?text/, entry);
+});
+
+Deno.test("piped: in a large room, joins and leaves of a moment print as one summary line", async () => {
+  const server = await startTestServer({ summaryMembers: 2 });
+  const bob = await peer(server.port, "bob");
+  const xan = await joinJson(server.port, "xan");
+  try {
+    const alice = new JoinProcess([`${HOST}:${server.port}`, "--name", "alice"]);
+    await waitFor(
+      () => bob.seen.all.some((e) => e.type === "join" && e.name === "alice"),
+      "alice to join",
+    );
+    // Out, back and out again in one write: one summary that says xan left.
+    const moves = ["#a", "#main", "#a"].map((room) =>
+      frame(JSON.stringify({ type: "room", name: room }))
+    );
+    await xan.client.send(new Uint8Array(moves.flatMap((part) => [...part])));
+    await alice.waitForStdout(/-- 1 left: xan \(2 online\)\n/, "the summary line");
+    bob.session.send({ type: "say", text: "done" });
+    await alice.waitForStdout("bob: done", "bob's message after it");
+    const run = await alice.finish();
+    assert.equal(run.code, 0, run.stderr);
+    assert.doesNotMatch(run.stdout, /xan joined|xan left|went to another room/);
+  } finally {
+    await xan.client.close();
+    await bob.session.quit();
+    await server.close();
+  }
 });

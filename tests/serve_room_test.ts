@@ -99,7 +99,7 @@ Deno.test("serve: hello gets welcome with the user list, limits and server name"
         idleTimeoutSeconds: 50,
       },
       room: "#main",
-      features: ["rooms", "identity", "tls", "resume"],
+      features: ["rooms", "identity", "tls", "presence", "resume"],
       tls: server.server.certificate?.fingerprint,
       epoch: first.welcome.epoch,
     });

@@ -59,7 +59,7 @@ Deno.test("tls: a JSON client joins over TLS and welcome names the certificate",
     const welcome = await client.nextEvent();
     assert.equal(welcome.type, "welcome");
     assert.equal(welcome.tls, server.server.certificate?.fingerprint);
-    assert.deepEqual(welcome.features, ["rooms", "identity", "tls", "resume"]);
+    assert.deepEqual(welcome.features, ["rooms", "identity", "tls", "presence", "resume"]);
     // A plain member and an encrypted one share the room.
     const bob = await joinJson(server.port, "bob");
     try {
@@ -96,7 +96,7 @@ Deno.test("tls: a server without TLS ignores hello.tls and says it has no TLS", 
   const { client, welcome } = await joinJson(server.port, "alice", { hello: { tls: true } });
   try {
     assert.equal(welcome.tls, undefined);
-    assert.deepEqual(welcome.features, ["rooms", "identity", "resume"]);
+    assert.deepEqual(welcome.features, ["rooms", "identity", "presence", "resume"]);
   } finally {
     await client.close();
   }
