@@ -241,6 +241,14 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
     this.#connection.send(bytes);
   }
 
+  /**
+   * True while nothing has been read from the connection and it was not greeted: a client whose
+   * first bytes the server has not seen yet, or a person who has not typed yet.
+   */
+  get unheard(): boolean {
+    return !this.#joined && !this.#greeted && !this.#inbound.heardAnything;
+  }
+
   /** Reads until the connection ends; resolves when it has closed. Never rejects. */
   run(): Promise<void> {
     return this.#connection.run();
@@ -250,8 +258,10 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
    * Checks the deadlines; the server calls it periodically.
    *
    * @param now the current time in milliseconds
+   * @param canGreet false while the server cannot tell a silent connection from one whose hello
+   *   it has not read yet (see `ChatServer`'s sweep): the greeting waits
    */
-  checkDeadlines(now: number): void {
+  checkDeadlines(now: number, canGreet = true): void {
     if (this.#closed) return;
     const limits = this.#limits;
     if (this.#connection.stalledFor(now) > limits.writeTimeoutMs) {
@@ -264,7 +274,7 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
       return;
     }
     if (!this.#joined) {
-      if (this.#shouldGreet(now)) return;
+      if (canGreet && this.#shouldGreet(now)) return;
       if (now - this.#connectedAt > limits.handshakeTimeoutMs) {
         if (this.#inbound.framing === undefined) {
           // A greeted connection was spoken to in text: it is told why it is closed, in text.
