@@ -59,6 +59,24 @@ const MAX_REFUSING = 256;
  * fell to 120-680 ms. No limit is loosened: every connection accepted is checked as before.
  */
 export const ACCEPTS_PER_TURN = 16;
+/**
+ * The greeting of a silent connection (PROTOCOL.md, "Greeting a silent connection") waits while
+ * the server cannot tell silence from a hello it has not read yet. Deno hands a socket's data to
+ * JavaScript from a queue, a batch per turn of the event loop, so in a join storm a hello can sit
+ * read by the kernel but not by the session for seconds, and a framed client greeted in text
+ * takes the greeting for a broken frame and leaves. Two signs of that: a sweep that came more
+ * than {@linkcode LATE_SWEEP_MS} late (the loop was busy) within the last
+ * {@linkcode STEADY_BEFORE_GREETING_MS}, or more than {@linkcode MAX_UNHEARD_FOR_GREETING}
+ * connections that nothing was read from yet (people at `nc` or `telnet` come a few at a time; a
+ * storm comes in hundreds, and one address may hold no more than 32 by default, so one stranger
+ * cannot hold the greeting back alone). The greeting then comes later, never lost: a person who
+ * types a name without it joins as before.
+ */
+const LATE_SWEEP_MS = 50;
+/** See {@linkcode LATE_SWEEP_MS}. */
+const STEADY_BEFORE_GREETING_MS = 250;
+/** See {@linkcode LATE_SWEEP_MS}. */
+const MAX_UNHEARD_FOR_GREETING = 64;
 
 /** Options of {@linkcode startServer}. */
 export interface StartOptions {
@@ -202,6 +220,12 @@ export class ChatServer implements SessionHost {
   #lingering = new Set<GuardedTlsConn>();
   #guards = new Map<Session, GuardedTlsConn>();
   #sweeper: ReturnType<typeof setInterval>;
+  /** How often the sweep runs, in milliseconds. */
+  #sweepInterval: number;
+  /** When the last sweep ran (`Date.now()`). */
+  #lastSweepAt = Date.now();
+  /** Since when every sweep has run on time: the event loop has kept up with its reads. */
+  #steadySince = Date.now();
   #closing: Promise<void> | null = null;
   #acceptLoop: Promise<void>;
   #allClosed: (() => void) | null = null;
@@ -344,6 +368,7 @@ export class ChatServer implements SessionHost {
       });
       this.#idleGcTimer = setInterval(() => trimmer.check(performance.now()), IDLE_GC_CHECK_MS);
     }
+    this.#sweepInterval = interval;
     this.#sweeper = setInterval(() => this.#sweep(), interval);
     this.#acceptLoop = Promise.all([
       this.#accept(listener, false),
@@ -648,7 +673,16 @@ export class ChatServer implements SessionHost {
 
   #sweep(): void {
     const now = Date.now();
-    for (const session of this.#sessions) session.checkDeadlines(now);
+    // A sweep that comes late means the event loop was busy (a join storm, a burst): reads that
+    // had arrived may not have been handed to their sessions yet, so a connection that looks
+    // silent may have sent its hello. Only a loop that has kept up for a while can tell silence.
+    if (now - this.#lastSweepAt > this.#sweepInterval + LATE_SWEEP_MS) this.#steadySince = now;
+    this.#lastSweepAt = now;
+    let unheard = 0;
+    for (const session of this.#sessions) if (session.unheard) unheard++;
+    const canGreet = now - this.#steadySince >= STEADY_BEFORE_GREETING_MS &&
+      unheard <= MAX_UNHEARD_FOR_GREETING;
+    for (const session of this.#sessions) session.checkDeadlines(now, canGreet);
   }
 }
 

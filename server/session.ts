@@ -228,6 +228,15 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
   }
 
   /**
+   * True while nothing has been read from the connection and it was not greeted: a client whose
+   * first bytes the server has not seen yet, or a person who has not typed yet.
+   */
+  get unheard(): boolean {
+    const handshake = this.#handshake;
+    return handshake !== null && !handshake.greeted && !this.#inbound.heardAnything;
+  }
+
+  /**
    * Starts reading until the connection ends (an idle member keeps no promise of it: see
    * {@linkcode Session.ended}).
    */
@@ -245,8 +254,10 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
    * frame parser); the server calls it periodically.
    *
    * @param now the current time in milliseconds
+   * @param canGreet false while the server cannot tell a silent connection from one whose hello
+   *   it has not read yet (see `ChatServer`'s sweep): the greeting waits
    */
-  checkDeadlines(now: number): void {
+  checkDeadlines(now: number, canGreet = true): void {
     if (this.#closed) return;
     const limits = this.#limits;
     if (this.#connection.stalledFor(now) > limits.writeTimeoutMs) {
@@ -264,7 +275,7 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
     }
     const handshake = this.#handshake;
     if (handshake !== null) {
-      if (this.#shouldGreet(handshake, now)) return;
+      if (canGreet && this.#shouldGreet(handshake, now)) return;
       if (now - handshake.connectedAt > limits.handshakeTimeoutMs) {
         if (this.#inbound.framing === undefined) {
           // A greeted connection was spoken to in text: it is told why it is closed, in text.

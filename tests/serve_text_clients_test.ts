@@ -6,7 +6,15 @@
 import assert from "node:assert/strict";
 import { DO, IAC, TIMING_MARK, WILL, WONT } from "../protocol/telnet.ts";
 import { GREETING_TEXT } from "../server/greeting.ts";
-import { closeAll, joinJson, joinLine, startTestServer, WireClient } from "./support/net.ts";
+import { encodeFrame } from "../protocol/frame64.ts";
+import {
+  closeAll,
+  joinJson,
+  joinLine,
+  startTestServer,
+  waitUntil,
+  WireClient,
+} from "./support/net.ts";
 import { hasBytes, RawSocket } from "./support/raw_socket.ts";
 
 const BREAK = 243;
@@ -225,5 +233,55 @@ Deno.test("text clients get the name list sorted as the terminal client sorts it
     await line.waitForLine("* online (3): alice, Bob, zed");
   } finally {
     await closeAll([zed, bob, line]);
+  }
+});
+
+Deno.test("greeting: held while a storm of connections is unheard, given once it has passed", async () => {
+  // More unheard connections than a few people at `nc` could be: nobody is greeted, since
+  // their hellos may merely be unread. Once most have gone, the rest are greeted.
+  await using server = await startTestServer({ quiet: true, greetAfter: 0.2, maxPerIp: 0 });
+  const silent: RawSocket[] = [];
+  try {
+    for (let i = 0; i < 80; i++) silent.push(await RawSocket.connect(server.port));
+    await waitUntil(() => server.server.connections >= 80, "80 connections accepted");
+    const waitFrom = Date.now();
+    // A framed client that says hello in the storm joins, and is never greeted.
+    const framed = await joinJson(server.port, "framed");
+    await framed.client.close();
+    await waitUntil(() => Date.now() - waitFrom > 1000, "a second of the storm", 2000);
+    assert.deepEqual(silent.filter((s) => s.text !== "").length, 0, "nobody greeted in a storm");
+    for (const socket of silent.splice(0, 40)) await socket.close();
+    for (const socket of silent) await socket.waitForText(GREETING_TEXT);
+  } finally {
+    await Promise.all(silent.map((socket) => socket.close()));
+  }
+});
+
+Deno.test("greeting: a hello the server could not read yet because it was busy is not greeted", async () => {
+  // The event loop is blocked (as a join storm starves it) from before the hello is read until
+  // after the greeting is due: the first sweep after that comes late, so it does not greet.
+  await using server = await startTestServer({ quiet: true, greetAfter: 0.2 });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  try {
+    await waitUntil(() => server.server.connections === 1, "the connection accepted");
+    const hello = JSON.stringify({ type: "hello", name: "late", protocol: 1 });
+    await conn.write(encodeFrame(new TextEncoder().encode(hello)));
+    const blockedUntil = Date.now() + 600;
+    while (Date.now() < blockedUntil) {
+      // Busy: nothing else in this process runs, the server's sweep and reads included.
+    }
+    const first = new Uint8Array(7);
+    let read = 0;
+    const deadline = Date.now() + 10_000;
+    while (read < first.length && Date.now() < deadline) {
+      const n = await conn.read(first.subarray(read));
+      if (n === null) break;
+      read += n;
+    }
+    const text = new TextDecoder().decode(first.subarray(0, read));
+    assert.notEqual(text, "SERVER~", "a framed client was greeted in text");
+    assert.equal(read, first.length, "the server answered");
+  } finally {
+    conn.close();
   }
 });
