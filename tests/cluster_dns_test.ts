@@ -13,10 +13,11 @@
  */
 
 import assert from "node:assert/strict";
+import { clusterTest, startNode } from "./support/cluster.ts";
 import {
   joinJson,
   ROOT,
-  ServeProcess,
+  type ServeProcess,
   waitUntil,
   type WireClient,
   type WireEvent,
@@ -69,14 +70,7 @@ async function skipReason(): Promise<string | undefined> {
 const SKIP = await skipReason();
 
 function test(name: string, fn: () => Promise<void>): void {
-  Deno.test({
-    name: `cluster: ${name}${SKIP === undefined ? "" : ` (${SKIP})`}`,
-    ignore: SKIP !== undefined,
-    // ioredis keeps timers of its own for a moment after quitting.
-    sanitizeOps: false,
-    sanitizeResources: false,
-    fn,
-  });
+  clusterTest(name, fn, SKIP);
 }
 
 /** Two nodes on one port, at 127.0.0.1 and ::1, a third for carol, and `chat join localhost`. */
@@ -98,15 +92,9 @@ async function withLocalhostCluster(
   await using redis = await RedisServer.start();
   const port = freePort();
   const node = (host: string, nodePort: number) =>
-    ServeProcess.start([
-      "--redis",
-      redis.url,
-      "--cluster",
+    startNode(
+      redis,
       "dns",
-      "--node-timeout",
-      "3",
-      "--rate-per-second",
-      "0",
       "--ping-interval",
       "5",
       "--no-tls",
@@ -117,7 +105,7 @@ async function withLocalhostCluster(
       host,
       "--port",
       String(nodePort),
-    ]);
+    );
   await using v4 = await node("127.0.0.1", port);
   await using v6 = await node("::1", port);
   // Carol is on a third node, which stays up whichever of the two fails.

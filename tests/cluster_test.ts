@@ -6,52 +6,23 @@
  */
 
 import assert from "node:assert/strict";
+import { clusterTest, startNode, TEST_NODE_TIMEOUT } from "./support/cluster.ts";
 import {
   joinJson,
   runChat,
-  ServeProcess,
+  type ServeProcess,
   waitUntil,
   type WireClient,
   type WireEvent,
 } from "./support/net.ts";
-import {
-  freePort,
-  REDIS_AVAILABLE,
-  REDIS_SKIP_REASON,
-  RedisServer,
-} from "./support/redis_server.ts";
-
-/**
- * A node timeout short enough for tests, long enough that a node of a loaded machine (tests
- * run in parallel on two cores) is not taken for lost while it is merely slow (seconds).
- */
-const NODE_TIMEOUT = "3";
-
-function test(name: string, fn: () => Promise<void>): void {
-  Deno.test({
-    name: REDIS_AVAILABLE ? `cluster: ${name}` : `cluster: ${name} (${REDIS_SKIP_REASON})`,
-    ignore: !REDIS_AVAILABLE,
-    // ioredis keeps timers of its own for a moment after quitting.
-    sanitizeOps: false,
-    sanitizeResources: false,
-    fn,
-  });
-}
+import { freePort, RedisServer } from "./support/redis_server.ts";
 
 /** Starts a node of the cluster on `redis`. */
 function node(redis: RedisServer, ...args: string[]): Promise<ServeProcess> {
-  return ServeProcess.start([
-    "--redis",
-    redis.url,
-    "--cluster",
-    "test",
-    "--node-timeout",
-    NODE_TIMEOUT,
-    "--rate-per-second",
-    "0",
-    ...args,
-  ]);
+  return startNode(redis, "test", ...args);
 }
+
+const test = clusterTest;
 
 /** The messages among events, as `id:from:text`. */
 function messages(events: readonly WireEvent[]): string[] {
@@ -562,7 +533,7 @@ test("while Redis is down a node serves its own members; after it, the others ge
     // The outage outlasts the node timeout: every node's key has expired when Redis is back, and
     // the nodes reconnect up to a backoff apart, yet none is taken for lost.
     await waitUntil(
-      () => Date.now() - killedAt > (Number(NODE_TIMEOUT) + 1) * 1000,
+      () => Date.now() - killedAt > (Number(TEST_NODE_TIMEOUT) + 1) * 1000,
       "the node timeout to pass",
       10_000,
       100,

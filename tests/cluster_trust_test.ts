@@ -5,42 +5,24 @@
  */
 
 import assert from "node:assert/strict";
+import { clusterTest, startNode } from "./support/cluster.ts";
 import { newIdentity } from "../client/identity.ts";
 import {
   joinAs,
   joinJson,
-  ServeProcess,
+  type ServeProcess,
   waitUntil,
   type WireClient,
   type WireEvent,
 } from "./support/net.ts";
-import { REDIS_AVAILABLE, REDIS_SKIP_REASON, RedisServer } from "./support/redis_server.ts";
-
-function test(name: string, fn: () => Promise<void>): void {
-  Deno.test({
-    name: REDIS_AVAILABLE ? `cluster: ${name}` : `cluster: ${name} (${REDIS_SKIP_REASON})`,
-    ignore: !REDIS_AVAILABLE,
-    // ioredis keeps timers of its own for a moment after quitting.
-    sanitizeOps: false,
-    sanitizeResources: false,
-    fn,
-  });
-}
+import { RedisServer } from "./support/redis_server.ts";
 
 /** Starts a node of the cluster on `redis`. */
 function node(redis: RedisServer, ...args: string[]): Promise<ServeProcess> {
-  return ServeProcess.start([
-    "--redis",
-    redis.url,
-    "--cluster",
-    "trust",
-    "--node-timeout",
-    "3",
-    "--rate-per-second",
-    "0",
-    ...args,
-  ]);
+  return startNode(redis, "trust", ...args);
 }
+
+const test = clusterTest;
 
 /** Sends an operator's command and returns the first `mod`, `bans` or `error` answer. */
 async function command(op: WireClient, event: Record<string, unknown>): Promise<WireEvent> {
