@@ -3,17 +3,16 @@
  * ECDSA P-256 leaf generated on first start (with the machine's names and addresses) and kept in
  * the database, so its fingerprint, which clients pin, stays the same across restarts.
  *
- * Certificates are built with `@peculiar/x509` on WebCrypto, never with hand-written ASN.1.
+ * Certificates are built by `server/certificate_generator.ts`, which this module loads only
+ * when it has to make one: the library it uses (`@peculiar/x509` with its metadata polyfill)
+ * adds about 17 MB of RSS to a process that loads it, and a server that already has its
+ * certificate, or serves without TLS, has no use for it.
  *
  * @module
  */
 
-import "reflect-metadata";
-import * as x509 from "@peculiar/x509";
 import type { Database } from "../store/database.ts";
 import { certificateFingerprint } from "../protocol/fingerprint.ts";
-
-x509.cryptoProvider.set(crypto);
 
 /** A PEM certificate with its key, and the fingerprint clients pin. */
 export interface ServerCertificate {
@@ -35,56 +34,6 @@ export interface CertificateNames {
   readonly ips: readonly string[];
 }
 
-/** How long a generated certificate is valid: clients pin it, so expiry is not what protects. */
-const _VALID_DAYS = 3650;
-
-/**
- * Makes a self-signed ECDSA P-256 leaf certificate (CA false) for the given names.
- *
- * @param names the DNS names and IP addresses it is for
- * @returns the PEM certificate and PKCS #8 key
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { generateCertificate } from "./certificate.ts";
- * const { certPem } = await generateCertificate({ dns: ["localhost"], ips: ["127.0.0.1"] });
- * assert.ok(certPem.startsWith("-----BEGIN CERTIFICATE-----"));
- * ```
- */
-export async function generateCertificate(
-  names: CertificateNames,
-): Promise<{ certPem: string; keyPem: string }> {
-  const algorithm = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };
-  const keys = await crypto.subtle.generateKey(algorithm, true, ["sign", "verify"]);
-  const now = Date.now();
-  const serial = crypto.getRandomValues(new Uint8Array(16));
-  serial[0] = serial[0]! & 0x7f; // A positive serial number.
-  const altNames = [
-    ...names.dns.map((value) => ({ type: "dns" as const, value })),
-    ...names.ips.map((value) => ({ type: "ip" as const, value })),
-  ];
-  const common = names.dns[0] ?? names.ips[0] ?? "chat";
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: Array.from(serial, (b) => b.toString(16).padStart(2, "0")).join(""),
-    name: `CN=${common.replace(/[,+="\\<>;]/g, "_")}, O=chat`,
-    notBefore: new Date(now - 60 * 60 * 1000),
-    notAfter: new Date(now + _VALID_DAYS * 24 * 60 * 60 * 1000),
-    signingAlgorithm: algorithm,
-    keys,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth], false),
-      new x509.SubjectAlternativeNameExtension(altNames, false),
-    ],
-  });
-  const pkcs8 = await crypto.subtle.exportKey("pkcs8", keys.privateKey);
-  return {
-    certPem: cert.toString("pem"),
-    keyPem: x509.PemConverter.encode(pkcs8, "PRIVATE KEY"),
-  };
-}
-
 /**
  * The fingerprint of the first certificate of a PEM text.
  *
@@ -93,10 +42,20 @@ export async function generateCertificate(
  * @throws {SyntaxError} when the text holds no PEM certificate
  */
 export async function pemFingerprint(certPem: string): Promise<string> {
-  const blocks = x509.PemConverter.decode(certPem);
-  const first = blocks[0];
-  if (first === undefined) throw new SyntaxError("The text holds no PEM certificate");
-  return await certificateFingerprint(new Uint8Array(first));
+  const block = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]*)-----END CERTIFICATE-----/
+    .exec(certPem);
+  if (block === null) throw new SyntaxError("The text holds no PEM certificate");
+  let binary: string;
+  try {
+    binary = atob(block[1]!.replace(/\s+/g, ""));
+  } catch {
+    throw new SyntaxError("The text's PEM certificate is not valid base64");
+  }
+  // A DER certificate is an ASN.1 SEQUENCE: a first byte of 0x30.
+  if (binary.charCodeAt(0) !== 0x30) {
+    throw new SyntaxError("The text's PEM block is not a DER certificate");
+  }
+  return await certificateFingerprint(Uint8Array.from(binary, (c) => c.charCodeAt(0)));
 }
 
 /**
@@ -162,6 +121,7 @@ export async function serverCertificate(
       source: "database",
     };
   }
+  const { generateCertificate } = await import("./certificate_generator.ts");
   const made = await generateCertificate(names);
   database.sql.prepare(
     "INSERT INTO certificate (id, cert_pem, key_pem, created_at) VALUES (1, ?, ?, ?)",
