@@ -9,6 +9,7 @@ import process from "node:process";
 import type { JoinEvent, LeaveEvent, PresenceEvent, PresenceLeft } from "../protocol/events.ts";
 import { encodeTextFrame } from "../protocol/frame64.ts";
 import { nameKey } from "../protocol/names.ts";
+import { afterThisTurn } from "../core/after_this_turn.ts";
 import { type ClientStyle, joinBytes, type Outgoing } from "./outgoing.ts";
 
 /** What fan-out needs of a member: how it is spoken to, and a way to hand it bytes. */
@@ -99,19 +100,11 @@ interface Position {
   exceptedAt: number;
 }
 
-/**
- * Runs a tick after `delayMs`, or, with no delay, once the reads that completed in this turn of
- * the event loop have all been handled: `setImmediate` does that in Deno without the ~2 ms a
- * `setTimeout(0)` costs here.
- */
-const defaultSchedule: (tick: () => void, delayMs: number) => void = (() => {
-  const immediate = (globalThis as { setImmediate?: (callback: () => void) => unknown })
-    .setImmediate;
-  return (tick: () => void, delayMs: number) => {
-    if (delayMs > 0 || immediate === undefined) setTimeout(tick, delayMs);
-    else immediate(tick);
-  };
-})();
+/** Runs a tick after `delayMs`, or, with no delay, once this turn's reads have been handled. */
+const defaultSchedule = (tick: () => void, delayMs: number): void => {
+  if (delayMs > 0) setTimeout(tick, delayMs);
+  else afterThisTurn(tick);
+};
 
 /**
  * The fan-out of one room. Broadcasts go into a log; ticks walk the members in turn and hand
