@@ -701,10 +701,21 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
       return;
     }
     this.fingerprint = fingerprint;
+    // Operators of other nodes find this member by name (a server alone has no directory). It is
+    // written before the join is announced, so an operator who acts on the `join` finds it.
+    const directory = this.#host.trust.members;
+    if (directory !== undefined) {
+      await directory.joined(memberKeyOf(this), fingerprint, this.ip).catch((error) =>
+        this.#host.log.error("member_directory_failed", { name, error: errorText(error) })
+      );
+    }
     const chat = this.#host.chat;
     const joined = await chat.join(this, name, resume);
     this.#joining = false;
     if (joined instanceof ProtocolError || this.#closed || chat.nameOf(this) === undefined) {
+      directory?.left(memberKeyOf(this)).catch((error) =>
+        this.#host.log.error("member_directory_failed", { name, error: errorText(error) })
+      );
       this.fingerprint = undefined;
       this.#inbound.setJoined(false);
       if (fresh) await owners.unclaim(name, fingerprint!);
@@ -716,10 +727,6 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
     // its work. Kept, it would be the largest part of an idle member (the gate's view of the
     // session alone is ~1 KB).
     this.#handshake = null;
-    // Operators of other nodes find this member by name (a server alone has no directory).
-    this.#host.trust.members?.joined(memberKeyOf(this), fingerprint, this.ip).catch((error) =>
-      this.#host.log.error("member_directory_failed", { name, error: errorText(error) })
-    );
     this.#mute = this.isOp ? undefined : this.#host.trust.moderation.muteOf(fingerprint ?? this.ip);
     if (this.#errors !== null) this.#errors.limit = JOINED_ERROR_LIMIT;
     this.#host.log.info("join", {
