@@ -36,6 +36,16 @@ local function holder_of(key)
   local name, holder = string.match(entry, '^([^\\n]*)\\n(.*)$')
   return name, holder
 end
+-- Lets go of the name a member holds, if it still holds it; returns that name, or nil.
+local function drop_name(mk)
+  local key = redis.call('HGET', P .. 'nameof', mk)
+  if not key then return nil end
+  local held, holder = holder_of(key)
+  redis.call('HDEL', P .. 'nameof', mk)
+  if holder ~= mk then return nil end
+  redis.call('HDEL', P .. 'names', key)
+  return held
+end
 local function forget(room)
   redis.call('SREM', P .. 'rooms', room)
   redis.call('DEL', rk(room, 'members'), rk(room, 'seq'), rk(room, 'log'), rk(room, 'epoch'),
@@ -97,16 +107,7 @@ local function reap(node, announce)
     -- The member directory of server/redis_trust.ts: a lost node cannot forget its own.
     redis.call('HDEL', P .. 'memberinfo', mk)
     local room = redis.call('HGET', P .. 'roomof', mk)
-    local key = redis.call('HGET', P .. 'nameof', mk)
-    local name = nil
-    if key then
-      local held, holder = holder_of(key)
-      if holder == mk then
-        name = held
-        redis.call('HDEL', P .. 'names', key)
-      end
-      redis.call('HDEL', P .. 'nameof', mk)
-    end
+    local name = drop_name(mk)
     if room then
       local n = leave_room(room, mk)
       if name and announce ~= '' then
@@ -374,16 +375,7 @@ end
 for _, mk in ipairs(redis.call('SMEMBERS', set)) do
   if not want[mk] then
     local room = redis.call('HGET', P .. 'roomof', mk)
-    local key = redis.call('HGET', P .. 'nameof', mk)
-    local name = nil
-    if key then
-      local held, holder = holder_of(key)
-      if holder == mk then
-        name = held
-        redis.call('HDEL', P .. 'names', key)
-      end
-      redis.call('HDEL', P .. 'nameof', mk)
-    end
+    local name = drop_name(mk)
     if room then
       local left = leave_room(room, mk)
       if name then note(room, leave_json(name, left, reasons[mk] or 'quit'), mk) end
