@@ -4,6 +4,7 @@ import * as x509 from "@peculiar/x509";
 import { certificateFingerprint } from "../protocol/fingerprint.ts";
 import { pemFingerprint } from "./certificate.ts";
 import { generateCertificate } from "./certificate_generator.ts";
+import { mainImportEdges } from "../tests/support/module_graph.ts";
 
 Deno.test("pemFingerprint is the SHA-256 of the DER bytes the X.509 library reads", async () => {
   const { certPem } = await generateCertificate({ dns: ["localhost"], ips: ["127.0.0.1"] });
@@ -31,23 +32,7 @@ Deno.test("pemFingerprint refuses a text without a certificate, or a broken one"
 
 Deno.test("the X.509 library is loaded only when a certificate is made", async () => {
   // It adds about 17 MB of RSS: a server that has its certificate, or no TLS, does without it.
-  const { code, stdout } = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", "main.ts"],
-    cwd: new URL("../", import.meta.url),
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  assert.equal(code, 0);
-  const info = JSON.parse(new TextDecoder().decode(stdout)) as {
-    modules: { specifier: string; dependencies?: { specifier: string; isDynamic?: boolean }[] }[];
-  };
-  const edges = info.modules.flatMap((m) =>
-    (m.dependencies ?? []).map((d) => ({
-      from: m.specifier,
-      to: d.specifier,
-      dynamic: d.isDynamic,
-    }))
-  );
+  const edges = await mainImportEdges();
   const intoGenerator = edges.filter((e) => e.to.endsWith("certificate_generator.ts"));
   assert.ok(intoGenerator.length >= 1, "certificate.ts imports the generator");
   assert.ok(intoGenerator.every((e) => e.dynamic === true), JSON.stringify(intoGenerator));

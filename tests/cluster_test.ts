@@ -7,6 +7,7 @@
 
 import assert from "node:assert/strict";
 import { clusterTest, startNode, TEST_NODE_TIMEOUT } from "./support/cluster.ts";
+import { mainImportEdges } from "./support/module_graph.ts";
 import {
   joinJson,
   runChat,
@@ -295,23 +296,7 @@ test("a member of a killed node resumes on another without a duplicate or a hole
 Deno.test("cluster: chat serve without --redis does not load the Redis module", async () => {
   // ioredis is reached only through a dynamic import taken with --redis: a server on its own
   // needs nothing but Deno.
-  const { code, stdout } = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", "main.ts"],
-    cwd: new URL("../", import.meta.url),
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  assert.equal(code, 0);
-  const info = JSON.parse(new TextDecoder().decode(stdout)) as {
-    modules: { specifier: string; dependencies?: { specifier: string; isDynamic?: boolean }[] }[];
-  };
-  const edges = info.modules.flatMap((m) =>
-    (m.dependencies ?? []).map((d) => ({
-      from: m.specifier,
-      to: d.specifier,
-      dynamic: d.isDynamic,
-    }))
-  );
+  const edges = await mainImportEdges();
   // The two modules that import ioredis: the broker, and the names and bans the nodes share.
   const redisModules = ["core/redis_broker.ts", "server/redis_trust.ts"];
   const intoRedis = edges.filter((e) => redisModules.some((m) => e.to.endsWith(m.split("/")[1]!)));
