@@ -13,10 +13,10 @@
  */
 
 import assert from "node:assert/strict";
+import { JsonMember } from "./support/processes.ts";
 import { clusterTest, startNode } from "./support/cluster.ts";
 import {
   joinJson,
-  ROOT,
   type ServeProcess,
   waitUntil,
   type WireClient,
@@ -111,45 +111,17 @@ async function withLocalhostCluster(
   // Carol is on a third node, which stays up whichever of the two fails.
   await using third = await node("127.0.0.1", 0);
   const carol = await joinJson(third.port, "carol");
-  const home = await Deno.makeTempDir({ prefix: "chat-cluster-dns-" });
-  const hosts = `${home}/hosts`;
+  const hosts = await Deno.makeTempFile({ prefix: "chat-cluster-dns-hosts-" });
   await Deno.writeTextFile(hosts, HOSTS);
-  const child = new Deno.Command("unshare", {
-    args: withHosts(hosts, Deno.execPath(), [
-      "run",
-      "-A",
-      "main.ts",
-      "join",
-      `localhost:${port}`,
-      "--json",
-      "-n",
-      "alice",
-    ]),
-    cwd: ROOT,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1", XDG_CONFIG_HOME: home, XDG_DATA_HOME: home },
-    signal: AbortSignal.timeout(120_000),
-  }).spawn();
-  let stdout = "";
-  let stderr = "";
-  const reading = Promise.all([
-    child.stdout.pipeThrough(new TextDecoderStream()).pipeTo(
-      new WritableStream({ write: (text) => void (stdout += text) }),
-    ),
-    child.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
-      new WritableStream({ write: (text) => void (stderr += text) }),
-    ),
-  ]);
-  const events = () =>
-    stdout.split("\n").filter((line) => line.startsWith("{")).map((line) =>
-      JSON.parse(line) as WireEvent
-    );
+  const alice = new JsonMember(`localhost:${port}`, "alice", {
+    wrap: (command, args) => ["unshare", withHosts(hosts, command, args)],
+    lifetimeMs: 120_000,
+  });
+  const events = () => alice.events;
   const until = (ok: () => boolean, what: string, timeoutMs = 30_000) =>
     waitUntil(
       ok,
-      `${what} (stdout: ${stdout.slice(-600)}, stderr: ${stderr.slice(-600)})`,
+      `${what} (stdout: ${alice.stdout.slice(-600)}, stderr: ${alice.stderr.slice(-600)})`,
       timeoutMs,
     );
   const joinedAt = (server: ServeProcess, count = 1) =>
@@ -169,16 +141,9 @@ async function withLocalhostCluster(
       until,
     });
   } finally {
-    await child.stdin.close().catch(() => {});
-    try {
-      child.kill("SIGTERM");
-    } catch {
-      // Already gone.
-    }
-    await child.status;
-    await reading.catch(() => {});
+    await alice.close();
     await carol.client.close();
-    await Deno.remove(home, { recursive: true });
+    await Deno.remove(hosts);
   }
 }
 

@@ -6,6 +6,7 @@
  */
 
 import assert from "node:assert/strict";
+import { JsonMember } from "./support/processes.ts";
 import { clusterTest, startNode, TEST_NODE_TIMEOUT } from "./support/cluster.ts";
 import { mainImportEdges } from "./support/module_graph.ts";
 import {
@@ -315,43 +316,16 @@ test("chat join NODE1,NODE2 carries on at the other node, where it was, once eac
   await using one = await node(redis, "--history", "2");
   await using two = await node(redis, "--history", "2");
   const carol = await joinJson(two.port, "carol");
-  const home = await Deno.makeTempDir({ prefix: "chat-cluster-join-" });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "main.ts",
-      "join",
-      `127.0.0.1:${one.port},127.0.0.1:${two.port}`,
-      "--json",
-      "-n",
-      "alice",
-    ],
-    cwd: new URL("../", import.meta.url),
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1", XDG_CONFIG_HOME: home, XDG_DATA_HOME: home },
-    signal: AbortSignal.timeout(60_000),
-  }).spawn();
-  let stdout = "";
-  let stderr = "";
-  const reading = Promise.all([
-    child.stdout.pipeThrough(new TextDecoderStream()).pipeTo(
-      new WritableStream({ write: (text) => void (stdout += text) }),
-    ),
-    child.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
-      new WritableStream({ write: (text) => void (stderr += text) }),
-    ),
-  ]);
-  const events = () =>
-    stdout.split("\n").filter((line) => line.startsWith("{")).map((line) =>
-      JSON.parse(line) as WireEvent
-    );
+  const alice = new JsonMember(`127.0.0.1:${one.port},127.0.0.1:${two.port}`, "alice");
+  const events = () => alice.events;
   const texts = () =>
     events().flatMap((e) => e.type === "message" && e.from === "carol" ? [String(e.text)] : []);
   const until = (ok: () => boolean, what: string) =>
-    waitUntil(ok, `${what} (stdout: ${stdout.slice(-600)}, stderr: ${stderr.slice(-600)})`, 30_000);
+    waitUntil(
+      ok,
+      `${what} (stdout: ${alice.stdout.slice(-600)}, stderr: ${alice.stderr.slice(-600)})`,
+      30_000,
+    );
   try {
     await carol.client.waitForEvent((e) => e.type === "join" && e.name === "alice", 30_000);
     for (let i = 1; i <= 3; i++) await carol.client.sendJson({ type: "say", text: `m${i}` });
@@ -369,16 +343,8 @@ test("chat join NODE1,NODE2 carries on at the other node, where it was, once eac
     );
     assert.ok(!events().some((e) => e.type === "gap"), "no gap");
   } finally {
-    await child.stdin.close().catch(() => {});
-    try {
-      child.kill("SIGTERM");
-    } catch {
-      // Already gone.
-    }
-    await child.status;
-    await reading.catch(() => {});
+    await alice.close();
     await carol.client.close();
-    await Deno.remove(home, { recursive: true });
   }
 });
 

@@ -39,7 +39,7 @@ class PipedProcess {
   readonly #reading: Promise<unknown>;
   #exited = false;
 
-  constructor(command: string, args: string[], env: Record<string, string>) {
+  constructor(command: string, args: string[], env: Record<string, string>, lifetimeMs = 60_000) {
     this.#child = new Deno.Command(command, {
       args,
       cwd: ROOT,
@@ -47,7 +47,7 @@ class PipedProcess {
       stdout: "piped",
       stderr: "piped",
       env: { NO_COLOR: "1", PYTHONUNBUFFERED: "1", ...env },
-      signal: AbortSignal.timeout(60_000),
+      signal: AbortSignal.timeout(lifetimeMs),
     }).spawn();
     void this.#child.status.then(() => this.#exited = true);
     this.#stdin = this.#child.stdin.getWriter();
@@ -138,29 +138,37 @@ export class TutorialClient extends PipedProcess {
   }
 }
 
+/** Options of a {@linkcode JsonMember}. */
+export interface JsonMemberOptions {
+  /** Runs the command through another (`unshare` with a hosts file of its own, say). */
+  readonly wrap?: (command: string, args: string[]) => [string, string[]];
+  /** How long the process may live before it is killed, in milliseconds (60 s). */
+  readonly lifetimeMs?: number;
+}
+
 /**
- * `chat join HOST:PORT --name NAME --json` as a process, its config and data directories in a
+ * `chat join ADDRESS --name NAME --json` as a process, its config and data directories in a
  * temporary directory. Its stdout is read as NDJSON events.
  */
 export class JsonMember extends PipedProcess {
   readonly #home: string;
 
   /**
-   * @param port the server's port
+   * @param address the server's port on 127.0.0.1, or the addresses as `chat join` takes them
    * @param name the member's name
+   * @param options a wrapper command, and how long it may run
    */
-  constructor(port: number, name: string) {
+  constructor(address: number | string, name: string, options: JsonMemberOptions = {}) {
     const home = Deno.makeTempDirSync({ prefix: "chat-member-" });
-    super(Deno.execPath(), [
-      "run",
-      "-A",
-      "main.ts",
-      "join",
-      `127.0.0.1:${port}`,
-      "--name",
-      name,
-      "--json",
-    ], { XDG_CONFIG_HOME: `${home}/config`, XDG_DATA_HOME: `${home}/data`, HOME: home });
+    const target = typeof address === "number" ? `127.0.0.1:${address}` : address;
+    const args = ["run", "-A", "main.ts", "join", target, "--name", name, "--json"];
+    const [command, wrapped] = options.wrap?.(Deno.execPath(), args) ?? [Deno.execPath(), args];
+    super(
+      command,
+      wrapped,
+      { XDG_CONFIG_HOME: `${home}/config`, XDG_DATA_HOME: `${home}/data`, HOME: home },
+      options.lifetimeMs,
+    );
     this.#home = home;
   }
 
