@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { Recorder, startTestServer, waitFor } from "./support/client_harness.ts";
-import { TEST_XDG_ENV } from "./support/net.ts";
+import { TEST_XDG_ENV, waitUntil } from "./support/net.ts";
 import { ChatSession } from "../client/session.ts";
 import { scriptedServer } from "./support/scripted_server.ts";
 import { Tmux, TMUX_MISSING } from "./support/tmux.ts";
@@ -82,7 +82,7 @@ Deno.test({
       await tmux.keys("Enter");
       await tmux.waitForScreen((s) => s.includes("alice: half a line"), "the echo");
       assert.equal(await tmux.lastLine(), "alice #main>");
-      assert.ok(bob.seen.texts.includes("half a line"));
+      await waitUntil(() => bob.seen.texts.includes("half a line"), "bob got the line");
 
       // A burst of 1000 messages: all shown, the input line still last.
       await tmux.type("draft");
@@ -673,12 +673,16 @@ Deno.test({
       await tmux.type("thanks");
       await tmux.keys("Enter");
       await tmux.waitForScreen((s) => s.includes("alice: thanks"), "the echo");
-      assert.ok(bob.seen.texts.includes("thanks"));
+      // Alice's screen and bob's connection are told in separate writes: wait for bob's.
+      await waitUntil(() => bob.seen.texts.includes("thanks"), "bob got alice's thanks");
       await tmux.type("/part");
       await tmux.keys("Enter");
       await tmux.waitForScreen((s) => /^alice #main> ?$/m.test(s), "the prompt back in #main");
-      assert.ok(
-        bob.seen.all.some((e) => e.type === "leave" && e.name === "alice" && e.reason === "moved"),
+      await waitUntil(
+        () =>
+          bob.seen.all.some((e) =>
+            e.type === "leave" && e.name === "alice" && e.reason === "moved"
+          ),
         "bob saw alice go",
       );
     } finally {
