@@ -14,6 +14,7 @@ import { encodeFrame, HEADER_BYTES } from "../../protocol/frame64.ts";
 import { ChatServer, startServer } from "../../server/chat_server.ts";
 import { DEFAULT_SERVE_CONFIG, type ServeConfig } from "../../server/config.ts";
 import { createLogger, type Logger } from "../../server/log.ts";
+import { tempDir } from "./temp.ts";
 
 /** The repository root, where `main.ts` lives. */
 export const ROOT: URL = new URL("../../", import.meta.url);
@@ -24,7 +25,7 @@ export const ROOT: URL = new URL("../../", import.meta.url);
  */
 export const TEST_XDG_ENV: { readonly XDG_CONFIG_HOME: string; readonly XDG_DATA_HOME: string } =
   (() => {
-    const dir = Deno.makeTempDirSync({ prefix: "chat-test-xdg-" });
+    const dir = tempDir("chat-test-xdg-");
     return { XDG_CONFIG_HOME: `${dir}/config`, XDG_DATA_HOME: `${dir}/data` };
   })();
 

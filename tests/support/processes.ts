@@ -7,6 +7,7 @@
  */
 
 import { ROOT, waitUntil, type WireEvent } from "./net.ts";
+import { tempDir } from "./temp.ts";
 
 const encoder = new TextEncoder();
 
@@ -159,7 +160,7 @@ export class JsonMember extends PipedProcess {
    * @param options a wrapper command, and how long it may run
    */
   constructor(address: number | string, name: string, options: JsonMemberOptions = {}) {
-    const home = Deno.makeTempDirSync({ prefix: "chat-member-" });
+    const home = tempDir("chat-member-");
     const target = typeof address === "number" ? `127.0.0.1:${address}` : address;
     const args = ["run", "-A", "main.ts", "join", target, "--name", name, "--json"];
     const [command, wrapped] = options.wrap?.(Deno.execPath(), args) ?? [Deno.execPath(), args];

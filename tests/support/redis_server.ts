@@ -8,6 +8,7 @@
  */
 
 import { delay } from "./net.ts";
+import { tempDir } from "./temp.ts";
 
 /** Whether `redis-server` can be run on this machine (checked once, at load). */
 export const REDIS_AVAILABLE: boolean = await (async () => {
@@ -58,7 +59,7 @@ export class RedisServer {
    * @returns the server
    */
   static async start(options: { readonly persist?: boolean } = {}): Promise<RedisServer> {
-    const dir = await Deno.makeTempDir({ prefix: "chat-redis-" });
+    const dir = tempDir("chat-redis-");
     const server = new RedisServer(freePort(), dir, options.persist ?? false);
     await server.#spawn();
     return server;
