@@ -3,9 +3,10 @@ import { IdentityError, loadIdentity } from "./identity.ts";
 import { NameOwners, readOfferedKey, verifyAuth } from "../server/identity.ts";
 import { Database, MEMORY } from "../store/database.ts";
 import { nameOwnershipContract } from "../tests/support/name_ownership_contract.ts";
+import { tempDir } from "../tests/support/temp.ts";
 
 function tempPath(): string {
-  return `${Deno.makeTempDirSync({ prefix: "chat-identity-" })}/chat/identity`;
+  return `${tempDir("chat-identity-")}/chat/identity`;
 }
 
 Deno.test("loadIdentity makes the key once (0600) and reads the same identity back", async () => {

@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { addressKey, KnownServers, KnownServersError } from "./known_servers.ts";
+import { tempDir } from "../tests/support/temp.ts";
 
 const PIN_A = "SHA256:" + "A".repeat(43);
 const PIN_B = "SHA256:" + "B".repeat(43);
 
 function tempFile(): string {
-  return `${Deno.makeTempDirSync({ prefix: "chat-known-" })}/chat/known_servers`;
+  return `${tempDir("chat-known-")}/chat/known_servers`;
 }
 
 Deno.test("KnownServers pins, finds and forgets addresses, writing the file 0600", () => {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { AllowList, AllowListError, parseAllowList } from "./allow_list.ts";
+import { tempDir } from "../tests/support/temp.ts";
 
 const A = "SHA256:" + "A".repeat(43);
 const B = "SHA256:" + "B".repeat(43);
@@ -17,7 +18,7 @@ Deno.test("parseAllowList names the first line that is not a fingerprint", () =>
 });
 
 Deno.test("AllowList refuses to start from a missing file, and keeps the old list on a bad reload", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = tempDir("chat-allow-list-");
   const failures: string[] = [];
   const events = { loaded: () => {}, failed: (message: string) => failures.push(message) };
   try {

@@ -7,13 +7,14 @@ import {
   type Migration,
   MIGRATIONS,
 } from "./database.ts";
+import { tempDir } from "../tests/support/temp.ts";
 
-function tempDir(): string {
-  return Deno.makeTempDirSync({ prefix: "chat-db-test-" });
+function dataDir(): string {
+  return tempDir("chat-db-test-");
 }
 
 Deno.test("Database.open creates the file 0600 in WAL mode with the latest schema", () => {
-  const dir = tempDir() + "/data";
+  const dir = dataDir() + "/data";
   const db = Database.open(dir);
   try {
     assert.equal(db.version, MIGRATIONS.length);
@@ -27,7 +28,7 @@ Deno.test("Database.open creates the file 0600 in WAL mode with the latest schem
 });
 
 Deno.test("Database.open keeps what was written across a reopen", () => {
-  const dir = tempDir();
+  const dir = dataDir();
   const first = Database.open(dir);
   first.sql.prepare(
     "INSERT INTO owned_names (name_key, name, fingerprint, claimed_at, last_used_at) VALUES (?, ?, ?, ?, ?)",
@@ -43,7 +44,7 @@ Deno.test("Database.open keeps what was written across a reopen", () => {
 });
 
 Deno.test("Database.open runs only the migrations not yet applied", () => {
-  const dir = tempDir();
+  const dir = dataDir();
   const steps: Migration[] = [{ version: 1, summary: "t", sql: "CREATE TABLE t (a INTEGER)" }];
   Database.open(dir, steps).close();
   const more = [...steps, { version: 2, summary: "u", sql: "ALTER TABLE t ADD COLUMN b TEXT" }];
@@ -57,7 +58,7 @@ Deno.test("Database.open runs only the migrations not yet applied", () => {
 });
 
 Deno.test("Database.open refuses a second opener of the same data dir while the first is open", () => {
-  const dir = tempDir();
+  const dir = dataDir();
   const first = Database.open(dir);
   try {
     assert.throws(
@@ -74,7 +75,7 @@ Deno.test("Database.open refuses a second opener of the same data dir while the 
 });
 
 Deno.test("Database.open refuses a second server process on the same data dir", async () => {
-  const dir = tempDir();
+  const dir = dataDir();
   const first = Database.open(dir);
   try {
     const script = `import { Database } from "${new URL("./database.ts", import.meta.url).href}";
@@ -95,7 +96,7 @@ try { Database.open(${
 });
 
 Deno.test("Database.open names the file of a corrupt database and never starts it empty", () => {
-  const dir = tempDir();
+  const dir = dataDir();
   const path = `${dir}/${DATABASE_FILE}`;
   Deno.writeTextFileSync(path, "this is not a database ".repeat(400));
   const before = Deno.readTextFileSync(path);
@@ -113,7 +114,7 @@ Deno.test({
   // root reads any file whatever its mode, so the case cannot happen there.
   ignore: Deno.uid() === 0,
 }, () => {
-  const dir = tempDir();
+  const dir = dataDir();
   const path = `${dir}/${DATABASE_FILE}`;
   Database.open(dir).close();
   Deno.chmodSync(path, 0o000);
@@ -128,7 +129,7 @@ Deno.test({
 });
 
 Deno.test("Database.open refuses a database from a newer version", () => {
-  const dir = tempDir();
+  const dir = dataDir();
   const db = Database.open(dir);
   db.sql.exec(`PRAGMA user_version = ${MIGRATIONS.length + 5}`);
   db.close();

@@ -5,6 +5,7 @@ import { MAIN_ROOM, type Published } from "../core/broker.ts";
 import { Database, MEMORY } from "./database.ts";
 import { MessageStore } from "./message_store.ts";
 import type { RoomStore } from "../core/room_store.ts";
+import { tempDir } from "../tests/support/temp.ts";
 
 // The in-process broker over a SQLite store runs the same contract as every broker.
 brokerContract("in-process with SQLite", () => {
@@ -42,7 +43,7 @@ const say = (text: string) => ({
 });
 
 Deno.test("MessageStore: ids, epochs and history outlive the broker, read lazily", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "chat-store-" });
+  const dir = tempDir("chat-store-");
   try {
     let epoch: string;
     {
