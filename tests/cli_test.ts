@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import config from "../deno.json" with { type: "json" };
 import { type ChatRun, ROOT, runChat } from "./support/net.ts";
+import { tempDir } from "./support/temp.ts";
 
 /** Runs `main.ts ...args` as a process. */
 const chat = (...args: string[]): Promise<ChatRun> => runChat(args);
@@ -198,7 +199,7 @@ for (const shell of ["zsh", "fish"] as const) {
     async fn() {
       const run = await chat("completions", shell);
       assert.equal(run.code, 0, run.stderr);
-      const dir = await Deno.makeTempDir({ prefix: "chat_completions_" });
+      const dir = tempDir("chat_completions_");
       try {
         const file = `${dir}/chat.${shell}`;
         await Deno.writeTextFile(file, run.stdout);

@@ -28,6 +28,7 @@ import {
   REDIS_SKIP_REASON,
   RedisServer,
 } from "./support/redis_server.ts";
+import { tempFile } from "./support/temp.ts";
 
 const HOSTS = "127.0.0.1 localhost\n::1 localhost\n";
 
@@ -47,7 +48,7 @@ function withHosts(hostsFile: string, command: string, args: readonly string[]):
 /** Why the test cannot run here, or undefined when it can. */
 async function skipReason(): Promise<string | undefined> {
   if (!REDIS_AVAILABLE) return REDIS_SKIP_REASON;
-  const file = await Deno.makeTempFile({ prefix: "chat-hosts-" });
+  const file = tempFile("chat-hosts-");
   try {
     await Deno.writeTextFile(file, HOSTS);
     const { success, stdout } = await new Deno.Command("unshare", {
@@ -111,7 +112,7 @@ async function withLocalhostCluster(
   // Carol is on a third node, which stays up whichever of the two fails.
   await using third = await node("127.0.0.1", 0);
   const carol = await joinJson(third.port, "carol");
-  const hosts = await Deno.makeTempFile({ prefix: "chat-cluster-dns-hosts-" });
+  const hosts = tempFile("chat-cluster-dns-hosts-");
   await Deno.writeTextFile(hosts, HOSTS);
   const alice = new JsonMember(`localhost:${port}`, "alice", {
     wrap: (command, args) => ["unshare", withHosts(hosts, command, args)],

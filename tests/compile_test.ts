@@ -8,17 +8,11 @@ import assert from "node:assert/strict";
 import config from "../deno.json" with { type: "json" };
 import { compileChat } from "../tools/compile.ts";
 import { TEST_XDG_ENV } from "./support/net.ts";
+import { tempDir } from "./support/temp.ts";
 
 const COMPILE_TIME_LIMIT_MS = 120_000;
 
-const dir = await Deno.makeTempDir({ prefix: "chat_compile_test_" });
-globalThis.addEventListener("unload", () => {
-  try {
-    Deno.removeSync(dir, { recursive: true });
-  } catch {
-    // Already removed.
-  }
-});
+const dir = tempDir("chat_compile_test_");
 
 const binary = `${dir}/chat`;
 const timer = new AbortController();

@@ -8,6 +8,7 @@
 
 import assert from "node:assert/strict";
 import { ROOT } from "./support/net.ts";
+import { tempDir } from "./support/temp.ts";
 
 const INSTALL_SH = new URL("install.sh", ROOT).pathname;
 
@@ -51,7 +52,7 @@ class Sandbox implements AsyncDisposable {
 
   /** Makes the release (every asset and SHA256SUMS) and a `uname` playing `os` and `arch`. */
   static async create(os = "Linux", arch = "x86_64"): Promise<Sandbox> {
-    const box = new Sandbox(await Deno.makeTempDir({ prefix: "chat_install_test_" }));
+    const box = new Sandbox(tempDir("chat_install_test_"));
     await Deno.mkdir(box.release);
     await Deno.mkdir(box.home);
     await Deno.mkdir(box.fakeBin);

@@ -9,14 +9,15 @@ import assert from "node:assert/strict";
 import { Recorder, startTestServer, waitFor } from "./support/client_harness.ts";
 import { ChatSession } from "../client/session.ts";
 import { Tmux, TMUX_MISSING } from "./support/tmux.ts";
+import { tempDir } from "./support/temp.ts";
 
 const HOST = "127.0.0.1";
 
 /** Config and data dirs of their own: the identity the test's client proves is made there. */
-async function clientDirs(): Promise<{ config: string; data: string }> {
+function clientDirs(): { config: string; data: string } {
   return {
-    config: await Deno.makeTempDir({ prefix: "chat-catchup-cfg-" }),
-    data: await Deno.makeTempDir({ prefix: "chat-catchup-data-" }),
+    config: tempDir("chat-catchup-cfg-"),
+    data: tempDir("chat-catchup-data-"),
   };
 }
 
@@ -54,9 +55,9 @@ Deno.test({
   name: "tty: since you left, 300 missed messages scroll in marked, in order, once, while typing",
   ignore: TMUX_MISSING,
   async fn() {
-    const dirs = await clientDirs();
+    const dirs = clientDirs();
     const server = await startTestServer({
-      data: await Deno.makeTempDir({ prefix: "chat-catchup-server-" }),
+      data: tempDir("chat-catchup-server-"),
       history: 5,
     });
     const bob = await peer(server.port, "bob");
@@ -128,7 +129,7 @@ Deno.test({
   name: "tty: Esc shows the rest of a catch-up at once",
   ignore: TMUX_MISSING,
   async fn() {
-    const dirs = await clientDirs();
+    const dirs = clientDirs();
     // A plain join replays the last --history messages: 1000 is a long catch-up too.
     const server = await startTestServer({ history: 1000 });
     const bob = await peer(server.port, "bob");
@@ -165,8 +166,8 @@ Deno.test({
   name: "tty: a reconnection across a server restart resumes with no duplicate and no hole",
   ignore: TMUX_MISSING,
   async fn() {
-    const dirs = await clientDirs();
-    const data = await Deno.makeTempDir({ prefix: "chat-catchup-server-" });
+    const dirs = clientDirs();
+    const data = tempDir("chat-catchup-server-");
     const [port, tlsPort] = [freePort(), freePort()];
     let server = await startTestServer({ port, tlsPort, data, history: 50 });
     let bob = await peer(port, "bob");

@@ -10,6 +10,7 @@ import { Recorder, startTestServer, waitFor } from "./support/client_harness.ts"
 import { ChatSession } from "../client/session.ts";
 import { loadIdentity, newIdentity } from "../client/identity.ts";
 import { Tmux, TMUX_MISSING } from "./support/tmux.ts";
+import { tempDir } from "./support/temp.ts";
 
 const HOST = "127.0.0.1";
 const PASSWORD = "moderated";
@@ -28,7 +29,7 @@ Deno.test({
   name: "tty moderation: an operator's chat join completes /kick and kicks someone",
   ignore: TMUX_MISSING,
   async fn() {
-    const xdg = await Deno.makeTempDir({ prefix: "chat-mod-tty-" });
+    const xdg = tempDir("chat-mod-tty-");
     // The identity chat join will use, made first so the server can name it with --op.
     const { identity } = await loadIdentity(`${xdg}/config/chat/identity`);
     const server = await startTestServer({ ops: [identity.fingerprint], password: PASSWORD });
@@ -71,7 +72,7 @@ Deno.test({
   name: "tty moderation: a member kicked by an operator sees who and why, and the client exits",
   ignore: TMUX_MISSING,
   async fn() {
-    const xdg = await Deno.makeTempDir({ prefix: "chat-mod-tty-" });
+    const xdg = tempDir("chat-mod-tty-");
     const opIdentity = await newIdentity();
     const server = await startTestServer({ ops: [opIdentity.fingerprint], password: PASSWORD });
     const op = new ChatSession(

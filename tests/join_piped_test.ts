@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { Recorder, startTestServer, waitFor } from "./support/client_harness.ts";
 import { frame, joinJson, TEST_XDG_ENV } from "./support/net.ts";
 import { ChatSession } from "../client/session.ts";
+import { tempDir } from "./support/temp.ts";
 
 const ROOT = new URL("..", import.meta.url);
 const HOST = "127.0.0.1";
@@ -290,7 +291,7 @@ Deno.test("piped --no-reconnect: a server shutdown is reported and exits 1", asy
 
 Deno.test("piped: after a lost connection it reconnects under the same name", async () => {
   // The restarted server keeps its data dir, so its certificate and TLS port are the ones pinned.
-  const data = await Deno.makeTempDir({ prefix: "chat-restart-" });
+  const data = tempDir("chat-restart-");
   const first = await startTestServer({ data });
   const port = first.port;
   let second: Awaited<ReturnType<typeof startTestServer>> | undefined;

@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { ROOT, startTestServer, type TestServer } from "./support/net.ts";
 import type { ServeConfig } from "../server/config.ts";
+import { tempDir } from "./support/temp.ts";
 
 const HOST = "127.0.0.1";
 
@@ -51,10 +52,6 @@ function fingerprintOf(server: TestServer): string {
   const fingerprint = server.server.certificate?.fingerprint;
   assert.ok(fingerprint !== undefined);
   return fingerprint;
-}
-
-function tempDir(prefix: string): string {
-  return Deno.makeTempDirSync({ prefix });
 }
 
 /** A server on fixed ports with its own data dir, so it can be restarted as the same one. */

@@ -9,6 +9,7 @@ import { TEST_XDG_ENV, waitUntil } from "./support/net.ts";
 import { ChatSession } from "../client/session.ts";
 import { scriptedServer } from "./support/scripted_server.ts";
 import { Tmux, TMUX_MISSING } from "./support/tmux.ts";
+import { tempDir } from "./support/temp.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const HOST = "127.0.0.1";
@@ -492,7 +493,7 @@ Deno.test({
   ignore: TMUX_MISSING,
   async fn() {
     // Restarts keep the data dir and TLS port, as a real server's do, so the pin holds.
-    const data = await Deno.makeTempDir({ prefix: "chat-tty-restart-" });
+    const data = tempDir("chat-tty-restart-");
     const first = await startTestServer({ data });
     const port = first.port;
     const tlsPort = first.tlsPort ?? 0;
@@ -586,7 +587,7 @@ Deno.test({
   name: "tty: first contact shows the certificate's fingerprint; a changed certificate is refused",
   ignore: TMUX_MISSING,
   async fn() {
-    const config = await Deno.makeTempDir({ prefix: "chat-tty-cfg-" });
+    const config = tempDir("chat-tty-cfg-");
     const free = () => {
       const listener = Deno.listen({ hostname: HOST, port: 0 });
       const port = listener.addr.port;
@@ -596,7 +597,7 @@ Deno.test({
     const [port, tlsPort] = [free(), free()];
     let original: string;
     {
-      const data = await Deno.makeTempDir({ prefix: "chat-tty-data-" });
+      const data = tempDir("chat-tty-data-");
       const server = await startTestServer({ port, tlsPort, data });
       const tmux = new Tmux({ prefix: "chat-join-test" });
       try {
@@ -618,7 +619,7 @@ Deno.test({
     const impostor = await startTestServer({
       port,
       tlsPort,
-      data: await Deno.makeTempDir({ prefix: "chat-tty-data-" }),
+      data: tempDir("chat-tty-data-"),
     });
     const tmux = new Tmux({ prefix: "chat-join-test" });
     try {

@@ -18,6 +18,7 @@ import {
   WireClient,
   type WireEvent,
 } from "./support/net.ts";
+import { tempDir } from "./support/temp.ts";
 
 const PASSWORD = "open sesame";
 
@@ -212,7 +213,7 @@ Deno.test("password: a guess loop from many addresses slows each, while others j
 });
 
 Deno.test("allowlist: only listed identities join; the list is reread when the file changes", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "chat-allow-" });
+  const dir = tempDir("chat-allow-");
   const alice = await newIdentity();
   const bob = await newIdentity();
   const file = `${dir}/allowed`;
@@ -257,7 +258,7 @@ Deno.test("allowlist: only listed identities join; the list is reread when the f
 });
 
 Deno.test("allowlist: chat serve rereads the file on SIGHUP, and refuses to start with a bad one", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "chat-allow-" });
+  const dir = tempDir("chat-allow-");
   const alice = await newIdentity();
   const file = `${dir}/allowed`;
   try {

@@ -27,6 +27,7 @@ import {
   type WireClient,
   type WireEvent,
 } from "./support/net.ts";
+import { tempDir } from "./support/temp.ts";
 
 /** A server with one operator (`--op`), joined as `op`. */
 async function withOperator(
@@ -314,7 +315,7 @@ Deno.test("moderation: a banned address retrying in a tight loop costs little an
 });
 
 Deno.test("moderation: bans, mutes and ops survive a restart with a real data dir", async () => {
-  const data = await Deno.makeTempDir({ prefix: "chat-moderation-" });
+  const data = tempDir("chat-moderation-");
   const opIdentity = await newIdentity();
   const bobIdentity = await newIdentity();
   const carolIdentity = await newIdentity();

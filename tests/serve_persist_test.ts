@@ -9,12 +9,9 @@ import { DatabaseSync } from "node:sqlite";
 import { newIdentity } from "../client/identity.ts";
 import { joinJson, runChat, ServeProcess, WireClient, type WireEvent } from "./support/net.ts";
 import { JsonMember } from "./support/processes.ts";
+import { tempDir } from "./support/temp.ts";
 
 const PLAIN = ["--no-tls"];
-
-async function tempData(): Promise<string> {
-  return await Deno.makeTempDir({ prefix: "chat-persist-" });
-}
 
 /** Every event a client has received so far, parsed. */
 function eventsOf(client: WireClient): WireEvent[] {
@@ -47,7 +44,7 @@ async function joinWithKey(
 }
 
 Deno.test("persist: a restart keeps every room's messages, ids and epoch", async () => {
-  const data = await tempData();
+  const data = tempDir("chat-persist-");
   let epoch: unknown;
   {
     await using server = await ServeProcess.start(["--data", data, ...PLAIN]);
@@ -74,7 +71,7 @@ Deno.test("persist: a restart keeps every room's messages, ids and epoch", async
 });
 
 Deno.test("persist: kill -9 mid-burst loses no echoed message and replays none twice", async () => {
-  const data = await tempData();
+  const data = tempDir("chat-persist-");
   const echoed: number[] = [];
   {
     const server = await ServeProcess.start([
@@ -130,7 +127,7 @@ Deno.test("persist: kill -9 mid-burst loses no echoed message and replays none t
 });
 
 Deno.test("persist: an identity that comes back gets what it missed, marked", async () => {
-  const data = await tempData();
+  const data = tempDir("chat-persist-");
   await using server = await ServeProcess.start(["--data", data, ...PLAIN, "--history", "2"]);
   const identity = await newIdentity();
   const { client: ann } = await joinJson(server.port, "ann");
@@ -153,7 +150,7 @@ Deno.test("persist: an identity that comes back gets what it missed, marked", as
 });
 
 Deno.test("persist: more than 1000 missed: a gap says how many were skipped, then the latest 1000", async () => {
-  const data = await tempData();
+  const data = tempDir("chat-persist-");
   await using server = await ServeProcess.start([
     "--data",
     data,
@@ -201,7 +198,7 @@ Deno.test("persist: more than 1000 missed: a gap says how many were skipped, the
 });
 
 Deno.test("persist: chat export prints NDJSON while the server runs", async () => {
-  const data = await tempData();
+  const data = tempDir("chat-persist-");
   await using server = await ServeProcess.start(["--data", data, ...PLAIN]);
   const { client } = await joinJson(server.port, "ann");
   try {
@@ -255,7 +252,7 @@ async function chattr(flag: string, ...paths: string[]): Promise<void> {
 }
 
 Deno.test("persist: a database that cannot be written is logged, chat goes on, and it is retried", async (t) => {
-  const data = await tempData();
+  const data = tempDir("chat-persist-");
   if (!(await canMakeImmutable(data))) {
     // We run as root, where chmod does not stop writes; `chattr +i` does, where supported.
     t.step({ name: "chattr +i is not available here", ignore: true, fn: () => {} });
@@ -290,7 +287,7 @@ Deno.test("persist: a database that cannot be written is logged, chat goes on, a
 });
 
 Deno.test("persist: a database from a newer chat is refused at start, naming it", async () => {
-  const data = await tempData();
+  const data = tempDir("chat-persist-");
   const db = new DatabaseSync(`${data}/chat.db`);
   db.exec("PRAGMA user_version = 99");
   db.close();
@@ -308,7 +305,7 @@ function freePort(): number {
 }
 
 Deno.test("persist: chat join resumes across a server restart, no duplicate and no hole", async () => {
-  const data = await tempData();
+  const data = tempDir("chat-persist-");
   const port = freePort();
   const args = ["--data", data, ...PLAIN, "--port", String(port)];
   const first = await ServeProcess.start(args);

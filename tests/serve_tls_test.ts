@@ -18,6 +18,7 @@ import {
   WireClient,
   type WireEvent,
 } from "./support/net.ts";
+import { tempDir } from "./support/temp.ts";
 
 function certOf(server: TestServer): string {
   const certificate = server.server.certificate;
@@ -472,7 +473,7 @@ Deno.test("identity: a name unused for --name-days is free again", async () => {
 });
 
 Deno.test("serve process: the data dir keeps the certificate across restarts, and is locked", async () => {
-  const data = await Deno.makeTempDir({ prefix: "chat-data-" });
+  const data = tempDir("chat-data-");
   const fingerprintIn = (stdout: string) => /certificate (SHA256:\S+)/.exec(stdout)?.[1];
   let first: string | undefined;
   {
@@ -493,7 +494,7 @@ Deno.test("serve process: the data dir keeps the certificate across restarts, an
 });
 
 Deno.test("serve process: a corrupt database stops the server at start, naming the file", async () => {
-  const data = await Deno.makeTempDir({ prefix: "chat-data-" });
+  const data = tempDir("chat-data-");
   Deno.writeTextFileSync(`${data}/chat.db`, "not a database at all ".repeat(300));
   const run = await runChat(["serve", "--host", "127.0.0.1", "--port", "0", "--data", data]);
   assert.equal(run.code, 1);
