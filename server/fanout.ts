@@ -10,6 +10,7 @@ import type { JoinEvent, LeaveEvent, PresenceEvent, PresenceLeft } from "../prot
 import { encodeTextFrame } from "../protocol/frame64.ts";
 import { nameKey } from "../protocol/names.ts";
 import { afterThisTurn } from "../core/after_this_turn.ts";
+import { CpuBudget, MIN_FLUSH_PAUSE_MS } from "./cpu_budget.ts";
 import { type ClientStyle, joinBytes, type Outgoing } from "./outgoing.ts";
 
 /** What fan-out needs of a member: how it is spoken to, and a way to hand it bytes. */
@@ -55,24 +56,6 @@ export interface FanOutOptions {
  * within seconds), where a line per name would scroll the conversation away.
  */
 export const DEFAULT_SUMMARY_MEMBERS = 500;
-
-/**
- * How busy fan-out may keep the server. After a tick, the next one waits until the CPU time used
- * since the tick started is at most this share of the time passed. A write costs about 12 µs
- * here (8 of them in the kernel), so handing a message to 1000 members costs about 12 ms: a
- * busy large room then gathers more messages into each write instead of saturating its core,
- * and reading keeps up.
- */
-export const FLUSH_MAX_BUSY = 0.85;
-
-/** The longest pause between ticks, whatever the load: a bound on the latency pacing adds. */
-export const MAX_FLUSH_PAUSE_MS = 50;
-
-/**
- * Pauses shorter than this are not taken: a timer cannot wait less than about this long in
- * Deno, so a short pause would only add latency.
- */
-export const MIN_FLUSH_PAUSE_MS = 2;
 
 /**
  * At most this many members are written to in one tick. A larger room is served in turns, a
@@ -143,10 +126,9 @@ export class FanOut {
   /** The end of the log when the current round of the walk began. */
   #roundStart = 0;
   #tickScheduled = false;
-  /** When the next tick may run; see {@linkcode FLUSH_MAX_BUSY}. */
+  /** When the next tick may run; see {@linkcode CpuBudget}. */
   #nextTickAt = 0;
-  /** The CPU time used when the last tick started. */
-  #lastTickCpu: number;
+  #cpuBudget: CpuBudget;
 
   /** @param options the timer and clocks (the defaults are the real ones) */
   constructor(options: FanOutOptions = {}) {
@@ -154,7 +136,7 @@ export class FanOut {
     this.#monotonicNow = options.monotonicNow ?? (() => performance.now());
     this.#cpuNow = options.cpuNow ?? processCpuMs;
     this.#summaryMembers = options.summaryMembers ?? DEFAULT_SUMMARY_MEMBERS;
-    this.#lastTickCpu = this.#cpuNow();
+    this.#cpuBudget = new CpuBudget(this.#monotonicNow(), this.#cpuNow());
   }
 
   /** How many members it has. */
@@ -236,12 +218,10 @@ export class FanOut {
 
   #tick = (): void => {
     this.#tickScheduled = false;
-    // The CPU used since the last tick is mostly the cost of its writes: the next tick waits
-    // until that is at most FLUSH_MAX_BUSY of the time passed.
-    const cpu = this.#cpuNow();
-    const pause = Math.min(MAX_FLUSH_PAUSE_MS, (cpu - this.#lastTickCpu) / FLUSH_MAX_BUSY);
-    this.#lastTickCpu = cpu;
-    this.#nextTickAt = this.#monotonicNow() + pause;
+    // The CPU used since the last tick is mostly the cost of its writes (Deno makes the write
+    // calls after the tick's JavaScript returns), so it is charged here, at the next tick.
+    const now = this.#monotonicNow();
+    this.#nextTickAt = now + this.#cpuBudget.pauseAfter(now, this.#cpuNow());
     const end = this.#logEnd;
     const shared: SharedBytes = new Map();
     let written = 0;

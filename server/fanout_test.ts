@@ -1,11 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  FanOut,
-  FLUSH_MAX_BUSY,
-  MAX_FLUSH_PAUSE_MS,
-  MEMBERS_PER_TICK,
-  type RoomMember,
-} from "./fanout.ts";
+import { FanOut, MEMBERS_PER_TICK, type RoomMember } from "./fanout.ts";
+import { MAX_FLUSH_PAUSE_MS, MIN_FLUSH_PAUSE_MS } from "./cpu_budget.ts";
 import { Outgoing } from "./outgoing.ts";
 
 const decoder = new TextDecoder();
@@ -134,7 +129,7 @@ Deno.test("FanOut leaves out the excepted member, and only for that broadcast", 
   assert.deepEqual(b.lines(), ["not for a", "for all"]);
 });
 
-Deno.test("FanOut paces ticks by the CPU the last one cost, within bounds", () => {
+Deno.test("FanOut hands a burst out at once and paces a load that would saturate the core", () => {
   const { fanOut, clocks, delays, runTick } = makeFanOut();
   const member = new Recorder();
   fanOut.add(member);
@@ -144,26 +139,29 @@ Deno.test("FanOut paces ticks by the CPU the last one cost, within bounds", () =
   };
   send("quiet");
   assert.equal(delays.at(-1), 0, "an idle server hands out at once");
-  clocks.cpu += 17; // the writes of that tick cost 17 ms of CPU
-  send("busy");
-  assert.equal(delays.at(-1), 0, "the pause counts from the last tick, long past");
-  clocks.cpu += 17;
-  clocks.wall += 1;
-  send("soon after");
-  assert.equal(delays.at(-1), Math.ceil(17 / FLUSH_MAX_BUSY - 1), "waits for the CPU spent");
-  clocks.cpu += 1000;
-  clocks.wall += 1;
+  clocks.cpu += 12; // the writes of that tick: one message to 1000 members
+  clocks.wall += 12;
+  send("a burst");
+  assert.equal(delays.at(-1), 0, "a burst within the allowance is not paced");
+  clocks.cpu += 200; // ticks back to back for 200 ms, every millisecond busy
+  clocks.wall += 200;
   send("saturated");
   clocks.wall += 1;
   send("still");
-  assert.equal(delays.at(-1), MAX_FLUSH_PAUSE_MS - 1, "never longer than the bound");
-  clocks.cpu += 1;
-  clocks.wall += 1000;
-  send("later");
+  const pause = delays.at(-1)!;
+  assert.ok(pause >= MIN_FLUSH_PAUSE_MS, `a core kept busy is paced (pause ${pause} ms)`);
+  clocks.cpu += 10_000; // a stall far beyond any pause
+  clocks.wall += 10_000;
+  send("after a stall");
   clocks.wall += 1;
-  send("cheap");
-  assert.equal(delays.at(-1), 0, "a pause under the timer's resolution is not taken");
-  assert.equal(member.lines().length, 7, "nothing lost");
+  send("right after");
+  assert.equal(delays.at(-1), MAX_FLUSH_PAUSE_MS - 1, "never longer than the bound");
+  clocks.wall += MAX_FLUSH_PAUSE_MS;
+  send("debt paid");
+  clocks.wall += 1;
+  send("next");
+  assert.equal(delays.at(-1), 0, "one stall costs one bounded pause, not a run of them");
+  assert.equal(member.lines().length, 8, "nothing lost");
 });
 
 /** A JSON member that records the events it is handed. */
