@@ -21,6 +21,12 @@ export const MEDIUM_READ_BYTES = 4 * 1024;
 export const LARGE_READ_BYTES = 64 * 1024;
 /** Where small read buffers come from: slots of shared 128 KiB slabs (see `slab_pool.ts`). */
 const SMALL_READ_BUFFERS = new SlabPool(SMALL_READ_BYTES, 1024);
+/**
+ * What {@linkcode Connection.heardAt} is kept relative to. Milliseconds since then fit a small
+ * integer (for 24 days), which V8 keeps in the field itself; a `Date.now()` there is a 16-byte
+ * heap number of its own in every connection.
+ */
+const HEARD_AT_ORIGIN = Date.now();
 
 /** The socket operations a connection uses; `Deno.Conn` has them all. */
 export interface ConnectionSocket {
@@ -51,9 +57,14 @@ export class Connection implements OutboxOptions {
   /** How many bytes may wait to be sent before the peer counts as slow. */
   readonly maxQueuedBytes: number;
   readonly #socket: ConnectionSocket;
-  readonly #outbox: Outbox;
+  /**
+   * The send queue, made on the first send and let go at the sweep while it holds nothing (see
+   * {@linkcode Connection.compact}): an idle connection then carries none (~150 bytes).
+   */
+  #outbox: Outbox | null = null;
   readonly #handler: ConnectionHandler;
   #closing = false;
+  /** When bytes last arrived, in milliseconds after {@linkcode HEARD_AT_ORIGIN}. */
   #heardAt: number;
   /** Called when the read loop has ended (the peer closed, or the socket failed). */
   #onInputEnded: (() => void)[] | null = null;
@@ -75,9 +86,8 @@ export class Connection implements OutboxOptions {
   ) {
     this.#socket = socket;
     this.#handler = handler;
-    this.#heardAt = now;
+    this.#heardAt = now - HEARD_AT_ORIGIN;
     this.maxQueuedBytes = sendQueueBytes;
-    this.#outbox = new Outbox(socket, this);
   }
 
   /** The send queue overflowed or a write failed (called by the outbox, on a later turn). */
@@ -85,14 +95,20 @@ export class Connection implements OutboxOptions {
     this.#handler.onSendFailure(failure);
   }
 
-  /** Gives back the send queue's array while nothing waits in it (see `Outbox.compact`). */
+  /**
+   * Lets go of the send queue while it holds nothing, or gives back its array while nothing
+   * waits in it (see `Outbox.compact`). The server calls it from its sweep.
+   */
   compact(): void {
-    this.#outbox.compact();
+    const outbox = this.#outbox;
+    if (outbox === null || this.#closing) return;
+    if (outbox.disposable) this.#outbox = null;
+    else outbox.compact();
   }
 
   /** When bytes last arrived (in milliseconds), closing or not. */
   get heardAt(): number {
-    return this.#heardAt;
+    return HEARD_AT_ORIGIN + this.#heardAt;
   }
 
   /** True once {@linkcode Connection.close} has been called. */
@@ -106,7 +122,7 @@ export class Connection implements OutboxOptions {
    * @param now the current time in milliseconds
    */
   stalledFor(now: number): number {
-    return this.#outbox.stalledFor(now);
+    return this.#outbox?.stalledFor(now) ?? 0;
   }
 
   /**
@@ -116,7 +132,7 @@ export class Connection implements OutboxOptions {
    * @param gapMs the pause between writes
    */
   separateWrites(gapMs: number): void {
-    this.#outbox.separateWrites(gapMs);
+    this.#sendQueue().separateWrites(gapMs);
   }
 
   /**
@@ -125,7 +141,14 @@ export class Connection implements OutboxOptions {
    * @param bytes the bytes; they must not change afterwards
    */
   send(bytes: Uint8Array): void {
-    this.#outbox.enqueue(bytes);
+    // A connection that began closing without a send queue has nothing left to send, and takes
+    // nothing more (as a closed queue would refuse it).
+    if (this.#outbox === null && this.#closing) return;
+    this.#sendQueue().enqueue(bytes);
+  }
+
+  #sendQueue(): Outbox {
+    return this.#outbox ??= new Outbox(this.#socket, this);
   }
 
   /**
@@ -150,12 +173,19 @@ export class Connection implements OutboxOptions {
     this.#socket.read(this.#buffer!).then(this.#onRead, this.#onRead);
   }
 
+  /**
+   * The callback of every read: {@linkcode Connection.#readDone} bound to this connection. A
+   * bound function is one object of ~48 bytes; an arrow function in a field was two (the closure
+   * and the context that holds `this`, ~96).
+   */
+  readonly #onRead: (result: unknown) => void = this.#readDone.bind(this);
+
   /** What one read gave: a count, null at the end of the input, or the error it failed with. */
-  #onRead = (result: unknown): void => {
+  #readDone(result: unknown): void {
     const handler = this.#handler;
     try {
       if (typeof result === "number") {
-        this.#heardAt = Date.now();
+        this.#heardAt = Date.now() - HEARD_AT_ORIGIN;
         // Once closing, input is read and dropped until the peer closes too (see close).
         if (!this.#closing) {
           const buffer = this.#buffer!;
@@ -172,7 +202,7 @@ export class Connection implements OutboxOptions {
       if (!this.#closing) handler.onReadError(error);
     }
     this.#endInput();
-  };
+  }
 
   /** The read loop is over: its buffer goes back, and whoever waits for the end hears. */
   #endInput(): void {
@@ -197,20 +227,22 @@ export class Connection implements OutboxOptions {
     if (this.#closing) return;
     this.#closing = true;
     const deadline = Date.now() + CLOSE_FLUSH_MS;
-    if (this.#outbox.busy) await until(this.#outbox.drained(), CLOSE_FLUSH_MS);
-    const drained = !this.#outbox.busy;
-    this.#outbox.close();
+    // Kept from here on (compact lets it be): what is sent meanwhile joins what drains.
+    const outbox = this.#outbox;
+    if (outbox?.busy) await until(outbox.drained(), CLOSE_FLUSH_MS);
+    const drained = !(outbox?.busy ?? false);
+    outbox?.close();
     if (drained && !this.#inputDone && this.#socket.closeWrite !== undefined) {
       try {
         // Bounded: over TLS, a peer that stalled mid-handshake would hold it forever.
         const closing = this.#socket.closeWrite();
         closing.catch(() => {});
         await until(closing, deadline - Date.now());
-        this.#heardAt = Date.now();
+        this.#heardAt = Date.now() - HEARD_AT_ORIGIN;
         const inputEnded = this.ended();
         while (!this.#inputDone) {
           const now = Date.now();
-          const wait = Math.min(deadline - now, this.#heardAt + LINGER_QUIET_MS - now);
+          const wait = Math.min(deadline - now, this.heardAt + LINGER_QUIET_MS - now);
           if (wait <= 0) break;
           await until(inputEnded, wait);
         }

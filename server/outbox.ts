@@ -164,6 +164,16 @@ export class Outbox {
     if (this.#head === this.#tail) this.#queue = null;
   }
 
+  /**
+   * True when the outbox holds nothing a new one would not: nothing queued or being written, no
+   * failure, not closed, no one waiting for the drain, and writes joined. Its owner may then let it
+   * go and make a new one on the next send.
+   */
+  get disposable(): boolean {
+    return !this.busy && !this.#failed && !this.#closed && this.#drainWaiters === null &&
+      this.#gapMs === 0;
+  }
+
   /** Drops whatever is queued and refuses more; a write under way is left to finish or fail. */
   close(): void {
     this.#closed = true;

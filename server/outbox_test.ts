@@ -236,3 +236,23 @@ Deno.test("Outbox compact keeps what is queued and gives back only an empty queu
   await outbox.drained();
   assert.deepEqual(writer.writes.map((w) => [...w]), [[1], [2, 3], [4], [5]]);
 });
+
+Deno.test("Outbox.disposable only while it holds nothing a new outbox would not", async () => {
+  const writer = new ManualWriter();
+  const outbox = new Outbox(writer, { maxQueuedBytes: 100, onFailure: () => {} });
+  assert.equal(outbox.disposable, true, "new");
+  outbox.enqueue(bytes(1));
+  assert.equal(outbox.disposable, false, "a write under way");
+  await writer.complete();
+  await outbox.drained();
+  assert.equal(outbox.disposable, true, "drained");
+  outbox.separateWrites(10);
+  assert.equal(outbox.disposable, false, "writes kept apart");
+  const failed = new Outbox(writer, { maxQueuedBytes: 1, onFailure: () => {} });
+  failed.enqueue(bytes(1, 2));
+  assert.equal(failed.disposable, false, "failed");
+  const closed = new Outbox(writer, { maxQueuedBytes: 100, onFailure: () => {} });
+  closed.close();
+  assert.equal(closed.disposable, false, "closed");
+  await tick();
+});
