@@ -579,9 +579,6 @@ export class ChatServer implements SessionHost {
   #admit(conn: Deno.Conn, encrypted: boolean): void {
     const remote = conn.remoteAddr as Deno.NetAddr;
     const ip = normaliseIp(remote.hostname);
-    // Joined, not concatenated: a template makes a string of three pieces that the session
-    // keeps for its whole life (~90 bytes); join makes one flat string (~32).
-    const peer = [ip.includes(":") ? `[${ip}]` : ip, remote.port].join(":");
     try {
       // A TLS connection wraps a TCP one; the options are set where Deno exposes them.
       (conn as Partial<Deno.TcpConn>).setNoDelay?.(true);
@@ -595,7 +592,7 @@ export class ChatServer implements SessionHost {
       return;
     }
     const guard = encrypted ? new GuardedTlsConn(conn as Deno.TlsConn) : undefined;
-    const session = new Session(guard ?? conn, peer, ip, this, Date.now());
+    const session = new Session(guard ?? conn, ip, remote.port, this, Date.now());
     if (guard !== undefined) this.#guards.set(session, guard);
     session.encrypted = encrypted;
     this.#sessions.add(session);
@@ -606,7 +603,7 @@ export class ChatServer implements SessionHost {
       this.#refusing++;
       if (!banned || this.#bannedLog.due(ip)) {
         this.log.info("refuse", {
-          peer,
+          peer: session.peer,
           reason: refusal.code,
           active: this.#sessions.size,
           ...(banned
@@ -619,7 +616,7 @@ export class ChatServer implements SessionHost {
       return;
     }
     this.log.info("connect", {
-      peer,
+      peer: session.peer,
       active: this.#sessions.size,
       ...(encrypted ? { tls: true } : {}),
     });

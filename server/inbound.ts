@@ -148,6 +148,32 @@ export class InboundParser implements BodySink {
     if (parser !== null && !parser.inFrame && parser.failure === null) this.#frameParser = null;
   }
 
+  /**
+   * True when the parser holds nothing but its framing and style: a joined frame64 client
+   * between frames. Its owner may then let it go (about 120 bytes) and, for a JSON client, make
+   * an equal one with {@linkcode InboundParser.joinedJson} when bytes arrive.
+   */
+  get resting(): boolean {
+    const parser = this.#frameParser;
+    return this.#framing === "frame64" && this.#joined && this.#style !== undefined &&
+      this.#frameStartedAt === 0 &&
+      (parser === null || (!parser.inFrame && parser.failure === null));
+  }
+
+  /**
+   * A parser for a joined JSON client, as one that is {@linkcode InboundParser.resting} is.
+   *
+   * @param handler where the items go
+   * @param options the size limit once joined, and the pause that ends a raw burst
+   */
+  static joinedJson(handler: InboundHandler, options: InboundOptions): InboundParser {
+    const parser = new InboundParser(handler, options);
+    parser.#framing = "frame64";
+    parser.#style = "json";
+    parser.#joined = true;
+    return parser;
+  }
+
   #maxBytes(): number {
     return this.#joined ? this.#options.maxMessageBytes : PRE_JOIN_MAX_BYTES;
   }

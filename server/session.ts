@@ -104,10 +104,13 @@ export interface CloseOptions {
  * One client connection, and the member of the chat it becomes.
  */
 export class Session implements DeliveryMember, CommandContext, ConnectionHandler, InboundHandler {
-  /** The peer's address for display (`1.2.3.4:5678`). */
-  readonly peer: string;
   /** The peer's IP address, normalised (`::ffff:` removed). */
   readonly ip: string;
+  /**
+   * The peer's port. The address for display is made from it and `ip` when a log line asks:
+   * kept as a string, it was ~32 bytes of every member.
+   */
+  readonly #port: number;
   /** The member's reference in the chat. */
   readonly ref: MemberRef;
   /** True when the connection is over TLS (set by the listener before `run`). */
@@ -118,15 +121,14 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
   summaries = false;
   /** What only a connection that has not joined yet needs; null once joined. */
   #handshake: _Handshake | null;
-  /** True while an inbound item is being dispatched. */
-  #dispatching = false;
   readonly #host: SessionHost;
-  readonly #limits: SessionLimits;
   readonly #connection: Connection;
-  readonly #inbound: InboundParser;
+  /**
+   * The inbound parser; null while a joined JSON client is between frames (the sweep lets it go,
+   * see {@linkcode Session.checkDeadlines}): {@linkcode Session.#parser} makes it again.
+   */
+  #inbound: InboundParser | null;
   #joined = false;
-  /** A join under way (the broker is asked whether the name is free). */
-  #joining = false;
   #closed = false;
   /** Made on the first counted command: an idle connection needs none. */
   #flood: FloodControl | null = null;
@@ -152,28 +154,37 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
 
   /**
    * @param socket the connection
-   * @param peer the peer's address for display
    * @param ip the peer's normalised IP address
+   * @param port the peer's port
    * @param host the server
    * @param now the current time in milliseconds
    */
-  constructor(socket: SessionSocket, peer: string, ip: string, host: SessionHost, now: number) {
-    this.peer = peer;
+  constructor(socket: SessionSocket, ip: string, port: number, host: SessionHost, now: number) {
     this.ip = ip;
+    this.#port = port;
     this.#host = host;
-    this.#limits = host.limits;
     this.ref = host.chat.newRef();
     this.#handshake = new _Handshake(now);
     // The session is the handler of both, rather than objects of closures: an idle connection
     // should cost as little memory as it can (see bench/README.md, "RSS per idle connection").
-    this.#connection = new Connection(socket, this.#limits.sendQueueBytes, now, this);
+    this.#connection = new Connection(socket, this.#host.limits.sendQueueBytes, now, this);
     // The limits are the parser's options: one object for every session.
-    this.#inbound = new InboundParser(this, this.#limits);
+    this.#inbound = new InboundParser(this, this.#host.limits);
   }
 
-  /** How the client is spoken to; JSON until the first frame shows otherwise. */
+  /** The peer's address for display (`1.2.3.4:5678`, `[::1]:5678`). */
+  get peer(): string {
+    return peerAddress(this.ip, this.#port);
+  }
+
+  /** The inbound parser, made again if the sweep let it go. */
+  get #parser(): InboundParser {
+    return this.#inbound ??= InboundParser.joinedJson(this, this.#host.limits);
+  }
+
+  /** How the client is spoken to; JSON until the first frame shows otherwise (or let go). */
   get style(): ClientStyle {
-    return this.#inbound.style ?? "json";
+    return this.#inbound?.style ?? "json";
   }
 
   /** The client's name once it has joined. */
@@ -188,7 +199,7 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
 
   /** The framing, once known. */
   get framing(): Framing | undefined {
-    return this.#inbound.framing;
+    return this.#inbound === null ? "frame64" : this.#inbound.framing;
   }
 
   /** True while the session is open (the chat core undoes a join that finishes after close). */
@@ -216,11 +227,13 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
    */
   refuse(error: ProtocolError, quietly = false): void {
     this.#handshake!.refusal = error;
-    this.quiet = quietly;
+    this.#handshake!.quiet = quietly;
   }
 
   /** True when nothing of this connection is logged (see {@linkcode refuse}). */
-  quiet = false;
+  get quiet(): boolean {
+    return this.#handshake?.quiet ?? false;
+  }
 
   /** Hands bytes to the connection's send queue (delivery's side of the bridge). */
   deliver(bytes: Uint8Array): void {
@@ -233,7 +246,7 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
    */
   get unheard(): boolean {
     const handshake = this.#handshake;
-    return handshake !== null && !handshake.greeted && !this.#inbound.heardAnything;
+    return handshake !== null && !handshake.greeted && !this.#parser.heardAnything;
   }
 
   /**
@@ -259,16 +272,22 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
    */
   checkDeadlines(now: number, canGreet = true): void {
     if (this.#closed) return;
-    const limits = this.#limits;
+    const limits = this.#host.limits;
     if (this.#connection.stalledFor(now) > limits.writeTimeoutMs) {
       this.close("slow");
       return;
     }
-    // Housekeeping rides on the sweep: an idle connection holds no send queue array and no
-    // frame parser.
+    // Housekeeping rides on the sweep: an idle connection holds no send queue and no parser.
     this.#connection.compact();
-    this.#inbound.compact();
-    const frameStartedAt = this.#inbound.frameStartedAt;
+    const inbound = this.#inbound;
+    if (inbound !== null) {
+      if (inbound.resting && inbound.style === "json" && !this.#inputFailed) {
+        this.#inbound = null;
+      } else {
+        inbound.compact();
+      }
+    }
+    const frameStartedAt = this.#inbound?.frameStartedAt ?? 0;
     if (frameStartedAt > 0 && now - frameStartedAt > limits.frameTimeoutMs) {
       this.#closeWithError("timeout", "The frame was not finished in time", "timeout");
       return;
@@ -277,9 +296,9 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
     if (handshake !== null) {
       if (canGreet && this.#shouldGreet(handshake, now)) return;
       if (now - handshake.connectedAt > limits.handshakeTimeoutMs) {
-        if (this.#inbound.framing === undefined) {
+        if (this.#parser.framing === undefined) {
           // A greeted connection was spoken to in text: it is told why it is closed, in text.
-          if (handshake.greeted && !this.#inbound.heardAnything) {
+          if (handshake.greeted && !this.#parser.heardAnything) {
             this.#connection.send(SILENT_TIMEOUT_NOTICE);
           }
           this.close("timeout");
@@ -303,8 +322,8 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
 
   /** Greets a connection that has said nothing yet, once; true when it did so now. */
   #shouldGreet(handshake: _Handshake, now: number): boolean {
-    const after = this.#limits.greetAfterMs;
-    if (after <= 0 || handshake.greeted || this.#inbound.heardAnything) return false;
+    const after = this.#host.limits.greetAfterMs;
+    if (after <= 0 || handshake.greeted || this.#parser.heardAnything) return false;
     if (now - handshake.connectedAt <= after) return false;
     handshake.greeted = true;
     // The handshake deadline starts again: a person has just been asked for a name.
@@ -325,7 +344,7 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
     if (this.#closed) return;
     this.#closed = true;
     this.#closeReason = reason;
-    this.#inbound.close();
+    this.#inbound?.close();
     this.#queue = null;
     if (this.#handshake !== null) {
       clearTimeout(this.#handshake.passwordTimer);
@@ -359,7 +378,7 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
   onBytes(bytes: Uint8Array): void {
     if (this.#inputFailed) return;
     try {
-      this.#inbound.push(bytes);
+      this.#parser.push(bytes);
     } catch (error) {
       this.onInputError(error);
     }
@@ -385,7 +404,7 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
 
   /** The peer closed its side (called by the connection). */
   onEnd(): void {
-    if (!this.#closed && !this.#inputFailed) this.#inbound.end();
+    if (!this.#closed && !this.#inputFailed) this.#inbound?.end();
     this.#afterPending(() => this.close("closed"));
   }
 
@@ -462,13 +481,10 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
    */
   #handle(item: Inbound): void {
     let result: void | Promise<void>;
-    this.#dispatching = true;
     try {
       result = this.#dispatch(item);
     } catch (error) {
       return this.#internalError(error);
-    } finally {
-      this.#dispatching = false;
     }
     if (!(result instanceof Promise)) return;
     const done = result.catch((error) => this.#internalError(error));
@@ -501,7 +517,7 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
       case "refused":
         return item.name ? this.#refuseName(item.error) : this.#refuseEvent(item.error);
       case "hello": {
-        if (this.#joined || this.#joining) {
+        if (this.#joined || this.#handshake!.joining) {
           return this.#refuseEvent(
             new ProtocolError("already_joined", `You have already joined as "${this.name}"`),
           );
@@ -513,7 +529,7 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
         return this.#refuseName(result.error);
       }
       case "handshake": {
-        if (this.#joined || this.#joining) {
+        if (this.#joined || this.#handshake!.joining) {
           return this.#refuseEvent(
             new ProtocolError("already_joined", `You have already joined as "${this.name}"`),
           );
@@ -526,7 +542,12 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
           handshake.resume = item.event.resume;
           this.summaries = item.event.summaries === true;
         }
-        handshake.gate.handle(item.event);
+        handshake.inGate = true;
+        try {
+          handshake.gate.handle(item.event);
+        } finally {
+          handshake.inGate = false;
+        }
         // A hello without a key joins at once: what follows it waits for that join.
         const joining = handshake.gateJoin;
         handshake.gateJoin = null;
@@ -631,8 +652,8 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
     }
     if (!entry.counted) return runCommand(this, command);
     const flood = this.#flood ??= new FloodControl({
-      burst: this.#limits.rateBurst,
-      perSecond: this.#limits.ratePerSecond,
+      burst: this.#host.limits.rateBurst,
+      perSecond: this.#host.limits.ratePerSecond,
     });
     switch (flood.take(Date.now())) {
       case "allow":
@@ -643,7 +664,7 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
         return this.#send({
           type: "error",
           code: "rate_limited",
-          message: `Slow down: at most ${this.#limits.ratePerSecond} messages a second; ` +
+          message: `Slow down: at most ${this.#host.limits.ratePerSecond} messages a second; ` +
             `that one was not sent`,
         });
       case "disconnect":
@@ -678,8 +699,9 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
     }
     // From here what arrives is meant as commands (a client may send them right behind its
     // hello), so the parser is told now, before anything is awaited; a refusal undoes it.
-    this.#joining = true;
-    this.#inbound.setJoined(true);
+    const handshake = this.#handshake!;
+    handshake.joining = true;
+    this.#parser.setJoined(true);
     // An identity claims the name before joining with it, in one atomic step of the owners (of
     // the cluster with --redis): two identities asking for one free name at once never both get
     // it. A claim the join then finds unneeded (a member without an identity has the name) is
@@ -694,8 +716,8 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
       else owned = claim.refusal;
     }
     if (owned !== undefined || this.#closed) {
-      this.#joining = false;
-      this.#inbound.setJoined(false);
+      handshake.joining = false;
+      this.#parser.setJoined(false);
       if (fresh) await owners.unclaim(name, fingerprint!);
       if (owned !== undefined && !quietly && !this.#closed) this.#refuseName(owned);
       return;
@@ -711,13 +733,13 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
     }
     const chat = this.#host.chat;
     const joined = await chat.join(this, name, resume);
-    this.#joining = false;
+    handshake.joining = false;
     if (joined instanceof ProtocolError || this.#closed || chat.nameOf(this) === undefined) {
       directory?.left(memberKeyOf(this)).catch((error) =>
         this.#host.log.error("member_directory_failed", { name, error: errorText(error) })
       );
       this.fingerprint = undefined;
-      this.#inbound.setJoined(false);
+      this.#parser.setJoined(false);
       if (fresh) await owners.unclaim(name, fingerprint!);
       if (joined instanceof ProtocolError && !quietly && !this.#closed) this.#refuseName(joined);
       return;
@@ -934,7 +956,7 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
         // A join the gate starts later (after the key's signature was checked) is no item's
         // result: what the client sends once welcomed waits for it, not refused as not joined.
         // (With a durable broker the join notice waits for its batch, so the wait is a tick.)
-        if (!this.#dispatching && this.#pending === null) {
+        if (handshake?.inGate !== true && this.#pending === null) {
           this.#holdInbound(joining.catch((error) => this.#internalError(error)));
         }
       },
@@ -1021,8 +1043,8 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
 
 /**
  * What a connection needs only until it has joined: the hello gate, the handshake deadline, a
- * refusal, the password step. The session drops it on joining, so an idle member does not carry
- * it (nine fields, and the box of a time).
+ * refusal, the password step, a join under way, whether it is logged. The session drops it on joining, so an idle member
+ * does not carry it (twelve fields, and the box of a time).
  */
 class _Handshake {
   /** The `hello`-to-join steps (made on the first JSON `hello`). */
@@ -1031,6 +1053,8 @@ class _Handshake {
   resume: ResumePoint | undefined = undefined;
   /** The join the hello gate started during the current item, for the item to wait on. */
   gateJoin: Promise<void> | null = null;
+  /** True while the gate handles an item: a join it starts then is that item's result. */
+  inGate = false;
   /** When the handshake deadline started (the connection, or the greeting). */
   connectedAt: number;
   /** True once the connection was sent the greeting (it had been silent). */
@@ -1043,6 +1067,10 @@ class _Handshake {
   nameBeforePassword: string | undefined = undefined;
   /** A text client has sent the right password (its name may still be refused). */
   passwordProved = false;
+  /** A join under way (the broker is asked whether the name is free). */
+  joining = false;
+  /** Nothing of this connection is logged: a refused one (see `Session.refuse`). */
+  quiet = false;
 
   constructor(connectedAt: number) {
     this.connectedAt = connectedAt;
@@ -1060,6 +1088,23 @@ const GUEST_ATTEMPTS = 100;
  */
 function isBarrier(item: Inbound): boolean {
   return !(item.kind === "command" && (item.command.kind === "say" || item.command.kind === "me"));
+}
+
+/**
+ * A peer's address for display.
+ *
+ * @param ip the normalised IP address
+ * @param port the port
+ * @returns `ip:port`, with an IPv6 address in brackets
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { peerAddress } from "./session.ts";
+ * assert.equal(peerAddress("::1", 5050), "[::1]:5050");
+ * ```
+ */
+export function peerAddress(ip: string, port: number): string {
+  return ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 
 /**

@@ -143,7 +143,7 @@ function makeHost(limits: Partial<SessionLimits> = {}) {
 /** Starts a session on a fake socket; `finish()` ends it and waits for its read loop. */
 function open(host: SessionHost, now = Date.now()) {
   const socket = new FakeSocket();
-  const session = new Session(socket, "192.0.2.9:4000", "192.0.2.9", host, now);
+  const session = new Session(socket, "192.0.2.9", 4000, host, now);
   session.run();
   const running = session.ended();
   const finish = async () => {
@@ -173,6 +173,36 @@ Deno.test("Session detects frame64 from a header split into single bytes and joi
     assert.equal(session.style, "json");
     assert.equal(session.name, "alice");
     assert.equal(JSON.parse(socket.bodies()[0]!).type, "welcome");
+  } finally {
+    await finish();
+  }
+});
+
+Deno.test("Session lets go of an idle member's parser and send queue at the sweep, losing nothing", async () => {
+  const { host } = makeHost();
+  const { socket, session, finish } = open(host);
+  try {
+    socket.push(json({ type: "hello", name: "alice", protocol: 1 }));
+    await settle();
+    assert.equal(session.name, "alice");
+    session.checkDeadlines(Date.now());
+    // Let go: the style and framing stay what they were.
+    assert.equal(session.style, "json");
+    assert.equal(session.framing, "frame64");
+    // A frame split across a sweep, then a ping: both are read by the parser made again.
+    const who = json({ type: "who" });
+    socket.push(who.subarray(0, 10));
+    await settle();
+    session.checkDeadlines(Date.now());
+    socket.push(who.subarray(10));
+    socket.push(json({ type: "ping", id: 7 }));
+    await settle();
+    session.checkDeadlines(Date.now());
+    socket.push(json({ type: "say", text: "hi" }));
+    await settle();
+    const types = socket.bodies().map((body) => JSON.parse(body));
+    assert.deepEqual(types.slice(1).map((event) => event.type), ["who", "pong", "message"]);
+    assert.equal(types[2].id, 7);
   } finally {
     await finish();
   }
@@ -363,7 +393,7 @@ class HalfClosingSocket extends FakeSocket {
 Deno.test("Session sends FIN first and keeps reading until the peer closes", async () => {
   const { host, closed } = makeHost();
   const socket = new HalfClosingSocket();
-  const session = new Session(socket, "192.0.2.9:4000", "192.0.2.9", host, Date.now());
+  const session = new Session(socket, "192.0.2.9", 4000, host, Date.now());
   session.run();
   const running = session.ended();
   socket.push(json({ type: "hello", name: "alice", protocol: 1 }));
@@ -391,7 +421,7 @@ Deno.test("Session sends FIN first and keeps reading until the peer closes", asy
 Deno.test("Session closes a quiet peer shortly after FIN without waiting for its EOF", async () => {
   const { host, closed } = makeHost();
   const socket = new HalfClosingSocket();
-  const session = new Session(socket, "192.0.2.9:4000", "192.0.2.9", host, Date.now());
+  const session = new Session(socket, "192.0.2.9", 4000, host, Date.now());
   session.run();
   const running = session.ended();
   socket.push("bob\n");
