@@ -60,6 +60,12 @@ export const DEFAULT_SUMMARY_MEMBERS = 500;
 export const PRESENCE_GATHER_MS = 100;
 
 /**
+ * Pacing applies only when at least this many broadcasts were logged between two ticks: a pause
+ * is worth its delay only when it gathers messages that keep coming into fewer writes.
+ */
+export const GATHER_MIN_ARRIVALS = 2;
+
+/**
  * At most this many members are written to in one tick. A larger room is served in turns, a
  * slice per tick, so its writes are spread evenly over time instead of leaving in bursts that
  * make the last member of each burst wait for all the others.
@@ -125,6 +131,8 @@ export class FanOut {
   /** The end of the log when the current round of the walk began. */
   #roundStart = 0;
   #tickScheduled = false;
+  /** The end of the log when the last tick started: what arrived since tells if pacing gathers. */
+  #lastTickEnd = 0;
   /** True while a notice waits for company (see {@linkcode PRESENCE_GATHER_MS}). */
   #gatherScheduled = false;
   /** When the next tick may run; see {@linkcode CpuBudget}. */
@@ -241,8 +249,14 @@ export class FanOut {
     // The CPU used since the last tick is mostly the cost of its writes (Deno makes the write
     // calls after the tick's JavaScript returns), so it is charged here, at the next tick.
     const now = this.#monotonicNow();
-    this.#nextTickAt = now + this.#cpuBudget.pauseAfter(now, this.#cpuNow());
+    const pause = this.#cpuBudget.pauseAfter(now, this.#cpuNow());
     const end = this.#logEnd;
+    // A pause gathers what keeps arriving into fewer writes. When (next to) nothing arrived since
+    // the last tick, as in the slices of one large fan-out, it would gather nothing and only
+    // delay: reads are served between slices anyway.
+    const arrived = end - this.#lastTickEnd;
+    this.#lastTickEnd = end;
+    this.#nextTickAt = now + (arrived >= GATHER_MIN_ARRIVALS ? pause : 0);
     const shared: SharedBytes = new Map();
     let written = 0;
     for (let visited = 0; visited < this.#members.size; visited++) {

@@ -133,8 +133,10 @@ Deno.test("FanOut hands a burst out at once and paces a load that would saturate
   const { fanOut, clocks, delays, runTick } = makeFanOut();
   const member = new Recorder();
   fanOut.add(member);
+  // Two messages a tick: they keep coming, so a pause would gather them.
   const send = (text: string) => {
     fanOut.broadcast(notice(text), null);
+    fanOut.broadcast(notice(`${text}, again`), null);
     runTick();
   };
   send("quiet");
@@ -161,7 +163,21 @@ Deno.test("FanOut hands a burst out at once and paces a load that would saturate
   clocks.wall += 1;
   send("next");
   assert.equal(delays.at(-1), 0, "one stall costs one bounded pause, not a run of them");
-  assert.equal(member.lines().length, 8, "nothing lost");
+  assert.equal(member.lines().length, 16, "nothing lost");
+});
+
+Deno.test("FanOut does not pause when nothing keeps arriving: one large fan-out runs on", () => {
+  const { fanOut, clocks, delays, runTick } = makeFanOut();
+  const member = new Recorder();
+  fanOut.add(member);
+  for (let i = 0; i < 5; i++) {
+    fanOut.broadcast(notice(`alone ${i}`), null);
+    runTick();
+    clocks.cpu += 200; // far over the budget, but one broadcast a tick: nothing to gather
+    clocks.wall += 200;
+  }
+  assert.deepEqual(delays, [0, 0, 0, 0, 0]);
+  assert.equal(member.lines().length, 5);
 });
 
 /** A JSON member that records the events it is handed. */
