@@ -1,7 +1,8 @@
 /**
  * A bare Deno relay for the benchmark: the floor under `chat serve`. It speaks just enough of
  * the JSON protocol for `bench/load.ts` (a `welcome` and a `join` notice to everyone when a
- * client says `hello`) and relays every later frame to every client, the sender too, as a
+ * client says `hello`; from 500 clients on, the joins of a moment in one `presence`, as chat
+ * serve does) and relays every later frame to every client, the sender too, as a
  * `message` event of the same length as the one `chat serve` sends. It has no chat logic at
  * all: no JSON parsing after the hello, no validation, no limits, no rooms, no history, no
  * pacing. Each delivery is a byte copy into the recipient's queue (one write pending per
@@ -38,6 +39,14 @@ const _MESSAGE_OPEN = '{"type":"message","id":1000000,"ts":"2026-12-06T00:00:00.
 const _MESSAGE_CLOSE = _utf8.encode('","kind":"say","room":"#main"}');
 /** Bodies above this are refused, as `chat serve` refuses them by default (1 MiB is plenty). */
 const _MAX_BODY_BYTES = 1024 * 1024;
+/**
+ * From this many clients on, joins are gathered into one `presence` event, as `chat serve`
+ * gathers a large room's (`--summary-members`, default 500): one notice per name would make a
+ * join storm O(n²) here and not there.
+ */
+const _SUMMARY_CLIENTS = 500;
+/** How long a join waits for company before it is announced (chat serve's wait). */
+const _GATHER_MS = 100;
 
 interface _Client {
   readonly conn: Deno.TcpConn;
@@ -54,6 +63,9 @@ export class EchoRelay {
   readonly #clients = new Set<_Client>();
   readonly #listener: Deno.TcpListener;
   #scratch = new Uint8Array(1024);
+  /** The names that joined a large room and are not announced yet. */
+  #pendingJoins: string[] = [];
+  #gatherTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** @param listener where clients connect */
   constructor(listener: Deno.TcpListener) {
@@ -80,6 +92,7 @@ export class EchoRelay {
 
   /** Closes the listener and every connection. */
   close(): void {
+    clearTimeout(this.#gatherTimer);
     try {
       this.#listener.close();
     } catch {
@@ -140,6 +153,8 @@ export class EchoRelay {
     const isSay = body.length >= _SAY_OPEN.length + _SAY_CLOSE_BYTES &&
       _startsWith(body, _SAY_OPEN);
     const text = isSay ? body.subarray(_SAY_OPEN.length, body.length - _SAY_CLOSE_BYTES) : body;
+    // Joins still waiting go first, in one summary, as chat serve hands them out.
+    this.#announceJoins();
     // The frame is made once and copied into every member's queue: a delivery costs a copy.
     const prefix = client.prefix;
     const length = prefix.length + text.length + _MESSAGE_CLOSE.length;
@@ -170,6 +185,11 @@ export class EchoRelay {
     const quoted = JSON.stringify(name).slice(1, -1);
     client.prefix = _utf8.encode(`${_MESSAGE_OPEN}${quoted}","text":"`);
     client.writer.append(encodeTextFrame(JSON.stringify({ type: "welcome", name, protocol: 1 })));
+    if (this.#clients.size >= _SUMMARY_CLIENTS) {
+      this.#pendingJoins.push(name);
+      this.#gatherTimer ??= setTimeout(() => this.#announceJoins(), _GATHER_MS);
+      return;
+    }
     const join = encodeTextFrame(
       JSON.stringify({
         type: "join",
@@ -180,6 +200,30 @@ export class EchoRelay {
     );
     for (const member of this.#clients) {
       if (member !== client && member.prefix !== null) member.writer.append(join);
+    }
+  }
+
+  /**
+   * Announces the gathered joins to everyone as one `presence` (the newcomers too, who get their
+   * own names: a floor needs the same bytes, not chat serve's exactness).
+   */
+  #announceJoins(): void {
+    clearTimeout(this.#gatherTimer);
+    this.#gatherTimer = undefined;
+    if (this.#pendingJoins.length === 0) return;
+    const presence = encodeTextFrame(
+      JSON.stringify({
+        type: "presence",
+        ts: new Date().toISOString(),
+        online: this.#clients.size,
+        joined: this.#pendingJoins,
+        left: [],
+        room: "#main",
+      }),
+    );
+    this.#pendingJoins = [];
+    for (const member of this.#clients) {
+      if (member.prefix !== null) member.writer.append(presence);
     }
   }
 }

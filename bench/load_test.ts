@@ -33,6 +33,18 @@ function options(port: number, overrides: Partial<LoadOptions>): LoadOptions {
   };
 }
 
+Deno.test("runLoad counts each name of a presence summary as a join notice, so a large room settles", async () => {
+  const server = await startServer({ ...BENCH_CONFIG, summaryMembers: 4 });
+  try {
+    const result = await runLoad(options(server.port, { clients: 12, senders: 0 }), () => {});
+    assert.equal(result.joined, 12);
+    assert.equal(result.settled, true);
+    assert.equal(result.joinEvents, (12 * 11) / 2, "no notice lost, none counted twice");
+  } finally {
+    await server.close();
+  }
+});
+
 Deno.test("runLoad closed loop: every window message reaches every other client, checked", async () => {
   const server = await startServer(BENCH_CONFIG);
   try {

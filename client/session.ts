@@ -586,7 +586,8 @@ export class ChatSession {
         ...(identity === undefined ? {} : { key: identity.publicKey }),
         ...(this.#security?.askTls === true ? { tls: true } : {}),
         ...(this.#password === undefined ? {} : { password: this.#password }),
-        // In a large room, the joins and leaves of a moment come as one line, not one each.
+        // In a large room, the joins and leaves of a moment come as one line, not one each. Servers
+        // now summarise for every member; one from before that did so only when asked.
         summaries: true,
       });
     });

@@ -38,8 +38,8 @@ export interface HelloEvent {
   /** The server's password, when it has one (`--password`). */
   readonly password?: string;
   /**
-   * True from a client that reads `presence`: in a large room it may get the join and leave
-   * notices of one moment as one `presence` event instead of one event each.
+   * True from a client that reads `presence`. Accepted and no longer needed: every member of a
+   * large room gets its joins and leaves summarised (the field came from an earlier draft).
    */
   readonly summaries?: boolean;
 }
@@ -272,8 +272,8 @@ export interface PresenceLeft {
   readonly reason: LeaveReason;
 }
 /**
- * `presence`: the join and leave notices of one moment in a large room, in one event, sent only
- * to a client that asked for it with `hello.summaries`. A name is in at most one of the lists,
+ * `presence`: the join and leave notices of one moment in a large room (`--summary-members`), in
+ * one event, to every JSON member of that room. A name is in at most one of the lists,
  * as its last notice says; `online` and `ts` are those of the last notice.
  */
 export interface PresenceEvent {

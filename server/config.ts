@@ -25,8 +25,8 @@ export interface ServeConfig {
   /** How many rooms may exist at once, `#main` included. */
   readonly maxRooms: number;
   /**
-   * From how many members on, a room's joins and leaves reach the clients that asked for it
-   * (`hello.summaries`) as `presence` summaries; 0 never.
+   * From how many members on, a room's joins and leaves are gathered and reach each member as
+   * one summary (`presence`, or a line of text); 0 never.
    */
   readonly summaryMembers: number;
   /** Message of the day, sent in `welcome`; absent for none. */
@@ -528,9 +528,9 @@ Rooms:
                             0 for none (default: ${_D.history})
   --max-rooms N             Most rooms at once, #main included; members make a room with
                             /join #name (default: ${_D.maxRooms})
-  --summary-members N       From this many members on, a room's joins and leaves of a moment
-                            reach clients that ask for it (chat join does) as one summary
-                            line; 0 for never (default: ${_D.summaryMembers})
+  --summary-members N       From this many members on, a room's joins and leaves are gathered
+                            for up to 0.1 s and reach each member as one summary; 0 for
+                            one notice per name always (default: ${_D.summaryMembers})
 
 Encryption (TLS):
   --tls-port PORT           Port for TLS, which 'chat join' uses by default; 0 picks a free one

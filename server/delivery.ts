@@ -12,7 +12,7 @@ import type { ChatMember, Delivery } from "../core/chat.ts";
 import type { Published } from "../core/broker.ts";
 import type { MessageEvent, ServerEvent, WelcomeEvent } from "../protocol/events.ts";
 import { FanOut, type FanOutOptions, type RoomMember } from "./fanout.ts";
-import { encodeFor, Outgoing } from "./outgoing.ts";
+import { encodeFor, joinBytes, Outgoing } from "./outgoing.ts";
 import { encodeJsonWelcome, UserListJson, welcomeTail } from "./welcome.ts";
 
 /** What delivery needs of a member: the core's reference, and a way to take bytes. */
@@ -180,14 +180,20 @@ export class NodeDelivery implements Delivery<DeliveryMember> {
   }
 
   replay(member: DeliveryMember, messages: readonly MessageEvent[]): void {
+    const parts: Uint8Array[] = [];
     for (const message of messages) {
       let out = this.#replays.get(message);
       if (out === undefined) {
         out = new Outgoing({ ...message, history: true });
         this.#replays.set(message, out);
       }
-      this.sendBytes(member, out.bytesFor(member.style));
+      parts.push(out.bytesFor(member.style));
     }
+    if (parts.length === 0) return;
+    // Handed over in one piece (a join storm replays the history to every joiner), but to a raw
+    // client, which must get each event in a write of its own.
+    if (member.style === "raw") { for (const part of parts) this.sendBytes(member, part); }
+    else this.sendBytes(member, joinBytes(parts));
   }
 
   /** The delivery of the member's room, when that room has members here. */

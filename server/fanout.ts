@@ -7,11 +7,10 @@
 
 import process from "node:process";
 import type { JoinEvent, LeaveEvent, PresenceEvent, PresenceLeft } from "../protocol/events.ts";
-import { encodeTextFrame } from "../protocol/frame64.ts";
 import { nameKey } from "../protocol/names.ts";
 import { afterThisTurn } from "../core/after_this_turn.ts";
 import { CpuBudget, MIN_FLUSH_PAUSE_MS } from "./cpu_budget.ts";
-import { type ClientStyle, joinBytes, type Outgoing } from "./outgoing.ts";
+import { type ClientStyle, joinBytes, Outgoing } from "./outgoing.ts";
 
 /** What fan-out needs of a member: how it is spoken to, and a way to hand it bytes. */
 export interface RoomMember {
@@ -19,12 +18,6 @@ export interface RoomMember {
   readonly style: ClientStyle;
   /** The fingerprint of the identity the member proved, if it did. */
   readonly fingerprint?: string | undefined;
-  /**
-   * True for a JSON client that asked for `presence` summaries (`hello.summaries`): in a room of
-   * at least {@linkcode FanOutOptions.summaryMembers} members, a run of join and leave notices
-   * handed to it at once comes as one `presence` event.
-   */
-  readonly summaries?: boolean;
   /**
    * Takes bytes to send. Must not call back into the room synchronously (a member that cannot
    * keep up reports it on a later turn).
@@ -44,7 +37,7 @@ export interface FanOutOptions {
   /** The CPU time this process has used, in milliseconds, for pacing. */
   readonly cpuNow?: () => number;
   /**
-   * From how many members on a room's members that asked for them get `presence` summaries
+   * From how many members a room's join and leave notices are gathered and summarised
    * (`--summary-members`); 0 never. {@linkcode DEFAULT_SUMMARY_MEMBERS} when absent.
    */
   readonly summaryMembers?: number;
@@ -58,6 +51,21 @@ export interface FanOutOptions {
 export const DEFAULT_SUMMARY_MEMBERS = 500;
 
 /**
+ * How long a join or leave notice of a large room may wait for company before a tick hands it
+ * out. A wave of joins (a restart brings everyone back) then reaches each member as one summary
+ * in one write, usually with the next message, instead of a write per member per join: a
+ * notice to 5000 members costs about 50 ms of write calls. A person does not notice a join
+ * shown a tenth of a second late.
+ */
+export const PRESENCE_GATHER_MS = 100;
+
+/**
+ * Pacing applies only when at least this many broadcasts were logged between two ticks: a pause
+ * is worth its delay only when it gathers messages that keep coming into fewer writes.
+ */
+export const GATHER_MIN_ARRIVALS = 2;
+
+/**
  * At most this many members are written to in one tick. A larger room is served in turns, a
  * slice per tick, so its writes are spread evenly over time instead of leaving in bursts that
  * make the last member of each burst wait for all the others.
@@ -69,11 +77,8 @@ interface LoggedBroadcast {
   readonly except: RoomMember | null;
 }
 
-/**
- * The bytes made in one pass over the members, by client style (or `summaries`, JSON with runs of
- * notices summarised) and by starting place in the log.
- */
-type SharedBytes = Map<ClientStyle | "summaries", Map<number, Uint8Array>>;
+/** The bytes made in one pass over the members, by client style and by starting place in the log. */
+type SharedBytes = Map<ClientStyle, Map<number, Uint8Array>>;
 
 /** Where a member stands in the broadcast log. */
 interface Position {
@@ -126,6 +131,10 @@ export class FanOut {
   /** The end of the log when the current round of the walk began. */
   #roundStart = 0;
   #tickScheduled = false;
+  /** The end of the log when the last tick started: what arrived since tells if pacing gathers. */
+  #lastTickEnd = 0;
+  /** True while a notice waits for company (see {@linkcode PRESENCE_GATHER_MS}). */
+  #gatherScheduled = false;
   /** When the next tick may run; see {@linkcode CpuBudget}. */
   #nextTickAt = 0;
   #cpuBudget: CpuBudget;
@@ -178,7 +187,11 @@ export class FanOut {
       if (position !== undefined) position.exceptedAt = this.#logEnd;
     }
     this.#log.push({ out, except });
-    this.#scheduleTick();
+    if (this.#summarising && (out.event.type === "join" || out.event.type === "leave")) {
+      this.#scheduleGather();
+    } else {
+      this.#scheduleTick();
+    }
   }
 
   /**
@@ -209,6 +222,21 @@ export class FanOut {
     return this.#logStart + this.#log.length;
   }
 
+  /** True when the room is large enough for its notices to be gathered and summarised. */
+  get #summarising(): boolean {
+    return this.#summaryMembers > 0 && this.#members.size >= this.#summaryMembers;
+  }
+
+  /** Makes sure a tick hands out what was logged within {@linkcode PRESENCE_GATHER_MS}. */
+  #scheduleGather(): void {
+    if (this.#tickScheduled || this.#gatherScheduled) return;
+    this.#gatherScheduled = true;
+    this.#schedule(() => {
+      this.#gatherScheduled = false;
+      this.#scheduleTick();
+    }, PRESENCE_GATHER_MS);
+  }
+
   #scheduleTick(): void {
     if (this.#tickScheduled) return;
     this.#tickScheduled = true;
@@ -221,8 +249,14 @@ export class FanOut {
     // The CPU used since the last tick is mostly the cost of its writes (Deno makes the write
     // calls after the tick's JavaScript returns), so it is charged here, at the next tick.
     const now = this.#monotonicNow();
-    this.#nextTickAt = now + this.#cpuBudget.pauseAfter(now, this.#cpuNow());
+    const pause = this.#cpuBudget.pauseAfter(now, this.#cpuNow());
     const end = this.#logEnd;
+    // A pause gathers what keeps arriving into fewer writes. When (next to) nothing arrived since
+    // the last tick, as in the slices of one large fan-out, it would gather nothing and only
+    // delay: reads are served between slices anyway.
+    const arrived = end - this.#lastTickEnd;
+    this.#lastTickEnd = end;
+    this.#nextTickAt = now + (arrived >= GATHER_MIN_ARRIVALS ? pause : 0);
     const shared: SharedBytes = new Map();
     let written = 0;
     for (let visited = 0; visited < this.#members.size; visited++) {
@@ -297,15 +331,13 @@ export class FanOut {
     shared: SharedBytes | null,
   ): Uint8Array {
     const style = member.style;
-    const summaries = style === "json" && member.summaries === true && this.#summaryMembers > 0 &&
-      this.#members.size >= this.#summaryMembers;
+    const summaries = this.#summarising;
     const excepted = position.exceptedAt >= position.next;
     if (shared === null || excepted) {
       return this.#join(style, position.next, end, member, summaries);
     }
-    const key = summaries ? "summaries" : style;
-    let byPosition = shared.get(key);
-    if (byPosition === undefined) shared.set(key, byPosition = new Map());
+    let byPosition = shared.get(style);
+    if (byPosition === undefined) shared.set(style, byPosition = new Map());
     let bytes = byPosition.get(position.next);
     if (bytes === undefined) {
       bytes = this.#join(style, position.next, end, null, summaries);
@@ -316,7 +348,8 @@ export class FanOut {
 
   /**
    * Joins the logged broadcasts from `from` to `end` in one style, but those that except `member`;
-   * with `summaries`, each run of two or more join and leave notices becomes one `presence`.
+   * with `summaries`, each run of two or more join and leave notices becomes one `presence` (a
+   * line of text for a text client).
    */
   #join(
     style: ClientStyle,
@@ -329,7 +362,7 @@ export class FanOut {
     let run: Outgoing[] = [];
     const endRun = () => {
       if (run.length === 1) parts.push(run[0]!.bytesFor(style));
-      else if (run.length > 1) parts.push(encodeTextFrame(JSON.stringify(summarise(run))));
+      else if (run.length > 1) parts.push(new Outgoing(summarise(run)).bytesFor(style));
       run = [];
     };
     for (let sequence = from; sequence < end; sequence++) {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FanOut, MEMBERS_PER_TICK, type RoomMember } from "./fanout.ts";
+import { FanOut, MEMBERS_PER_TICK, PRESENCE_GATHER_MS, type RoomMember } from "./fanout.ts";
 import { MAX_FLUSH_PAUSE_MS, MIN_FLUSH_PAUSE_MS } from "./cpu_budget.ts";
 import { Outgoing } from "./outgoing.ts";
 
@@ -133,8 +133,10 @@ Deno.test("FanOut hands a burst out at once and paces a load that would saturate
   const { fanOut, clocks, delays, runTick } = makeFanOut();
   const member = new Recorder();
   fanOut.add(member);
+  // Two messages a tick: they keep coming, so a pause would gather them.
   const send = (text: string) => {
     fanOut.broadcast(notice(text), null);
+    fanOut.broadcast(notice(`${text}, again`), null);
     runTick();
   };
   send("quiet");
@@ -161,14 +163,27 @@ Deno.test("FanOut hands a burst out at once and paces a load that would saturate
   clocks.wall += 1;
   send("next");
   assert.equal(delays.at(-1), 0, "one stall costs one bounded pause, not a run of them");
-  assert.equal(member.lines().length, 8, "nothing lost");
+  assert.equal(member.lines().length, 16, "nothing lost");
+});
+
+Deno.test("FanOut does not pause when nothing keeps arriving: one large fan-out runs on", () => {
+  const { fanOut, clocks, delays, runTick } = makeFanOut();
+  const member = new Recorder();
+  fanOut.add(member);
+  for (let i = 0; i < 5; i++) {
+    fanOut.broadcast(notice(`alone ${i}`), null);
+    runTick();
+    clocks.cpu += 200; // far over the budget, but one broadcast a tick: nothing to gather
+    clocks.wall += 200;
+  }
+  assert.deepEqual(delays, [0, 0, 0, 0, 0]);
+  assert.equal(member.lines().length, 5);
 });
 
 /** A JSON member that records the events it is handed. */
 class JsonRecorder implements RoomMember {
   readonly style = "json" as const;
   readonly deliveries: Uint8Array[] = [];
-  constructor(readonly summaries: boolean) {}
   deliver(bytes: Uint8Array): void {
     this.deliveries.push(bytes);
   }
@@ -193,13 +208,13 @@ const left = (name: string, online: number) =>
 const said = (text: string) =>
   new Outgoing({ type: "message", id: 1, ts: TS, from: "ann", text, kind: "say", room: "#main" });
 
-Deno.test("FanOut summarises each run of notices for members that asked, in a large room", () => {
+Deno.test("FanOut summarises each run of notices for every member of a large room", () => {
   const fanOut = new FanOut({ schedule: () => {}, summaryMembers: 3 });
-  const asked = new JsonRecorder(true);
-  const plainJson = new JsonRecorder(false);
+  const asked = new JsonRecorder();
+  const text = new Recorder();
   fanOut.add(asked);
-  fanOut.add(plainJson);
-  fanOut.add(new JsonRecorder(true));
+  fanOut.add(text);
+  fanOut.add(new JsonRecorder());
   fanOut.broadcast(joined("bob", 4), null);
   fanOut.broadcast(joined("cy", 5), null);
   fanOut.broadcast(left("bob", 4), null);
@@ -230,19 +245,54 @@ Deno.test("FanOut summarises each run of notices for members that asked, in a la
     "again",
     { type: "join", name: "eve", ts: TS, online: 5, room: "#main" },
   ]);
+  assert.deepEqual(text.lines(), [
+    "* +1 joined: cy; 1 left: bob (4 online)",
+    "ann: hi",
+    "* +1 joined: bob; 1 left: dee (4 online)",
+    "ann: again",
+    "* eve joined (5 online)",
+  ], "a text member gets each summary as one line");
+});
+
+Deno.test("FanOut lets a large room's notices wait for company, and a message carries them", () => {
+  const scheduled: { tick: () => void; delayMs: number }[] = [];
+  const fanOut = new FanOut({
+    schedule: (tick, delayMs) => scheduled.push({ tick, delayMs }),
+    summaryMembers: 2,
+  });
+  const members = [new JsonRecorder(), new JsonRecorder()];
+  for (const member of members) fanOut.add(member);
+  fanOut.broadcast(joined("bob", 3), null);
+  fanOut.broadcast(joined("cy", 4), null);
+  assert.deepEqual(scheduled.map((s) => s.delayMs), [PRESENCE_GATHER_MS], "one wait, no tick yet");
+  fanOut.broadcast(said("hi"), null);
   assert.deepEqual(
-    plainJson.events().map((event) => event.type),
-    ["join", "join", "leave", "message", "leave", "join", "message", "join"],
-    "a member that did not ask gets every notice",
+    scheduled.map((s) => s.delayMs),
+    [PRESENCE_GATHER_MS, 0],
+    "a message goes at once",
   );
+  scheduled[1]!.tick();
+  assert.equal(members[0]!.deliveries.length, 1, "the summary and the message in one write");
+  assert.deepEqual(members[0]!.events().map((event) => event.type), ["presence", "message"]);
+  scheduled[0]!.tick(); // the wait ends: nothing is left, so it only asks for a tick
+  scheduled[2]!.tick();
+  assert.equal(members[0]!.deliveries.length, 1, "nothing handed out twice");
+  fanOut.broadcast(left("cy", 3), null);
+  scheduled.at(-1)!.tick(); // the wait for the leave
+  scheduled.at(-1)!.tick(); // the tick it asked for
+  assert.deepEqual(members[1]!.events().map((event) => event.type), [
+    "presence",
+    "message",
+    "leave",
+  ]);
 });
 
 Deno.test("FanOut does not summarise below summaryMembers, nor with 0", () => {
   for (const [summaryMembers, members] of [[3, 2], [0, 5]] as const) {
     const fanOut = new FanOut({ schedule: () => {}, summaryMembers });
-    const asked = new JsonRecorder(true);
+    const asked = new JsonRecorder();
     fanOut.add(asked);
-    for (let i = 1; i < members; i++) fanOut.add(new JsonRecorder(true));
+    for (let i = 1; i < members; i++) fanOut.add(new JsonRecorder());
     fanOut.broadcast(joined("bob", 4), null);
     fanOut.broadcast(joined("cy", 5), null);
     fanOut.flush();

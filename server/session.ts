@@ -117,8 +117,6 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
   encrypted = false;
   /** The fingerprint of the identity this member proved, once joined with a key. */
   fingerprint: string | undefined;
-  /** True once its `hello` asked for `presence` summaries of a large room's joins and leaves. */
-  summaries = false;
   /** What only a connection that has not joined yet needs; null once joined. */
   #handshake: _Handshake | null;
   readonly #host: SessionHost;
@@ -538,10 +536,7 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
         const handshake = this.#handshake!;
         handshake.gate ??= new HelloGate(this.#host.trust, this.#gateSession());
         // A reconnecting client says where it was; the join the gate lets through resumes there.
-        if (item.event.type === "hello") {
-          handshake.resume = item.event.resume;
-          this.summaries = item.event.summaries === true;
-        }
+        if (item.event.type === "hello") handshake.resume = item.event.resume;
         handshake.inGate = true;
         try {
           handshake.gate.handle(item.event);
