@@ -180,7 +180,10 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
     return this.#inbound ??= InboundParser.joinedJson(this, this.#host.limits);
   }
 
-  /** How the client is spoken to; JSON until the first frame shows otherwise (or let go). */
+  /**
+   * How the client is spoken to: JSON until the first frame shows otherwise, and JSON while the
+   * parser is let go (only a JSON client's is).
+   */
   get style(): ClientStyle {
     return this.#inbound?.style ?? "json";
   }
@@ -261,8 +264,8 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
   }
 
   /**
-   * Checks the deadlines (and lets an idle connection give back its send queue array and its
-   * frame parser); the server calls it periodically.
+   * Checks the deadlines (and lets an idle connection let go of its send queue and its parser,
+   * made again when needed); the server calls it periodically.
    *
    * @param now the current time in milliseconds
    * @param canGreet false while the server cannot tell a silent connection from one whose hello
@@ -279,6 +282,8 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
     this.#connection.compact();
     const inbound = this.#inbound;
     if (inbound !== null) {
+      // Only a JSON client's: the parser made again knows no other style (a plain frame64 client
+      // is rare enough to keep its own).
       if (inbound.resting && inbound.style === "json" && !this.#inputFailed) {
         this.#inbound = null;
       } else {
@@ -1038,8 +1043,8 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
 
 /**
  * What a connection needs only until it has joined: the hello gate, the handshake deadline, a
- * refusal, the password step, a join under way, whether it is logged. The session drops it on joining, so an idle member
- * does not carry it (twelve fields, and the box of a time).
+ * refusal, the password step, a join under way, whether it is logged. The session drops it on
+ * joining, so an idle member does not carry it (twelve fields, and the box of a time).
  */
 class _Handshake {
   /** The `hello`-to-join steps (made on the first JSON `hello`). */
