@@ -6,14 +6,18 @@
  *
  * ```sh
  * deno run -A bench/heap_diff.ts take --inspect 127.0.0.1:9229 --out before.json
- * # join 3000 idle clients: deno run -A bench/load.ts --port P --clients 3000 --senders 0 --hold 600
+ * # join 3000 idle clients and let them settle (a few seconds after "settled"):
+ * deno run -A bench/load.ts --port P --clients 3000 --senders 0 --hold 600
  * deno run -A bench/heap_diff.ts take --inspect 127.0.0.1:9229 --out after.json
  * deno run -A bench/heap_diff.ts diff before.json after.json --per 3000
  * ```
  *
  * `take` asks the inspector for a snapshot (V8 collects garbage first) and writes, for every kind
  * of node (its type and, for objects and closures, its constructor or function name), how many
- * there are and their own bytes. `diff` prints what grew, in bytes per connection.
+ * there are and their own bytes; with `--by-holder` (on both snapshots) a kind also names what
+ * holds each node (`object Outbox <- object Connection.#outbox`), which tells apart the objects
+ * of one constructor. `--raw FILE` keeps the snapshot itself. `diff` prints what grew, in bytes
+ * per connection.
  *
  * @module
  */
@@ -187,8 +191,10 @@ async function main(args: string[]): Promise<void> {
     console.log(`${total.toFixed(1)} B listed, ${all.toFixed(1)} B in all, per ${per}`);
   } else {
     // deno-lint-ignore no-console
-    console.error("usage: heap_diff.ts take [--inspect HOST:PORT] [--out FILE] [--raw FILE] [--by-holder]\n" +
-      "       heap_diff.ts diff BEFORE AFTER [--per N] [--min BYTES]");
+    console.error(
+      "usage: heap_diff.ts take [--inspect HOST:PORT] [--out FILE] [--raw FILE] [--by-holder]\n" +
+        "       heap_diff.ts diff BEFORE AFTER [--per N] [--min BYTES]",
+    );
     Deno.exit(2);
   }
 }
