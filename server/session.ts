@@ -132,7 +132,11 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
   #flood: FloodControl | null = null;
   /** Made on the first error. */
   #errors: ErrorBudget | null = null;
-  #pingSentAt = 0;
+  /**
+   * A keepalive ping went out since the client was last heard: one per silence. A flag, not the
+   * time it was sent, which V8 would keep as a 16-byte heap number in every pinged member.
+   */
+  #pinged = false;
   #pingCounter = 0;
   #closeReason: LeaveReason | undefined;
   /**
@@ -317,8 +321,8 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
     const silent = now - heardAt;
     if (silent > limits.idleTimeoutMs) {
       this.close("timeout");
-    } else if (silent > limits.pingIntervalMs && this.#pingSentAt <= heardAt) {
-      this.#pingSentAt = now;
+    } else if (silent > limits.pingIntervalMs && !this.#pinged) {
+      this.#pinged = true;
       this.#send({ type: "ping", id: `k${++this.#pingCounter}` });
     }
   }
@@ -379,6 +383,8 @@ export class Session implements DeliveryMember, CommandContext, ConnectionHandle
 
   /** Takes bytes read from the connection (called by the connection). */
   onBytes(bytes: Uint8Array): void {
+    // Heard: the next silence gets its own ping.
+    this.#pinged = false;
     if (this.#inputFailed) return;
     try {
       this.#parser.push(bytes);

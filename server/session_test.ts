@@ -294,6 +294,31 @@ Deno.test("Session pings a silent JSON member once per silence, then closes it w
   await running;
 });
 
+Deno.test("Session pings a member again in a new silence, once it was heard", async () => {
+  const { host } = makeHost();
+  const { socket, session, finish } = open(host);
+  try {
+    socket.push(json({ type: "hello", name: "alice", protocol: 1 }));
+    await settle();
+    const pings = () =>
+      socket.bodies().map((b) => JSON.parse(b)).filter((e) => e.type === "ping").length;
+    session.checkDeadlines(Date.now() + 3_100);
+    session.checkDeadlines(Date.now() + 3_200);
+    await settle();
+    assert.equal(pings(), 1);
+    socket.push(json({ type: "pong", id: "k1" }));
+    await settle();
+    session.checkDeadlines(Date.now() + 1_000);
+    await settle();
+    assert.equal(pings(), 1, "not while the member was just heard");
+    session.checkDeadlines(Date.now() + 3_100);
+    await settle();
+    assert.equal(pings(), 2, "a new silence, a new ping");
+  } finally {
+    await finish();
+  }
+});
+
 Deno.test("Session never pings a text member nor closes it for silence", async () => {
   const { host } = makeHost();
   const { socket, session, finish } = open(host);
