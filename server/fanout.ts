@@ -29,9 +29,11 @@ export interface RoomMember {
 export interface FanOutOptions {
   /**
    * Runs a tick after a delay in milliseconds (0: once the current turn of the event loop is
-   * done, so that every frame read in that turn leaves in one write per member).
+   * done, so that every frame read in that turn leaves in one write per member). With
+   * `afterReads`, the tick must also wait for the reads that complete meanwhile: a chain of
+   * `setImmediate` lets none in, a timer does.
    */
-  readonly schedule?: (tick: () => void, delayMs: number) => void;
+  readonly schedule?: (tick: () => void, delayMs: number, afterReads: boolean) => void;
   /** A monotonic clock in milliseconds, for pacing. */
   readonly monotonicNow?: () => number;
   /** The CPU time this process has used, in milliseconds, for pacing. */
@@ -88,9 +90,12 @@ interface Position {
   exceptedAt: number;
 }
 
-/** Runs a tick after `delayMs`, or, with no delay, once this turn's reads have been handled. */
-const defaultSchedule = (tick: () => void, delayMs: number): void => {
-  if (delayMs > 0) setTimeout(tick, delayMs);
+/**
+ * Runs a tick after `delayMs`, or, with no delay, once this turn's reads have been handled; with
+ * `afterReads`, on a timer, which also lets in the reads that complete meanwhile (about 1 ms).
+ */
+const defaultSchedule = (tick: () => void, delayMs: number, afterReads: boolean): void => {
+  if (delayMs > 0 || afterReads) setTimeout(tick, delayMs);
   else afterThisTurn(tick);
 };
 
@@ -118,7 +123,7 @@ const defaultSchedule = (tick: () => void, delayMs: number): void => {
  * ```
  */
 export class FanOut {
-  #schedule: (tick: () => void, delayMs: number) => void;
+  #schedule: (tick: () => void, delayMs: number, afterReads: boolean) => void;
   #monotonicNow: () => number;
   #cpuNow: () => number;
   #summaryMembers: number;
@@ -133,6 +138,8 @@ export class FanOut {
   #tickScheduled = false;
   /** The end of the log when the last tick started: what arrived since tells if pacing gathers. */
   #lastTickEnd = 0;
+  /** True while messages keep coming: see {@linkcode FanOut.#noteMessagesArrived}. */
+  #readsBetweenSlices = false;
   /** True while a notice waits for company (see {@linkcode PRESENCE_GATHER_MS}). */
   #gatherScheduled = false;
   /** When the next tick may run; see {@linkcode CpuBudget}. */
@@ -231,17 +238,22 @@ export class FanOut {
   #scheduleGather(): void {
     if (this.#tickScheduled || this.#gatherScheduled) return;
     this.#gatherScheduled = true;
-    this.#schedule(() => {
-      this.#gatherScheduled = false;
-      this.#scheduleTick();
-    }, PRESENCE_GATHER_MS);
+    this.#schedule(
+      () => {
+        this.#gatherScheduled = false;
+        this.#scheduleTick();
+      },
+      PRESENCE_GATHER_MS,
+      false,
+    );
   }
 
-  #scheduleTick(): void {
+  /** @param afterReads true when the tick should come after the reads that complete meanwhile */
+  #scheduleTick(afterReads = false): void {
     if (this.#tickScheduled) return;
     this.#tickScheduled = true;
     const delay = this.#nextTickAt - this.#monotonicNow();
-    this.#schedule(this.#tick, delay >= MIN_FLUSH_PAUSE_MS ? Math.ceil(delay) : 0);
+    this.#schedule(this.#tick, delay >= MIN_FLUSH_PAUSE_MS ? Math.ceil(delay) : 0, afterReads);
   }
 
   #tick = (): void => {
@@ -253,15 +265,16 @@ export class FanOut {
     const end = this.#logEnd;
     // A pause gathers what keeps arriving into fewer writes. When (next to) nothing arrived since
     // the last tick, as in the slices of one large fan-out, it would gather nothing and only
-    // delay: reads are served between slices anyway.
+    // delay.
     const arrived = end - this.#lastTickEnd;
-    this.#lastTickEnd = end;
     this.#nextTickAt = now + (arrived >= GATHER_MIN_ARRIVALS ? pause : 0);
+    this.#noteMessagesArrived(this.#countMessages(this.#lastTickEnd, end));
+    this.#lastTickEnd = end;
     const shared: SharedBytes = new Map();
     let written = 0;
     for (let visited = 0; visited < this.#members.size; visited++) {
       if (written === MEMBERS_PER_TICK) {
-        this.#scheduleTick();
+        this.#scheduleTick(this.#readsBetweenSlices);
         return;
       }
       let step = this.#cursor?.next();
@@ -282,6 +295,31 @@ export class FanOut {
     this.#log = [];
     this.#roundStart = end;
   };
+
+  /** How many of the broadcasts logged from `from` to `end` are not join or leave notices. */
+  #countMessages(from: number, end: number): number {
+    let messages = 0;
+    for (let sequence = Math.max(from, this.#logStart); sequence < end; sequence++) {
+      const type = this.#log[sequence - this.#logStart]!.out.event.type;
+      if (type !== "join" && type !== "leave") messages++;
+    }
+    return messages;
+  }
+
+  /**
+   * Decides how the slices of a round follow each other. The next slice normally follows at once:
+   * a chain of `setImmediate` lets no read in, so a round of thousands of members went out as one
+   * burst while the messages sent meanwhile waited in their sockets for it to end. While messages
+   * keep coming (two or more since the last tick), each slice waits for the reads that completed
+   * meanwhile (a timer, about 1 ms), so what was said reaches the members not yet visited in this
+   * round. One message at a time (a chat at a person's pace) or a join storm's single summary
+   * does not pay that wait. No arrival (the slices of a round, whose reads were held back) leaves
+   * the choice as it was.
+   */
+  #noteMessagesArrived(messages: number): void {
+    if (messages >= GATHER_MIN_ARRIVALS) this.#readsBetweenSlices = true;
+    else if (messages === 1) this.#readsBetweenSlices = false;
+  }
 
   /**
    * A round of the walk is over: every member has been visited since it began, so none still

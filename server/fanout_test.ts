@@ -24,12 +24,14 @@ function makeFanOut() {
   const clocks = { cpu: 0, wall: 1000 };
   const delays: number[] = [];
   const ticks: (() => void)[] = [];
+  const afterReadsFlags: boolean[] = [];
   const fanOut = new FanOut({
     monotonicNow: () => clocks.wall,
     cpuNow: () => clocks.cpu,
-    schedule: (tick, delayMs) => {
+    schedule: (tick, delayMs, afterReads) => {
       delays.push(delayMs);
       ticks.push(tick);
+      afterReadsFlags.push(afterReads);
     },
   });
   const runTick = () => {
@@ -37,7 +39,7 @@ function makeFanOut() {
     assert.ok(tick !== undefined, "a tick is scheduled");
     tick();
   };
-  return { fanOut, clocks, delays, ticks, runTick };
+  return { fanOut, clocks, delays, ticks, afterReadsFlags, runTick };
 }
 
 const notice = (text: string) => new Outgoing({ type: "shutdown", message: text });
@@ -178,6 +180,24 @@ Deno.test("FanOut does not pause when nothing keeps arriving: one large fan-out 
   }
   assert.deepEqual(delays, [0, 0, 0, 0, 0]);
   assert.equal(member.lines().length, 5);
+});
+
+Deno.test("FanOut lets reads in between the slices of a round while messages keep coming", () => {
+  const { fanOut, afterReadsFlags, ticks, runTick } = makeFanOut();
+  const members = Array.from({ length: MEMBERS_PER_TICK + 5 }, () => new Recorder());
+  for (const member of members) fanOut.add(member);
+  const round = (...texts: string[]) => {
+    for (const text of texts) fanOut.broadcast(notice(text), null);
+    afterReadsFlags.length = 0;
+    runTick(); // the first slice: what it schedules is the second
+    const secondSlice = afterReadsFlags.at(-1);
+    while (ticks.length > 0) runTick();
+    return secondSlice;
+  };
+  assert.equal(round("one"), false, "one message: the next slice follows at once");
+  assert.equal(round("two", "three"), true, "messages keep coming: the next slice after reads");
+  assert.equal(round("four"), false, "back to one at a time");
+  assert.ok(members.every((member) => member.lines().length === 4), "nothing lost");
 });
 
 /** A JSON member that records the events it is handed. */
