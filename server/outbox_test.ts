@@ -157,6 +157,22 @@ Deno.test("Outbox reports a failed write with its error", async () => {
   assert.equal(outbox.enqueue(bytes(3)), false);
 });
 
+Deno.test("Outbox reports a write that throws at once (a closed socket) as a failure, not a throw", async () => {
+  const error = new Deno.errors.BadResource("closed");
+  const failures: [OutboxFailure, unknown][] = [];
+  const outbox = new Outbox({
+    write: () => {
+      throw error;
+    },
+  }, { maxQueuedBytes: 100, onFailure: (failure, cause) => failures.push([failure, cause]) });
+  assert.equal(outbox.enqueue(bytes(1)), true, "queued; the failure comes later");
+  assert.deepEqual(failures, [], "never reported synchronously");
+  await tick();
+  assert.deepEqual(failures, [["write_error", error]]);
+  assert.equal(outbox.busy, false);
+  await outbox.drained();
+});
+
 Deno.test("Outbox.stalledFor measures time without progress of the write under way", async () => {
   let now = 1000;
   const writer = new ManualWriter();
