@@ -62,6 +62,14 @@ local function leave_room(room, mk)
   end
   return n
 end
+local function enter_room(room, mk)
+  local members = rk(room, 'members')
+  if redis.call('ZSCORE', members, mk) == false then
+    redis.call('ZADD', members, redis.call('INCR', P .. 'entries'), mk)
+  end
+  redis.call('HSET', P .. 'roomof', mk, room)
+  return redis.call('ZCARD', members)
+end
 local function epoch_of(room, fresh)
   if not exists(room) then return '' end
   local key = rk(room, 'epoch')
@@ -261,13 +269,9 @@ if not existed then
   redis.call('SET', rk(room, 'epoch'), ARGV[6])
   created = 1
 end
-local members = rk(room, 'members')
-if redis.call('ZSCORE', members, mk) == false then
-  redis.call('ZADD', members, redis.call('INCR', P .. 'entries'), mk)
-end
-redis.call('HSET', P .. 'roomof', mk, room)
+local online = enter_room(room, mk)
 redis.call('SADD', P .. 'node:' .. ARGV[5] .. ':members', mk)
-return { 1, redis.call('ZCARD', members), created, left_room, left_online }
+return { 1, online, created, left_room, left_online }
 `,
   ),
   /** ARGV: prefix, room, member key, node. Returns the count left. */
@@ -415,13 +419,8 @@ for _, mk in ipairs(order) do
         redis.call('SADD', P .. 'rooms', room)
         redis.call('SET', rk(room, 'epoch'), fresh)
       end
-      local members = rk(room, 'members')
-      if redis.call('ZSCORE', members, mk) == false then
-        redis.call('ZADD', members, redis.call('INCR', P .. 'entries'), mk)
-      end
-      redis.call('HSET', P .. 'roomof', mk, room)
       note(room, '"type":"join","name":' .. cjson.encode(name) .. ',"online":' ..
-        redis.call('ZCARD', members), mk)
+        enter_room(room, mk), mk)
     end
   end
 end

@@ -145,14 +145,14 @@ async function waitFor(ok: () => boolean, what: string): Promise<void> {
   }
 }
 
+/** Connects a node to a cluster on the Redis at `url`, names kept 90 days. */
+function connectNode(url: string, cluster: string, node: string): Promise<RedisTrust> {
+  return RedisTrust.connect({ url, cluster, node, nameDays: 90 });
+}
+
 /** Opens one more node on the cluster of `node`. */
 function openNodesOn(node: RedisTrust): Promise<RedisTrust[]> {
-  return RedisTrust.connect({
-    url: shared!.url,
-    cluster: node.cluster,
-    node: `late${Math.random()}`,
-    nameDays: 90,
-  }).then((trust) => [trust]);
+  return connectNode(shared!.url, node.cluster, `late${Math.random()}`).then((trust) => [trust]);
 }
 
 Deno.test({
@@ -177,12 +177,7 @@ Deno.test({
   async fn() {
     await using server = await RedisServer.start({ persist: true });
     const other = "SHA256:" + "B".repeat(43);
-    const trust = await RedisTrust.connect({
-      url: server.url,
-      cluster: "down",
-      node: "n1",
-      nameDays: 90,
-    });
+    const trust = await connectNode(server.url, "down", "n1");
     try {
       assert.ok((await trust.claim("alice", FP)).granted);
       await server.kill();
@@ -201,12 +196,7 @@ Deno.test({
       assert.deepEqual(granted, { granted: true, fresh: true });
       await server.restart();
       // The claim made meanwhile reaches Redis once it is back.
-      const check = await RedisTrust.connect({
-        url: server.url,
-        cluster: "down",
-        node: "n2",
-        nameDays: 90,
-      });
+      const check = await connectNode(server.url, "down", "n2");
       try {
         const until = Date.now() + 10_000;
         while ((await check.ownerOf("bob")) !== other && Date.now() < until) {

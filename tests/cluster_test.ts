@@ -26,6 +26,23 @@ function node(redis: RedisServer, ...args: string[]): Promise<ServeProcess> {
 
 const test = clusterTest;
 
+/** Alice and bob on node one and carol on node two, once alice and bob have seen carol join. */
+async function aliceBobAndCarol(one: ServeProcess, two: ServeProcess) {
+  const alice = await joinJson(one.port, "alice");
+  const bob = await joinJson(one.port, "bob");
+  const carol = await joinJson(two.port, "carol");
+  const clients = [alice, bob, carol];
+  try {
+    for (const { client } of [alice, bob]) {
+      await client.waitForEvent((e) => e.type === "join" && e.name === "carol");
+    }
+  } catch (error) {
+    for (const { client } of clients) await client.close();
+    throw error;
+  }
+  return { alice, bob, carol, clients };
+}
+
 /** The messages among events, as `id:from:text`. */
 function messages(events: readonly WireEvent[]): string[] {
   return events.flatMap((e) => e.type === "message" ? [`${e.id}:${e.from}:${e.text}`] : []);
@@ -424,13 +441,8 @@ test("while Redis is down a node serves its own members; after it, the others ge
   await using redis = await RedisServer.start({ persist: true });
   await using one = await node(redis);
   await using two = await node(redis);
-  const alice = await joinJson(one.port, "alice");
-  const bob = await joinJson(one.port, "bob");
-  const carol = await joinJson(two.port, "carol");
-  const clients = [alice, bob, carol];
+  const { alice, bob, carol, clients } = await aliceBobAndCarol(one, two);
   try {
-    await alice.client.waitForEvent((e) => e.type === "join" && e.name === "carol");
-    await bob.client.waitForEvent((e) => e.type === "join" && e.name === "carol");
     await alice.client.sendJson({ type: "say", text: "before" });
     await carol.client.waitForEvent((e) => e.type === "message" && e.text === "before");
     await bob.client.waitForEvent((e) => e.type === "message" && e.text === "before");
@@ -592,13 +604,8 @@ test("a rename and a move on a node while Redis is down reach the other nodes af
   await using redis = await RedisServer.start({ persist: true });
   await using one = await node(redis);
   await using two = await node(redis);
-  const alice = await joinJson(one.port, "alice");
-  const bob = await joinJson(one.port, "bob");
-  const carol = await joinJson(two.port, "carol");
-  const clients = [alice, bob, carol];
+  const { alice, bob, carol, clients } = await aliceBobAndCarol(one, two);
   try {
-    await alice.client.waitForEvent((e) => e.type === "join" && e.name === "carol");
-    await bob.client.waitForEvent((e) => e.type === "join" && e.name === "carol");
     await redis.kill();
     await alice.client.waitForEvent((e) => e.type === "notice" && /degraded/.test(String(e.text)));
     await alice.client.sendJson({ type: "nick", name: "alicia" });
