@@ -1,13 +1,23 @@
 /**
- * A bare Deno relay for the benchmark: the floor under `chat serve`. It speaks just enough of
- * the JSON protocol for `bench/load.ts` (a `welcome` and a `join` notice to everyone when a
- * client says `hello`; from 500 clients on, the joins of a moment in one `presence`, as chat
- * serve does) and relays every later frame to every client, the sender too, as a
- * `message` event of the same length as the one `chat serve` sends. It has no chat logic at
- * all: no JSON parsing after the hello, no validation, no limits, no rooms, no history, no
- * pacing. Each delivery is a byte copy into the recipient's queue (one write pending per
- * connection, as `chat serve` has), so what it costs per delivery is Deno's own: reading,
- * framing, copying and the write call.
+ * A bare Deno relay for the benchmark: the floor under `chat serve`. It writes the bytes `chat
+ * serve` writes, in the fewest Deno calls a server can make for them, and does nothing else:
+ *
+ * - a `hello` gets the same `welcome` (the room's whole users list, the limits, the room, the
+ *   features) and the room's last 50 messages; everyone gets a `join` notice (the newcomer
+ *   too: a round is one buffer for all), or from 500 clients on the joins of a moment in one
+ *   `presence`, as chat serve gathers them;
+ * - every later frame goes to every client, the sender too, as a `message` event of the same
+ *   length as chat serve's (the text of a `say` is copied, nothing is parsed or checked);
+ * - fan-out goes in rounds: everything that arrived while a round was being written goes out in
+ *   the next one, one write per client of one buffer shared by all, and the next round starts
+ *   when every write of the last has completed, so reads come in between rounds;
+ * - an idle connection holds what any Deno server must: its socket, its pending read into a
+ *   128-byte slot of a shared slab (a larger buffer while a sender keeps filling it, as chat
+ *   serve reads), and no send queue; the heap is trimmed once quiet after a burst, as chat
+ *   serve trims it.
+ *
+ * No rooms, no history store, no names checked, no limits, no pacing, no leaves announced: what
+ * it costs per delivery, per join and per idle connection is Deno's own.
  *
  * Not a server for people: it trusts its input and only ever listens on 127.0.0.1.
  *
@@ -25,7 +35,11 @@ import { parseNumber } from "../flags/values.ts";
 import { HEADER_BYTES, writeHeader } from "../protocol/frame64.ts";
 import { encodeTextFrame } from "../protocol/frame64.ts";
 import { Frame64Parser } from "../protocol/frame64_parser.ts";
-import { CoalescingWriter } from "./writer.ts";
+import type { ServerLimits } from "../protocol/events.ts";
+import { nextReadBuffer, SMALL_READ_BYTES } from "../server/connection.ts";
+import { IDLE_GC_CHECK_MS, IdleGc, memoryReducingGc } from "../server/idle_gc.ts";
+import { SlabPool } from "../server/slab_pool.ts";
+import { encodeJsonWelcome, UserListJson, welcomeTail } from "../server/welcome.ts";
 
 const _utf8 = new TextEncoder();
 /** The start of every benchmark `say` body; the text follows it, then `"}`. */
@@ -47,12 +61,36 @@ const _MAX_BODY_BYTES = 1024 * 1024;
 const _SUMMARY_CLIENTS = 500;
 /** How long a join waits for company before it is announced (chat serve's wait). */
 const _GATHER_MS = 100;
+/** How many recent messages a newcomer is sent (chat serve's `--history` default). */
+const _HISTORY = 50;
+/** The limits `chat serve` announces under the benchmark's flags, so the welcome is as long. */
+const _LIMITS: ServerLimits = {
+  maxMessageBytes: 4096,
+  rateBurst: 10,
+  ratePerSecond: 0,
+  pingIntervalSeconds: 30,
+  idleTimeoutSeconds: 75,
+};
+/** The welcome's fields after the users list, as `chat serve` sends them. */
+const _WELCOME_TAIL = welcomeTail({
+  limits: _LIMITS,
+  room: "#main",
+  features: ["rooms", "identity", "presence", "resume"],
+  epoch: "00000000",
+});
+/** The server name in the welcome: the host's, as `chat serve`'s default. */
+const _SERVER_NAME = Deno.hostname();
+/** Where idle read buffers come from: 128-byte slots of shared slabs, as in `chat serve`. */
+const _READ_BUFFERS = new SlabPool(SMALL_READ_BYTES, 1024);
 
 interface _Client {
   readonly conn: Deno.TcpConn;
-  readonly writer: CoalescingWriter;
   /** `..."from":"NAME","text":"`: everything of a message before its text; set at hello. */
   prefix: Uint8Array | null;
+  /** The client's last write (it never rejects): the next one waits for it. */
+  writes: Promise<void>;
+  /** How many of its writes are pending; the first of several starts at once. */
+  inFlight: number;
 }
 
 /**
@@ -62,14 +100,30 @@ interface _Client {
 export class EchoRelay {
   readonly #clients = new Set<_Client>();
   readonly #listener: Deno.TcpListener;
-  #scratch = new Uint8Array(1024);
+  /** Every client's name, in join order, for the welcome's users list. */
+  readonly #names = new Map<_Client, string>();
+  readonly #users = new UserListJson();
+  /** The last {@linkcode _HISTORY} message frames, oldest first. */
+  #history: Uint8Array[] = [];
+  /** The frames gathered for the next round. */
+  #round: Uint8Array[] = [];
+  /** Writes of the current round not yet completed; a new round starts at 0. */
+  #writing = 0;
+  #roundScheduled = false;
   /** The names that joined a large room and are not announced yet. */
   #pendingJoins: string[] = [];
   #gatherTimer: ReturnType<typeof setTimeout> | undefined;
+  #accepted = 0;
+  readonly #trimTimer: ReturnType<typeof setInterval> | undefined;
 
   /** @param listener where clients connect */
   constructor(listener: Deno.TcpListener) {
     this.#listener = listener;
+    const collect = memoryReducingGc();
+    if (collect !== undefined) {
+      const trimmer = new IdleGc({ activity: () => this.#accepted, collect });
+      this.#trimTimer = setInterval(() => trimmer.check(performance.now()), IDLE_GC_CHECK_MS);
+    }
   }
 
   /** How many clients are connected. */
@@ -93,6 +147,7 @@ export class EchoRelay {
   /** Closes the listener and every connection. */
   close(): void {
     clearTimeout(this.#gatherTimer);
+    clearInterval(this.#trimTimer);
     try {
       this.#listener.close();
     } catch {
@@ -107,18 +162,15 @@ export class EchoRelay {
     } catch {
       // Only latency suffers.
     }
-    const client: _Client = {
-      conn,
-      writer: new CoalescingWriter(conn, () => this.#drop(client), 256),
-      prefix: null,
-    };
+    this.#accepted++;
+    const client: _Client = { conn, prefix: null, writes: Promise.resolve(), inFlight: 0 };
     this.#clients.add(client);
-    void this.#read(client);
+    this.#read(client);
   }
 
   #drop(client: _Client): void {
     if (!this.#clients.delete(client)) return;
-    client.writer.close();
+    if (this.#names.delete(client)) this.#users.invalidate();
     try {
       client.conn.close();
     } catch {
@@ -126,22 +178,28 @@ export class EchoRelay {
     }
   }
 
-  async #read(client: _Client): Promise<void> {
+  /** Reads until the connection ends, into a small buffer that grows while reads fill it. */
+  #read(client: _Client): void {
     const parser = new Frame64Parser((body) => this.#onBody(client, body), {
       maxBodyBytes: _MAX_BODY_BYTES,
     });
-    const buffer = new Uint8Array(65536);
-    try {
-      // Bounded by the connection: read returns null at its end.
-      for (;;) {
-        const n = await client.conn.read(buffer);
-        if (n === null) break;
-        parser.push(buffer.subarray(0, n));
+    let buffer = _READ_BUFFERS.take();
+    const ended = (): void => {
+      _READ_BUFFERS.give(buffer);
+      this.#drop(client);
+    };
+    const next = (count: number | null): void => {
+      if (count === null) return ended();
+      try {
+        parser.push(buffer.subarray(0, count));
+        buffer = nextReadBuffer(buffer, count, _READ_BUFFERS);
+        client.conn.read(buffer).then(next, ended);
+      } catch {
+        // A framing error, or a read of a connection already dropped, ends it.
+        ended();
       }
-    } catch {
-      // A reset or a framing error ends the connection.
-    }
-    this.#drop(client);
+    };
+    client.conn.read(buffer).then(next, ended);
   }
 
   #onBody(client: _Client, body: Uint8Array): void {
@@ -155,23 +213,17 @@ export class EchoRelay {
     const text = isSay ? body.subarray(_SAY_OPEN.length, body.length - _SAY_CLOSE_BYTES) : body;
     // Joins still waiting go first, in one summary, as chat serve hands them out.
     this.#announceJoins();
-    // The frame is made once and copied into every member's queue: a delivery costs a copy.
+    // The frame is made once, kept as history and shared by every client's write of the round.
     const prefix = client.prefix;
     const length = prefix.length + text.length + _MESSAGE_CLOSE.length;
-    const frame = this.#frame(HEADER_BYTES + length);
+    const frame = new Uint8Array(HEADER_BYTES + length);
     writeHeader(length, frame, 0);
     frame.set(prefix, HEADER_BYTES);
     frame.set(text, HEADER_BYTES + prefix.length);
     frame.set(_MESSAGE_CLOSE, HEADER_BYTES + prefix.length + text.length);
-    for (const member of this.#clients) {
-      if (member.prefix !== null) member.writer.append(frame);
-    }
-  }
-
-  /** A scratch buffer of `length` bytes, reused from message to message. */
-  #frame(length: number): Uint8Array {
-    if (this.#scratch.length < length) this.#scratch = new Uint8Array(length * 2);
-    return this.#scratch.subarray(0, length);
+    this.#history.push(frame);
+    if (this.#history.length > _HISTORY) this.#history.shift();
+    this.#toEveryone(frame);
   }
 
   #hello(client: _Client, body: Uint8Array): void {
@@ -184,23 +236,29 @@ export class EchoRelay {
     }
     const quoted = JSON.stringify(name).slice(1, -1);
     client.prefix = _utf8.encode(`${_MESSAGE_OPEN}${quoted}","text":"`);
-    client.writer.append(encodeTextFrame(JSON.stringify({ type: "welcome", name, protocol: 1 })));
+    this.#names.set(client, name);
+    this.#users.add(name);
+    const welcome = encodeJsonWelcome(
+      { type: "welcome", name, server: _SERVER_NAME, protocol: 1 },
+      this.#users.bytes(this.#names.values()),
+      _WELCOME_TAIL,
+    );
+    // The users list is a view of shared bytes, as chat serve hands it out: written, not copied.
+    for (const part of welcome) this.#write(client, part);
+    if (this.#history.length > 0) this.#write(client, _concat(this.#history));
     if (this.#clients.size >= _SUMMARY_CLIENTS) {
       this.#pendingJoins.push(name);
       this.#gatherTimer ??= setTimeout(() => this.#announceJoins(), _GATHER_MS);
       return;
     }
-    const join = encodeTextFrame(
+    this.#toEveryone(encodeTextFrame(
       JSON.stringify({
         type: "join",
         name,
         ts: new Date().toISOString(),
         online: this.#clients.size,
       }),
-    );
-    for (const member of this.#clients) {
-      if (member !== client && member.prefix !== null) member.writer.append(join);
-    }
+    ));
   }
 
   /**
@@ -222,10 +280,78 @@ export class EchoRelay {
       }),
     );
     this.#pendingJoins = [];
-    for (const member of this.#clients) {
-      if (member.prefix !== null) member.writer.append(presence);
-    }
+    this.#toEveryone(presence);
   }
+
+  /** Adds a frame to the next round, which starts once this turn's frames are in. */
+  #toEveryone(frame: Uint8Array): void {
+    this.#round.push(frame);
+    if (this.#writing > 0 || this.#roundScheduled) return;
+    this.#roundScheduled = true;
+    queueMicrotask(() => {
+      this.#roundScheduled = false;
+      this.#startRound();
+    });
+  }
+
+  /** Writes everything gathered to every client that said hello, as one shared buffer. */
+  #startRound(): void {
+    if (this.#round.length === 0 || this.#writing > 0) return;
+    const bytes = _concat(this.#round);
+    this.#round = [];
+    for (const client of this.#clients) {
+      if (client.prefix === null) continue;
+      this.#writing++;
+      this.#write(client, bytes, this.#roundWritten);
+    }
+    // Nobody to write to: the next frame starts the next round.
+  }
+
+  readonly #roundWritten = (): void => {
+    if (--this.#writing === 0) this.#startRound();
+  };
+
+  /** Writes after the client's earlier writes; a failed write drops the client. */
+  #write(client: _Client, bytes: Uint8Array, done?: () => void): void {
+    const write = () => _writeAll(client.conn, bytes);
+    client.inFlight++;
+    client.writes = (client.inFlight === 1 ? write() : client.writes.then(write)).then(
+      () => {
+        client.inFlight--;
+        done?.();
+      },
+      () => {
+        client.inFlight--;
+        this.#drop(client);
+        done?.();
+      },
+    );
+  }
+}
+
+/** Writes all of `bytes`, a partial write continuing where it stopped. */
+function _writeAll(conn: Deno.TcpConn, bytes: Uint8Array): Promise<void> {
+  try {
+    return conn.write(bytes).then((written) =>
+      written < bytes.length ? _writeAll(conn, bytes.subarray(written)) : undefined
+    );
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/** One buffer of several, or the one itself. */
+function _concat(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const joined = new Uint8Array(length);
+  let offset = 0;
+  for (const part of parts) {
+    joined.set(part, offset);
+    offset += part.length;
+  }
+  return joined;
 }
 
 function _startsWith(body: Uint8Array, prefix: Uint8Array): boolean {
