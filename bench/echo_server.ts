@@ -3,7 +3,7 @@
  * serve` writes, in the fewest Deno calls a server can make for them, and does nothing else:
  *
  * - a `hello` gets the same `welcome` (the room's whole users list, the limits, the room, the
- *   features) and the room's last 50 messages; everyone gets a `join` notice (the newcomer
+ *   features) and the room's last 50 messages (marked `history`); everyone gets a `join` notice (the newcomer
  *   too: a round is one buffer for all), or from 500 clients on the joins of a moment in one
  *   `presence`, as chat serve gathers them;
  * - every later frame goes to every client, the sender too, as a `message` event of the same
@@ -51,6 +51,8 @@ const _SAY_CLOSE_BYTES = 2;
  */
 const _MESSAGE_OPEN = '{"type":"message","id":1000000,"ts":"2026-12-06T00:00:00.000Z","from":"';
 const _MESSAGE_CLOSE = _utf8.encode('","kind":"say","room":"#main"}');
+/** The end of the same message replayed to a newcomer, marked as chat serve marks it. */
+const _HISTORY_CLOSE = _utf8.encode('","kind":"say","room":"#main","history":true}');
 /** Bodies above this are refused, as `chat serve` refuses them by default (1 MiB is plenty). */
 const _MAX_BODY_BYTES = 1024 * 1024;
 /**
@@ -213,17 +215,11 @@ export class EchoRelay {
     const text = isSay ? body.subarray(_SAY_OPEN.length, body.length - _SAY_CLOSE_BYTES) : body;
     // Joins still waiting go first, in one summary, as chat serve hands them out.
     this.#announceJoins();
-    // The frame is made once, kept as history and shared by every client's write of the round.
-    const prefix = client.prefix;
-    const length = prefix.length + text.length + _MESSAGE_CLOSE.length;
-    const frame = new Uint8Array(HEADER_BYTES + length);
-    writeHeader(length, frame, 0);
-    frame.set(prefix, HEADER_BYTES);
-    frame.set(text, HEADER_BYTES + prefix.length);
-    frame.set(_MESSAGE_CLOSE, HEADER_BYTES + prefix.length + text.length);
-    this.#history.push(frame);
+    // The frame is made once and shared by every client's write of the round; the copy kept as
+    // history is marked as replayed, as chat serve marks it (a load generator skips those).
+    this.#history.push(_messageFrame(client.prefix, text, _HISTORY_CLOSE));
     if (this.#history.length > _HISTORY) this.#history.shift();
-    this.#toEveryone(frame);
+    this.#toEveryone(_messageFrame(client.prefix, text, _MESSAGE_CLOSE));
   }
 
   #hello(client: _Client, body: Uint8Array): void {
@@ -327,6 +323,17 @@ export class EchoRelay {
       },
     );
   }
+}
+
+/** A `message` frame: its fields up to the text, the text, and the fields after it. */
+function _messageFrame(prefix: Uint8Array, text: Uint8Array, close: Uint8Array): Uint8Array {
+  const length = prefix.length + text.length + close.length;
+  const frame = new Uint8Array(HEADER_BYTES + length);
+  writeHeader(length, frame, 0);
+  frame.set(prefix, HEADER_BYTES);
+  frame.set(text, HEADER_BYTES + prefix.length);
+  frame.set(close, HEADER_BYTES + prefix.length + text.length);
+  return frame;
 }
 
 /** Writes all of `bytes`, a partial write continuing where it stopped. */

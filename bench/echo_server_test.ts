@@ -91,6 +91,7 @@ Deno.test("the relay's welcome lists the users, and a newcomer gets the recent m
         assert.deepEqual((await cy.next("welcome")).users, ["ann", "bob", "cy"]);
         const replayed = await cy.next("message");
         assert.equal(replayed.text, "hello there", "the recent message, replayed");
+        assert.equal(replayed.history, true);
         assert.equal((await bob.next("join", "cy")).online, 3);
       } finally {
         await cy.close();
