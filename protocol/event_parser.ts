@@ -281,6 +281,37 @@ function _event(type: string, object: Record<string, unknown>, limits: ParseLimi
   }
 }
 
+/** `{"type":"say","text":"`, the start of a `say` as `chat join` (and `JSON.stringify`) writes it. */
+const _SAY_OPEN = new TextEncoder().encode('{"type":"say","text":"');
+/** The longest text {@linkcode _plainSay} reads (longer ones take the full parse). */
+const _PLAIN_SAY_MAX_BYTES = 1024;
+
+/**
+ * The most common body, a `say` of ASCII text exactly as `JSON.stringify({type, text})` writes
+ * it, read without the runtime's UTF-8 decoder and without `JSON.parse`, each of which costs
+ * about as much as the rest of a message's way in: `{"type":"say","text":"`, then printable
+ * ASCII other than `"` and `\` (which JSON takes character for character, with no escape), then
+ * `"}`. ASCII is valid UTF-8 whose code points are its bytes, and its UTF-8 length is its byte
+ * count. Anything else (other spacing or fields, an escape, a control character, a byte above
+ * 0x7F, a text over the limit) is undefined: the full parse handles it, with its own checks and
+ * error messages. `JSON.parse` gives the same event for every body this accepts.
+ */
+function _plainSay(body: Uint8Array, limits: ParseLimits): ParseResult | undefined {
+  const open = _SAY_OPEN.length;
+  const end = body.length - 2;
+  if (end < open || end - open > _PLAIN_SAY_MAX_BYTES || end - open > limits.maxTextBytes) {
+    return undefined;
+  }
+  if (body[end] !== 0x22 || body[end + 1] !== 0x7d) return undefined;
+  for (let i = 0; i < open; i++) if (body[i] !== _SAY_OPEN[i]) return undefined;
+  for (let i = open; i < end; i++) {
+    const byte = body[i]!;
+    if (byte < 0x20 || byte > 0x7e || byte === 0x22 || byte === 0x5c) return undefined;
+  }
+  const text = String.fromCharCode.apply(null, body.subarray(open, end) as unknown as number[]);
+  return { ok: true, event: { type: "say", text } };
+}
+
 /** Is the first character that is not JSON whitespace a `{`? */
 function _startsLikeObject(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
@@ -322,6 +353,8 @@ export function parseClientEvent(body: Uint8Array | string, limits: ParseLimits)
   if (typeof body === "string") {
     text = body;
   } else {
+    const say = _plainSay(body, limits);
+    if (say !== undefined) return say;
     try {
       text = decodeUtf8(body);
     } catch (error) {

@@ -290,3 +290,56 @@ Deno.test("parseClientEvent reads hello.summaries: true kept, false or null drop
   const result = parseClientEvent(hello('"yes"'), limits);
   assert.ok(!result.ok && result.error.code === "bad_event");
 });
+
+Deno.test("parseClientEvent reads a say from bytes as from its decoded text, whatever the text", () => {
+  const encoder = new TextEncoder();
+  // What the bytes decode to: the text the full parse reads (a leading BOM dropped).
+  const decoder = new TextDecoder();
+  const texts = [
+    "",
+    "hi",
+    "#b00001.0000000001.1234567890123.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa$",
+    ' "quoted" ',
+    "back\\slash",
+    "tab\there",
+    "line\nbreak",
+    "\x00\x1f\x7f\x80",
+    "\x1b[31mred",
+    "\u00e9t\u00e9 \u65e5\u672c \u{1f600}",
+    "\ufeffbom first",
+    "~".repeat(100),
+    "x".repeat(101),
+    "y".repeat(2000),
+  ];
+  const bodies: string[] = [];
+  for (const text of texts) {
+    bodies.push(json({ type: "say", text }));
+    bodies.push(json({ type: "me", text }));
+    bodies.push(`{"type": "say", "text": ${json(text)}}`);
+    bodies.push(`{"type":"say","text":${json(text)},"id":1}`);
+    bodies.push(`{"text":${json(text)},"type":"say"}`);
+    bodies.push(`${json({ type: "say", text })} `);
+    bodies.push(`\ufeff${json({ type: "say", text })}`);
+  }
+  bodies.push('{"type":"say","text":"', '{"type":"say","text":"}', '{"type":"say","text":"a""}');
+  bodies.push(
+    '{"type":"say","text":"a"}}',
+    '{"type":"say","text":"a\\"}',
+    '{"type":"say","text":1}',
+  );
+  for (const body of bodies) {
+    for (const maxTextBytes of [0, 2, 64, 100, 4096]) {
+      const bounds = { maxTextBytes };
+      const bytes = encoder.encode(body);
+      assert.deepEqual(
+        parseClientEvent(bytes, bounds),
+        parseClientEvent(decoder.decode(bytes), bounds),
+        body,
+      );
+    }
+  }
+  // Bytes that are not UTF-8 inside the text are refused as in any other body.
+  const bad = encoder.encode('{"type":"say","text":"ab"}');
+  bad[23] = 0xff;
+  fails(bad, "bad_utf8");
+});
