@@ -396,11 +396,11 @@ export class FanOut {
     member: RoomMember | null,
     summaries: boolean,
   ): Uint8Array {
-    const parts: Uint8Array[] = [];
+    const outs: Outgoing[] = [];
     let run: Outgoing[] = [];
     const endRun = () => {
-      if (run.length === 1) parts.push(run[0]!.bytesFor(style));
-      else if (run.length > 1) parts.push(new Outgoing(summarise(run)).bytesFor(style));
+      if (run.length === 1) outs.push(run[0]!);
+      else if (run.length > 1) outs.push(new Outgoing(summarise(run)));
       run = [];
     };
     for (let sequence = from; sequence < end; sequence++) {
@@ -411,10 +411,12 @@ export class FanOut {
         continue;
       }
       endRun();
-      parts.push(out.bytesFor(style));
+      outs.push(out);
     }
     endRun();
-    return joinBytes(parts);
+    // JSON frames are encoded straight into the joined buffer (see Outgoing.joinJson).
+    if (style === "json" && outs.length > 0) return Outgoing.joinJson(outs);
+    return joinBytes(outs.map((out) => out.bytesFor(style)));
   }
 }
 

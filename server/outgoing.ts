@@ -5,7 +5,7 @@
  * @module
  */
 
-import { encodeTextFrame } from "../protocol/frame64.ts";
+import { encodeTextFrame, HEADER_BYTES, writeHeader } from "../protocol/frame64.ts";
 import type { ServerEvent } from "../protocol/events.ts";
 import { rawNotice, renderRaw } from "../protocol/raw_render.ts";
 import { renderTextLines } from "../protocol/text_render.ts";
@@ -19,6 +19,14 @@ import { encodeUtf8 } from "../protocol/utf8.ts";
 export type ClientStyle = "json" | "plain" | "line" | "raw";
 
 const EMPTY = new Uint8Array(0);
+
+const encoder = new TextEncoder();
+/**
+ * The most bytes {@linkcode Outgoing.joinJson} encodes into its scratch buffer (a join that may
+ * need more is made from each event's own frame): the scratch is kept, so it stays bounded.
+ */
+const JOIN_SCRATCH_MAX_BYTES = 1024 * 1024;
+let joinScratch = new Uint8Array(64 * 1024);
 
 /**
  * A server event with its wire encodings, each made on first use.
@@ -35,6 +43,8 @@ export class Outgoing {
   /** The event. */
   readonly event: ServerEvent;
   #json: Uint8Array | undefined;
+  /** The JSON text, while it is needed and its frame is not made yet. */
+  #text: string | undefined;
   #plain: Uint8Array | undefined;
   #line: Uint8Array | undefined;
   #raw: Uint8Array | undefined;
@@ -42,6 +52,48 @@ export class Outgoing {
   /** @param event the event to send */
   constructor(event: ServerEvent) {
     this.event = event;
+  }
+
+  /**
+   * The JSON frames of several events, one after another in one new buffer: the bytes of their
+   * {@linkcode Outgoing.bytesFor} frames, joined. An event whose frame was made already is
+   * copied; the others are encoded straight into the buffer, without a frame of their own: a
+   * frame is an `ArrayBuffer` of its own, and allocating one cost more than the rest of encoding
+   * the event (a room's fan-out joins each tick's events for all its JSON members at once). The
+   * JSON text is made once per event; an event in several joins (a large room served in slices)
+   * is encoded again by each, which still costs less than a buffer of its own.
+   *
+   * @param outs the events, in order
+   * @returns their JSON frames, joined
+   */
+  static joinJson(outs: readonly Outgoing[]): Uint8Array {
+    if (outs.length === 1) return outs[0]!.bytesFor("json");
+    let most = 0;
+    for (const out of outs) {
+      most += out.#json?.length ?? HEADER_BYTES + out.#jsonText().length * 3;
+    }
+    if (most > JOIN_SCRATCH_MAX_BYTES) return joinBytes(outs.map((out) => out.bytesFor("json")));
+    if (joinScratch.length < most) joinScratch = new Uint8Array(most);
+    const scratch = joinScratch;
+    let offset = 0;
+    for (const out of outs) {
+      const frame = out.#json;
+      if (frame !== undefined) {
+        scratch.set(frame, offset);
+        offset += frame.length;
+        continue;
+      }
+      const body = offset + HEADER_BYTES;
+      const { written } = encoder.encodeInto(out.#jsonText(), scratch.subarray(body));
+      writeHeader(written, scratch, offset);
+      offset = body + written;
+    }
+    return scratch.slice(0, offset);
+  }
+
+  /** The event as JSON, made once (and let go once its frame is made). */
+  #jsonText(): string {
+    return this.#text ??= JSON.stringify(this.event);
   }
 
   /**
@@ -54,7 +106,11 @@ export class Outgoing {
   bytesFor(style: ClientStyle): Uint8Array {
     switch (style) {
       case "json":
-        return this.#json ??= encodeTextFrame(JSON.stringify(this.event));
+        if (this.#json === undefined) {
+          this.#json = encodeTextFrame(this.#text ?? JSON.stringify(this.event));
+          this.#text = undefined;
+        }
+        return this.#json;
       case "plain":
         return this.#plain ??= encodePlain(renderTextLines(this.event));
       case "line":
