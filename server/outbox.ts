@@ -225,17 +225,19 @@ export class Outbox {
 
   #onWritten(count: number): void {
     const data = this.#inFlight!;
-    this.#progressAt = this.#now();
     if (count < data.length) {
+      this.#progressAt = this.#now();
       this.#inFlight = data.subarray(count);
       this.#write(this.#inFlight);
       return;
     }
     this.#inFlight = null;
     if (this.#gapMs > 0 && !this.#closed) {
+      this.#progressAt = this.#now();
       setTimeout(() => this.#afterGap(), this.#gapMs);
       return;
     }
+    // No clock read here: the next write sets the time of its start, or none is under way.
     this.#writeNext();
   }
 
