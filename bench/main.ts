@@ -83,7 +83,8 @@ Options:
   --output FILE        where to write the JSON summary (default: bench/results/latest.json)
   --no-pin             do not pin the processes to cores
   --server echo        run the scenarios against bench/echo_server.ts instead: a bare Deno
-                       relay with no chat logic, whose CPU per delivery is Deno's own cost
+                       relay of chat serve's bytes with no chat logic, whose cost per
+                       delivery, per join and per idle connection is Deno's own
   -h, --help           show this help
 
 The server runs with limits lifted that would measure something other than fan-out:
