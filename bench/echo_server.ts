@@ -39,6 +39,7 @@ import type { ServerLimits } from "../protocol/events.ts";
 import { nextReadBuffer, SMALL_READ_BYTES } from "../server/connection.ts";
 import { IDLE_GC_CHECK_MS, IdleGc, memoryReducingGc } from "../server/idle_gc.ts";
 import { SlabPool } from "../server/slab_pool.ts";
+import { joinBytes } from "../server/outgoing.ts";
 import { encodeJsonWelcome, UserListJson, welcomeTail } from "../server/welcome.ts";
 
 const _utf8 = new TextEncoder();
@@ -241,7 +242,7 @@ export class EchoRelay {
     );
     // The users list is a view of shared bytes, as chat serve hands it out: written, not copied.
     for (const part of welcome) this.#write(client, part);
-    if (this.#history.length > 0) this.#write(client, _concat(this.#history));
+    if (this.#history.length > 0) this.#write(client, joinBytes(this.#history));
     if (this.#clients.size >= _SUMMARY_CLIENTS) {
       this.#pendingJoins.push(name);
       this.#gatherTimer ??= setTimeout(() => this.#announceJoins(), _GATHER_MS);
@@ -293,7 +294,7 @@ export class EchoRelay {
   /** Writes everything gathered to every client that said hello, as one shared buffer. */
   #startRound(): void {
     if (this.#round.length === 0 || this.#writing > 0) return;
-    const bytes = _concat(this.#round);
+    const bytes = joinBytes(this.#round);
     this.#round = [];
     for (const client of this.#clients) {
       if (client.prefix === null) continue;
@@ -345,20 +346,6 @@ function _writeAll(conn: Deno.TcpConn, bytes: Uint8Array): Promise<void> {
   } catch (error) {
     return Promise.reject(error);
   }
-}
-
-/** One buffer of several, or the one itself. */
-function _concat(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const joined = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    joined.set(part, offset);
-    offset += part.length;
-  }
-  return joined;
 }
 
 function _startsWith(body: Uint8Array, prefix: Uint8Array): boolean {

@@ -22,14 +22,12 @@
 import { Chat } from "../core/chat.ts";
 import { InProcessBroker } from "../core/in_process_broker.ts";
 import { encodeFrame } from "../protocol/frame64.ts";
-import { Database, MEMORY } from "../store/database.ts";
 import { SAY_FRAME_BYTES, writeSayFrame } from "../bench/message.ts";
 import { NodeDelivery } from "./delivery.ts";
 import { GuestNames } from "./guest_names.ts";
-import { NameOwners } from "./identity.ts";
 import { createLogger } from "./log.ts";
-import { DatabaseModerationStore, Moderation } from "./moderation.ts";
 import { Session, type SessionHost, type SessionSocket } from "./session.ts";
+import { inMemoryTrust } from "../tests/support/trust.ts";
 
 const MEMBERS = 100;
 const SENDERS = 10;
@@ -93,7 +91,6 @@ async function room() {
     cpuNow: () => 0,
     monotonicNow: () => 0,
   });
-  const db = Database.open(MEMORY);
   const host: SessionHost = {
     chat: new Chat<Session>({
       broker: InProcessBroker.create({ keepMessages: 50 }),
@@ -124,14 +121,7 @@ async function room() {
       greetAfterMs: 0,
     },
     log: createLogger({ format: "text", quiet: true, logMessages: false, write: () => {} }),
-    trust: {
-      tlsPort: undefined,
-      tlsFingerprint: undefined,
-      owners: new NameOwners(db, { nameDays: 90 }),
-      password: undefined,
-      allow: undefined,
-      moderation: new Moderation(new DatabaseModerationStore(db)),
-    },
+    trust: inMemoryTrust(),
     guestNames: new GuestNames(),
     sessionClosed: () => {},
     sessions: () => [],

@@ -1,7 +1,5 @@
 import assert from "node:assert/strict";
-import { Database, MEMORY } from "../store/database.ts";
-import { DatabaseModerationStore, Moderation } from "./moderation.ts";
-import { NameOwners } from "./identity.ts";
+import { inMemoryTrust } from "../tests/support/trust.ts";
 import { ProtocolError } from "../protocol/errors.ts";
 import { encodeFrame } from "../protocol/frame64.ts";
 import { Frame64Parser } from "../protocol/frame64_parser.ts";
@@ -122,17 +120,7 @@ function makeHost(limits: Partial<SessionLimits> = {}) {
       logMessages: false,
       write: (line) => logLines.push(line),
     }),
-    trust: (() => {
-      const db = Database.open(MEMORY);
-      return {
-        tlsPort: undefined,
-        tlsFingerprint: undefined,
-        owners: new NameOwners(db, { nameDays: 90 }),
-        password: undefined,
-        allow: undefined,
-        moderation: new Moderation(new DatabaseModerationStore(db)),
-      };
-    })(),
+    trust: inMemoryTrust(),
     guestNames: new GuestNames(),
     sessionClosed: (session) => closed.push(session),
     sessions: () => [],
